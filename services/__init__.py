@@ -1,0 +1,1 @@
+"""The six services of the portal; each talks to the others only over AMQP."""

@@ -1,0 +1,1 @@
+"""documents: uploads in S3, virus scan, checks, download links, retention."""

@@ -1,0 +1,1 @@
+"""gateway: the only HTTP entry - citizen and caseworker web clients, the JSON API."""

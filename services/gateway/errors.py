@@ -1,0 +1,55 @@
+"""The one table that turns errors from services into HTTP answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from nameko.exceptions import RemoteError
+from werkzeug.wrappers import Response
+
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PortalError,
+    Unauthenticated,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[type[PortalError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Unavailable: 503,
+}
+
+GENERIC_MESSAGE = "Das hat leider nicht geklappt. Bitte versuchen Sie es später noch einmal."
+
+
+def error_body(code: str, message: str, correlation_id: str, details: dict[str, object] | None = None) -> str:
+    """The JSON body of every error answer of the API."""
+    error: dict[str, object] = {"code": code, "message": message, "correlation_id": correlation_id}
+    if details:
+        error["details"] = details
+    return json.dumps({"error": error}, ensure_ascii=False)
+
+
+def response_for(exc: BaseException, correlation_id: str) -> Response:
+    """The HTTP answer for an exception a service (or the gateway) raised; never leaks internals."""
+    status = HTTP_STATUS.get(type(exc)) if isinstance(exc, PortalError) else None
+    if isinstance(exc, PortalError) and status is not None:
+        body = error_body(exc.code, exc.message, correlation_id, exc.details)
+    else:
+        status = 503 if isinstance(exc, TimeoutError) else 500
+        code = "SERVICE_UNAVAILABLE" if status == 503 else "INTERNAL_ERROR"
+        # RemoteError text may quote the failed input; only its type is logged.
+        kind = exc.exc_type if isinstance(exc, RemoteError) else type(exc).__name__
+        log.error("request_failed", extra={"code": str(kind), "status": status})
+        body = error_body(code, GENERIC_MESSAGE, correlation_id)
+    return Response(body, status=status, mimetype="application/json", headers={"X-Correlation-ID": correlation_id})

@@ -1,0 +1,98 @@
+"""The gateway service: HTTP in, RPC out. Health endpoints for operators."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import eventlet
+from kombu import Connection
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer
+from werkzeug.wrappers import Request, Response
+
+from shared.correlation import CONTEXT_KEY, HTTP_HEADER, accepted_or_new
+from shared.service import PortalService
+
+log = logging.getLogger(__name__)
+
+BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify")
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+
+class CorrelatingWebServer(WebServer):
+    """Starts each request's correlation id from the client's header, or mints one."""
+
+    def context_data_from_headers(self, request: Request) -> dict[str, str]:
+        return {CONTEXT_KEY: accepted_or_new(request.headers.get(HTTP_HEADER))}
+
+
+class PortalHttp(HttpRequestHandler):
+    server = CorrelatingWebServer()
+
+
+http = PortalHttp.decorator
+
+
+def json_response(payload: Any, correlation_id: str, status: int = 200) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False),
+        status=status,
+        mimetype="application/json",
+        headers={HTTP_HEADER: correlation_id, "Cache-Control": "no-store"},
+    )
+
+
+class GatewayService(PortalService):
+    name = "gateway"
+
+    config: dict[str, Any] = Config()
+    identity: Any = RpcProxy("identity")
+    submissions: Any = RpcProxy("submissions")
+    documents: Any = RpcProxy("documents")
+    routing: Any = RpcProxy("routing")
+    notify: Any = RpcProxy("notify")
+
+    @http("GET", "/healthz")
+    def healthz(self, request: Request) -> Response:
+        """The gateway process answers; says nothing about anything else."""
+        return json_response({"status": "ok"}, self.correlation)
+
+    @http("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        """Each service's health RPC and the broker; 503 when anything required is down."""
+        try:
+            pending = {name: getattr(self, name).health.call_async() for name in BACKEND_SERVICES}
+            services = {name: self._await_health(name, reply) for name, reply in pending.items()}
+        except Exception:  # the broker itself is gone: no reply can come
+            log.exception("readiness_check_failed")
+            services = {name: {"status": "failing", "error": "broker"} for name in BACKEND_SERVICES}
+        broker = self._broker_health()
+        failing = broker["status"] != "ok" or any(item["status"] != "ok" for item in services.values())
+        report = {
+            "status": "failing" if failing else "ok",
+            "broker": broker,
+            "services": services,
+        }
+        return json_response(report, self.correlation, status=503 if failing else 200)
+
+    def _await_health(self, name: str, reply: Any) -> dict[str, Any]:
+        try:
+            with eventlet.Timeout(HEALTH_TIMEOUT_SECONDS):
+                report: dict[str, Any] = reply.result()
+                return report
+        except eventlet.Timeout:
+            return {"service": name, "status": "failing", "error": "timeout"}
+        except Exception as problem:
+            return {"service": name, "status": "failing", "error": type(problem).__name__}
+
+    def _broker_health(self) -> dict[str, Any]:
+        try:
+            with Connection(str(self.config["AMQP_URI"]), connect_timeout=2) as connection:
+                connection.ensure_connection(max_retries=1)
+            return {"status": "ok"}
+        except Exception as problem:
+            return {"status": "failing", "error": type(problem).__name__}

@@ -1,0 +1,1 @@
+"""notify: the Postfach, e-mail alerts without social data, reminders."""

@@ -1,0 +1,1 @@
+"""routing: the Jobcenter register and the assignment of every case."""

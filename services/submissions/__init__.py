@@ -1,0 +1,1 @@
+"""submissions: the cases, event-sourced, from draft to decision."""

@@ -1,0 +1,97 @@
+"""Publishing and consuming integration events over AMQP.
+
+Events go to nameko's exchange of the source service (``<service>.events``, topic, durable) with
+the event type as routing key, so consumers use nameko's ``event_handler`` through
+:func:`integration_event_handler`. The correlation id rides in nameko's context header too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+from kombu import Connection, Producer
+from nameko.constants import HEADER_PREFIX
+from nameko.events import SERVICE_POOL, event_handler, get_event_exchange
+
+from shared.correlation import CONTEXT_KEY, correlated, current_correlation_id
+from shared.envelope import IntegrationEvent, MalformedEnvelope
+
+log = logging.getLogger(__name__)
+
+# How long a handler that failed waits before its message goes back to the queue, so that a
+# message that keeps failing (e.g. while the database is down) does not spin the CPU.
+REQUEUE_DELAY_SECONDS = 1.0
+
+
+class EventPublisher:
+    """Publishes integration events of one source service with publisher confirms.
+
+    ``publish`` returns only once the broker has taken the message; it raises when it could not.
+    """
+
+    def __init__(self, amqp_uri: str, source_service: str) -> None:
+        # Declared exactly as nameko declares it for its event handlers, or the broker refuses it.
+        self.exchange = get_event_exchange(source_service, {})
+        self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5)
+        self.producer: Producer | None = None
+
+    def publish(self, event: IntegrationEvent) -> None:
+        if self.producer is None:
+            self.producer = Producer(self.connection)
+        headers = {f"{HEADER_PREFIX}.{CONTEXT_KEY}": event.correlation_id} if event.correlation_id else {}
+        self.producer.publish(
+            event.to_message(),
+            exchange=self.exchange,
+            routing_key=event.type,
+            declare=[self.exchange],
+            serializer="json",
+            delivery_mode=2,
+            headers=headers,
+            message_id=event.event_id,
+            retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2},
+        )
+
+    def close(self) -> None:
+        self.connection.release()
+        self.producer = None
+
+    def __enter__(self) -> EventPublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def integration_event_handler(source_service: str, event_type: str) -> Callable[[Callable[..., Any]], Any]:
+    """Decorate a service method ``(self, event: IntegrationEvent)`` to consume one event type.
+
+    Every instance of the consuming service competes for the same durable queue. A malformed
+    message is logged and dropped; any other failure puts the message back after a short pause,
+    so handlers must be idempotent (use ``ServiceDatabase.apply_once``).
+    """
+
+    def decorate(method: Callable[[Any, IntegrationEvent], Any]) -> Any:
+        @functools.wraps(method)
+        def handle(self: Any, payload: Any) -> Any:
+            try:
+                event = IntegrationEvent.from_message(payload)
+            except MalformedEnvelope as problem:
+                log.error("malformed_event_dropped", extra={"source": source_service, "code": str(problem)})
+                return None
+            correlation_id = current_correlation_id() or event.correlation_id or event.event_id
+            with correlated(correlation_id):
+                try:
+                    return method(self, event)
+                except Exception:
+                    log.exception("event_handler_failed", extra={"event_id": event.event_id, "event_type": event.type})
+                    eventlet.sleep(REQUEUE_DELAY_SECONDS)
+                    raise
+
+        return event_handler(source_service, event_type, handler_type=SERVICE_POOL, requeue_on_error=True)(handle)
+
+    return decorate

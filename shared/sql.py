@@ -1,0 +1,150 @@
+"""SQL storage of a service (SQLAlchemy), and the record of integration events it has processed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.envelope import IntegrationEvent
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Our URLs say ``postgresql://``; SQLAlchemy must be told to use psycopg 3 for them."""
+    scheme, _, rest = database_url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return database_url
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for a service database; SQLite files get WAL and a busy timeout."""
+    url = sqlalchemy_url(database_url)
+    if url.startswith("sqlite:///"):
+        Path(urlsplit(url).path[1:]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def processed_events_table(metadata: MetaData, service: str) -> Table:
+    """The table in which a consumer records each event id it has applied."""
+    name = f"{service}_processed_events"
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(
+        name,
+        metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+class ServiceDatabase:
+    """What a service method sees of its database: sessions and once-only event application."""
+
+    def __init__(self, engine: Engine, processed_events: Table) -> None:
+        self.engine = engine
+        self.processed_events = processed_events
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed at the end of the block, or rolled back on error."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def apply_once(self, event: IntegrationEvent, apply: Callable[[Session], T]) -> T | None:
+        """Apply ``event`` in one transaction with the record that it was applied.
+
+        Returns what ``apply`` returned, or None when the event id was applied before (a
+        redelivery); the effect and the record commit together or not at all.
+        """
+        try:
+            with self.transaction() as session:
+                session.execute(
+                    insert(self.processed_events).values(
+                        event_id=event.event_id, event_type=event.type, processed_at=datetime.now(UTC)
+                    )
+                )
+                session.flush()
+                return apply(session)
+        except IntegrityError:
+            with self.transaction() as session:
+                seen = session.execute(
+                    select(self.processed_events.c.event_id).where(self.processed_events.c.event_id == event.event_id)
+                ).first()
+            if seen is None:
+                raise
+            log.info("event_already_processed", extra={"event_id": event.event_id, "event_type": event.type})
+            return None
+
+    def check_health(self) -> None:
+        """Raises when the database does not answer."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+
+class Database(DependencyProvider):
+    """A service's own SQL database, from the ``DATABASE_URL`` of its config.
+
+    ``metadata`` holds the service's tables; they are created when missing (schema migrations
+    arrive with Alembic where a service's schema starts to change). Table names start with the
+    service's name, so services can share one PostgreSQL database without sharing a table.
+    """
+
+    health_name = "database"
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.metadata = metadata
+        self.database: ServiceDatabase | None = None
+
+    def setup(self) -> None:
+        processed_events = processed_events_table(self.metadata, self.container.service_name)
+        engine = make_engine(str(self.container.config["DATABASE_URL"]))
+        self.metadata.create_all(engine)
+        self.database = ServiceDatabase(engine, processed_events)
+
+    def stop(self) -> None:
+        if self.database is not None:
+            self.database.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceDatabase:
+        assert self.database is not None
+        return self.database
+
+    def check_health(self) -> None:
+        assert self.database is not None
+        self.database.check_health()
