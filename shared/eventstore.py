@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
@@ -104,7 +104,7 @@ class PortalApplication(Application[UUID]):
     integration_events: ClassVar[dict[type, Publishes]] = {}
 
     @classmethod
-    def from_settings(cls, database_url: str, cipher_key: str) -> PortalApplication:
+    def from_settings(cls, database_url: str, cipher_key: str) -> Self:
         """Build the application for a database URL; creates the SQLite file's folder if needed."""
         path = sqlite_path(database_url)
         if path is not None:

@@ -33,7 +33,6 @@ from shared.sql import make_engine
 log = logging.getLogger(__name__)
 
 
-
 class RelayPositions:
     """How far the relay of one application got, stored beside that application's events."""
 
@@ -50,9 +49,7 @@ class RelayPositions:
         relay_positions.metadata.create_all(engine)
         dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         with engine.begin() as connection:
-            connection.execute(
-                dialect_insert(relay_positions).values(relay=relay, position=0).on_conflict_do_nothing()
-            )
+            connection.execute(dialect_insert(relay_positions).values(relay=relay, position=0).on_conflict_do_nothing())
 
     def load(self) -> int:
         with self.engine.connect() as connection:

@@ -22,6 +22,7 @@ from shared.config import ConfigError, load_config  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
 from shared.service import SERVICES, service_class  # noqa: E402
 
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in SERVICES:

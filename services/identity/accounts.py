@@ -54,9 +54,7 @@ def normalise_email(email: str) -> str:
     return value
 
 
-def create_account(
-    session: Session, email: str, password: str, role: str, institution_id: str | None = None
-) -> str:
+def create_account(session: Session, email: str, password: str, role: str, institution_id: str | None = None) -> str:
     """Create an account; returns its random id. Raises InvalidInput or Conflict ``EMAIL_TAKEN``."""
     address = normalise_email(email)
     try:

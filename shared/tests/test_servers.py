@@ -63,16 +63,18 @@ def test_seaweedfs_restarted_on_the_same_workdir_keeps_its_objects_and_keys(tmp_
 
 
 def test_clamd_reports_the_eicar_test_file_as_found(clamd: servers.RunningServer) -> None:
-    reply = servers.clamd_scan_bytes(clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]),
-                                     b"attachment: " + servers.EICAR)
+    reply = servers.clamd_scan_bytes(
+        clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]), b"attachment: " + servers.EICAR
+    )
 
     assert reply.startswith("stream: Eicar-Test-Signature")
     assert reply.endswith(" FOUND")
 
 
 def test_clamd_reports_a_harmless_file_as_ok(clamd: servers.RunningServer) -> None:
-    reply = servers.clamd_scan_bytes(clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]),
-                                     b"%PDF-1.7 Mietvertrag " * 100_000)
+    reply = servers.clamd_scan_bytes(
+        clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]), b"%PDF-1.7 Mietvertrag " * 100_000
+    )
 
     assert reply == "stream: OK"
 

@@ -65,5 +65,7 @@ def test_health_reports_the_database(identity, rpc):
     assert report == {
         "service": "identity",
         "status": "ok",
-        "dependencies": {"database": {"status": "ok", "duration_ms": report["dependencies"]["database"]["duration_ms"]}},
+        "dependencies": {
+            "database": {"status": "ok", "duration_ms": report["dependencies"]["database"]["duration_ms"]}
+        },
     }

@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint clean venv
+
+# Create the virtual environment and install exactly the pinned dependencies (again when the lock changes).
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	@$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: the whole system on http://127.0.0.1:8000 (GATEWAY_PORT to change), state under ./run
+run: $(STAMP)
+	@$(PY) -m shared.system run
+
+## make test: ruff, mypy and every test against real servers
+test: lint
+	@$(PY) -m pytest
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check --quiet . || { echo "ruff format would change files (run: $(VENV)/bin/ruff format .)"; exit 1; }
+	@$(VENV)/bin/mypy
+
+## make clean: remove the run folder (databases, objects, mail, logs of `make run`)
+clean:
+	@rm -rf run
+	@echo "removed ./run"

@@ -1,0 +1,263 @@
+"""The whole system on one machine: ``python -m shared.system run`` (what ``make run`` calls).
+
+Starts what the services need (RabbitMQ if it is down, SeaweedFS, clamd, an SMTP sink), then the
+six services and the outbox relay, waits until the gateway is ready, seeds the demo accounts and
+follows the logs. Ctrl-C (or SIGTERM) stops everything it started. State lives in the run folder,
+so a second run continues where the first stopped; ``clean`` removes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+
+from shared.config import REPOSITORY_ROOT
+from shared.servers import (
+    RunningServer,
+    create_rabbit_vhost,
+    ensure_clamd_installed,
+    ensure_rabbitmq,
+    free_port,
+    start_clamd,
+    start_seaweedfs,
+    start_smtp_sink,
+)
+from shared.service import SERVICES
+
+DEFAULT_RUN_DIR = REPOSITORY_ROOT / "run"
+RUN_VHOST = "jobcenter_portal"
+RELAYS = {"submissions": "services.submissions.application:Cases"}
+READY_TIMEOUT_SECONDS = 120.0
+
+
+def dev_secrets(run_dir: Path) -> dict[str, str]:
+    """Keys made once per run folder; the event store cannot be read without the same key later."""
+    path = run_dir / "dev-secrets.json"
+    if path.exists():
+        secrets: dict[str, str] = json.loads(path.read_text())
+        return secrets
+    secrets = {"CIPHER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    path.write_text(json.dumps(secrets))
+    path.chmod(0o600)
+    return secrets
+
+
+def port_or_free(preferred: int) -> int:
+    """The preferred port when nothing listens there, else any free one."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            return free_port()
+    return preferred
+
+
+class System:
+    """The processes of one run; stops them in reverse order, each only once."""
+
+    def __init__(self, run_dir: Path, gateway_port: int) -> None:
+        self.run_dir = run_dir
+        self.gateway_port = gateway_port
+        self.logs = run_dir / "logs"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.environ: dict[str, str] = {}
+
+    def start_infrastructure(self, stack: ExitStack) -> None:
+        self.environ.update(dev_secrets(self.run_dir))
+        self.environ["RUN_DIR"] = str(self.run_dir)
+        self.environ["GATEWAY_PORT"] = str(self.gateway_port)
+        if "AMQP_URI" in os.environ:
+            self.environ["AMQP_URI"] = os.environ["AMQP_URI"]
+        else:
+            say("RabbitMQ: checking 127.0.0.1:5672 (starting or installing it if needed)")
+            ensure_rabbitmq()
+            self.environ["AMQP_URI"] = ensure_vhost(RUN_VHOST)
+        if "S3_ENDPOINT" not in os.environ:
+            say("SeaweedFS (S3): starting")
+            self.environ.update(keep(stack, start_seaweedfs(self.run_dir / "seaweedfs", port_or_free(8333))).settings)
+        if "CLAMD_HOST" not in os.environ:
+            say("clamd: starting with the development signature database")
+            ensure_clamd_installed()
+            self.environ.update(keep(stack, start_clamd(self.run_dir / "clamd", port_or_free(3310))).settings)
+        if "SMTP_HOST" not in os.environ:
+            say("SMTP sink: starting; every mail is kept under run/mail")
+            sink = start_smtp_sink(self.run_dir / "mail", port_or_free(8025), self.logs / "smtp-sink.log")
+            self.environ.update(keep(stack, sink).settings)
+
+    def start_services(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        environ = {**os.environ, **self.environ, "PYTHONUNBUFFERED": "1"}
+        for service in SERVICES:
+            self._spawn(service, [sys.executable, "-m", "shared.run", service], environ)
+        for service, application in RELAYS.items():
+            self._spawn(f"{service}-outbox", [sys.executable, "-m", "shared.outbox", service, application], environ)
+
+    def _spawn(self, name: str, command: list[str], environ: dict[str, str]) -> None:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            self.processes[name] = subprocess.Popen(
+                command, cwd=REPOSITORY_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait_until_ready(self) -> dict[str, object]:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        report: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; see {self.logs / (name + '.log')}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=10) as answer:  # noqa: S310
+                    return dict(json.load(answer))
+            except urllib.error.HTTPError as not_ready:
+                report = json.load(not_ready)
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"the system did not become ready: {json.dumps(report)}")
+
+    def seed_demo_accounts(self) -> str:
+        environ = {**os.environ, **self.environ}
+        result = subprocess.run(
+            [sys.executable, "-m", "services.identity.demo"],
+            cwd=REPOSITORY_ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"seeding the demo accounts failed: {result.stderr[-2000:]}")
+        return result.stdout
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in self.processes.values():
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            if process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def ensure_vhost(name: str) -> str:
+    """Our own vhost on the local broker, made on the first run and reused after."""
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_vhosts"], capture_output=True, text=True, check=True)
+    if name in listed.stdout.split():
+        return f"amqp://guest:guest@127.0.0.1:5672/{name}"
+    return create_rabbit_vhost(name)
+
+
+def keep(stack: ExitStack, server: RunningServer) -> RunningServer:
+    stack.callback(server.stop)
+    return server
+
+
+def say(text: str) -> None:
+    print(f"[run] {text}", flush=True)
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, so both stop the run the same way."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def follow_logs(logs: Path) -> None:
+    """Print every service's log lines as they come, compactly, until interrupted."""
+    files = {path.stem: path.open("r", errors="replace") for path in sorted(logs.glob("*.log"))}
+    for handle in files.values():
+        handle.seek(0, os.SEEK_END)
+    while True:
+        quiet = True
+        for name, handle in files.items():
+            for line in handle.readlines():
+                quiet = False
+                print(f"{name:>20} | {compact(line.rstrip())}", flush=True)
+        if quiet:
+            time.sleep(0.3)
+
+
+def compact(line: str) -> str:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    extras = {k: v for k, v in record.items() if k not in ("timestamp", "level", "service", "logger", "message")}
+    return f"{record.get('timestamp', '')} {record.get('level', ''):7} {record.get('message', '')} {json.dumps(extras)}"
+
+
+def run(run_dir: Path, gateway_port: int, follow: bool) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    system = System(run_dir.resolve(), gateway_port)
+    with stop_signals(), ExitStack() as stack:
+        try:
+            system.start_infrastructure(stack)
+            stack.callback(system.stop)
+            say("starting the six services and the outbox relay")
+            system.start_services()
+            system.wait_until_ready()
+            accounts = system.seed_demo_accounts()
+            say(f"ready: {system.url}  (readiness: {system.url}/readyz)")
+            print(accounts, flush=True)
+            say(f"logs: {system.logs}   mail: {run_dir / 'mail'}   stop with Ctrl-C")
+            if follow:
+                follow_logs(system.logs)
+            else:
+                while True:
+                    time.sleep(3600)
+        except KeyboardInterrupt:
+            say("stopping everything this run started")
+    say("stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("run", "clean"))
+    parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("RUN_DIR", DEFAULT_RUN_DIR)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8000")))
+    parser.add_argument("--no-follow", action="store_true", help="do not print the services' logs")
+    args = parser.parse_args(argv)
+    if args.command == "clean":
+        shutil.rmtree(args.run_dir, ignore_errors=True)
+        say(f"removed {args.run_dir}")
+        return
+    try:
+        run(args.run_dir, args.port, follow=not args.no_follow)
+    except RuntimeError as problem:
+        sys.exit(f"[run] failed: {problem}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The outbox relay, SIGKILLed while it publishes, loses no event; the consumer applies each once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from nameko.containers import ServiceContainer
+from sqlalchemy import Column, MetaData, String, Table, func, select
+
+from services.submissions.application import Cases
+from shared.config import REPOSITORY_ROOT
+from shared.envelope import IntegrationEvent
+from shared.messaging import integration_event_handler
+from shared.servers import create_postgres_database, drop_postgres_database
+from shared.sql import Database, make_engine
+
+EVENTS = 1000
+
+ledger_metadata = MetaData()
+applied = Table("ledger_applied", ledger_metadata, Column("aggregate_id", String(36), primary_key=True))
+deliveries: list[str] = []
+
+
+class LedgerService:
+    """A consumer that records each case_draft_started it applies."""
+
+    name = "ledger"
+    db = Database(ledger_metadata)
+
+    @integration_event_handler("submissions", "case_draft_started")
+    def record(self, event: IntegrationEvent) -> None:
+        deliveries.append(event.event_id)
+        self.db.apply_once(
+            event, lambda session: session.execute(applied.insert().values(aggregate_id=event.aggregate_id))
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def event_store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/submissions.sqlite"
+        return
+    request.getfixturevalue("postgres_url")  # makes sure the server runs
+    name = f"jc_relay_{uuid.uuid4().hex[:10]}"
+    yield create_postgres_database(name)
+    drop_postgres_database(name)
+
+
+@pytest.fixture
+def ledger(amqp_uri, tmp_path):
+    deliveries.clear()
+    config = {"AMQP_URI": amqp_uri, "DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite"}
+    container = ServiceContainer(LedgerService, config)
+    container.start()
+    yield make_engine(config["DATABASE_URL"])
+    container.stop()
+
+
+def start_relay(event_store_url, cipher_key, amqp_uri, log_path):
+    environ = {
+        **os.environ,
+        "SUBMISSIONS_DATABASE_URL": event_store_url,
+        "CIPHER_KEY": cipher_key,
+        "AMQP_URI": amqp_uri,
+        "OUTBOX_BATCH_SIZE": "20",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "shared.outbox", "submissions", "services.submissions.application:Cases"],
+        cwd=REPOSITORY_ROOT,
+        env=environ,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def relay_position(engine):
+    with engine.connect() as connection:
+        try:
+            return connection.exec_driver_sql("SELECT position FROM submissions_outbox_position").scalar() or 0
+        except Exception:
+            return 0
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def applied_count(ledger):
+    with ledger.connect() as connection:
+        return connection.execute(select(func.count()).select_from(applied)).scalar_one()
+
+
+def test_a_relay_killed_while_publishing_delivers_every_event_once(
+    event_store_url, cipher_key, amqp_uri, ledger, tmp_path
+):
+    cases = Cases.from_settings(event_store_url, cipher_key)
+    case_ids = {str(cases.start_draft(f"owner-{n}", "veraenderungsmitteilung")) for n in range(EVENTS)}
+    store = make_engine(event_store_url)
+
+    relay = start_relay(event_store_url, cipher_key, amqp_uri, tmp_path / "relay.log")
+    wait_until(lambda: relay_position(store) > 0, 60, "the relay's first batch")
+    relay.send_signal(signal.SIGKILL)
+    relay.wait()
+    position_at_kill = relay_position(store)
+    assert position_at_kill < EVENTS, "the relay finished before it was killed; the test proved nothing"
+
+    restarted = start_relay(event_store_url, cipher_key, amqp_uri, tmp_path / "relay.log")
+    try:
+        wait_until(lambda: applied_count(ledger) >= EVENTS, 120, "every event to be applied")
+        wait_until(lambda: relay_position(store) >= EVENTS, 30, "the relay to record its position")
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        restarted.wait(timeout=30)
+    time.sleep(0.5)  # let any last redelivery arrive before counting
+
+    with ledger.connect() as connection:
+        applied_ids = [row[0] for row in connection.execute(select(applied.c.aggregate_id))]
+    assert sorted(applied_ids) == sorted(case_ids)
+    assert len(set(deliveries)) == EVENTS
+    assert restarted.returncode == 0
+    cases.close()
+    store.dispose()
