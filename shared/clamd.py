@@ -33,14 +33,21 @@ class ClamdClient:
             raise ClamdError(f"unexpected reply to PING: {reply!r}")
 
     def scan(self, chunks: Iterable[bytes]) -> str | None:
-        """Stream ``chunks`` to clamd; returns the signature name found, or None when clean."""
+        """Stream ``chunks`` to clamd; returns the signature name found, or None when clean.
+
+        Raises ClamdError when clamd could not scan (e.g. the stream exceeds its size limit), so a
+        file is never taken as clean because the scan failed.
+        """
         with socket.create_connection((self.host, self.port), timeout=self.timeout) as connection:
-            connection.sendall(b"zINSTREAM\0")
-            for chunk in chunks:
-                for start in range(0, len(chunk), CHUNK_SIZE):
-                    piece = chunk[start : start + CHUNK_SIZE]
-                    connection.sendall(struct.pack("!L", len(piece)) + piece)
-            connection.sendall(struct.pack("!L", 0))
+            try:
+                connection.sendall(b"zINSTREAM\0")
+                for chunk in chunks:
+                    for start in range(0, len(chunk), CHUNK_SIZE):
+                        piece = chunk[start : start + CHUNK_SIZE]
+                        connection.sendall(struct.pack("!L", len(piece)) + piece)
+                connection.sendall(struct.pack("!L", 0))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # clamd hangs up mid-stream when a limit is hit, after writing why
             reply = _read_reply(connection)
         if reply.endswith(" FOUND"):
             return reply.removeprefix("stream: ").removesuffix(" FOUND")
@@ -50,13 +57,16 @@ class ClamdClient:
 
 
 def _read_reply(connection: socket.socket) -> str:
-    data = b""
+    data = bytearray()
     while not data.endswith(b"\0"):
-        chunk = connection.recv(4096)
+        try:
+            chunk = connection.recv(4096)
+        except ConnectionResetError:
+            break
         if not chunk:
             break
-        data += chunk
-    return data.rstrip(b"\0").decode("utf-8", "replace")
+        data.extend(chunk)
+    return data.rstrip(b"\0").decode("utf-8", "replace").strip()
 
 
 class Clamd(DependencyProvider):

@@ -11,8 +11,8 @@ from nameko.extensions import DependencyProvider
 class ObjectStore(DependencyProvider):
     """A minio client and bucket from the ``S3`` section of the config.
 
-    The bucket is created on first use rather than at start, so that a service starts (and can
-    report that S3 is down) while the store is unavailable.
+    The bucket is made when first needed (``ensure_bucket``) rather than at start, so that a
+    service starts, and reports S3 as failing, while the store is unavailable.
     """
 
     health_name = "s3"
@@ -35,9 +35,8 @@ class ObjectStore(DependencyProvider):
                 self.client.make_bucket(self.bucket)
             self._bucket_ready = True
 
-    def get_dependency(self, worker_ctx: Any) -> Minio:
-        self.ensure_bucket()
-        return self.client
+    def get_dependency(self, worker_ctx: Any) -> ObjectStore:
+        return self
 
     def check_health(self) -> None:
         self._bucket_ready = False

@@ -19,7 +19,6 @@ import secrets
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from shared.clamd import ClamdClient, ClamdError
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
@@ -327,52 +328,16 @@ def start_clamd(workdir: Path, port: int | None = None) -> RunningServer:
     )
     settings = {"CLAMD_HOST": LOOPBACK, "CLAMD_PORT": str(port)}
     server = _spawn("clamd", [binary, f"--config-file={config}"], log_path, settings, cwd=workdir)
-    _wait_until_ready(server, lambda: clamd_ping(LOOPBACK, port), "PONG")
+    _wait_until_ready(server, lambda: _clamd_answers(LOOPBACK, port), "PONG")
     return server
 
 
-def clamd_ping(host: str, port: int, timeout: float = 2) -> bool:
-    """True when clamd at host:port answers PING with PONG."""
+def _clamd_answers(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=timeout) as connection:
-            connection.sendall(b"zPING\0")
-            return _read_reply(connection) == "PONG"
-    except OSError:
+        ClamdClient(host, port, timeout=2).ping()
+    except (OSError, ClamdError):
         return False
-
-
-def clamd_scan_bytes(host: str, port: int, data: bytes, timeout: float = 60) -> str:
-    """Scan ``data`` with INSTREAM; returns clamd's reply, e.g. ``stream: OK`` or ``stream: <name> FOUND``.
-
-    A reply ending in ``ERROR`` (e.g. the size limit) is returned too; OSError means clamd was unreachable.
-    """
-    chunk_size = 1 << 20
-    view = memoryview(data)
-    with socket.create_connection((host, port), timeout=timeout) as connection:
-        try:
-            connection.sendall(b"zINSTREAM\0")
-            for start in range(0, len(view), chunk_size):
-                chunk = view[start : start + chunk_size]
-                connection.sendall(struct.pack(">I", len(chunk)))
-                connection.sendall(chunk)
-            connection.sendall(struct.pack(">I", 0))
-        except (BrokenPipeError, ConnectionResetError):
-            # clamd hangs up mid-stream when the size limit is hit, after writing why.
-            pass
-        return _read_reply(connection)
-
-
-def _read_reply(connection: socket.socket) -> str:
-    reply = bytearray()
-    while not reply.endswith(b"\0"):
-        try:
-            chunk = connection.recv(4096)
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        reply.extend(chunk)
-    return reply.rstrip(b"\0").decode("utf-8", "replace").strip()
+    return True
 
 
 # --- SMTP sink ---------------------------------------------------------------------------------------

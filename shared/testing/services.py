@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import eventlet
 import pytest
 from nameko.containers import ServiceContainer
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -53,8 +54,11 @@ def start_services(service_env: dict[str, str]) -> Iterator[StartServices]:
         return containers
 
     yield start
-    for container in reversed(started):
-        container.stop()
+    # Each container's consumer takes a moment to stop; stopping them together saves seconds a test.
+    pool = eventlet.GreenPool()
+    for container in started:
+        pool.spawn(container.stop)
+    pool.waitall()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from kombu import Connection
 from minio import Minio
 
 from shared import servers
+from shared.clamd import ClamdClient, ClamdError
 from shared.testing.fixtures import Mailbox
 
 
@@ -62,21 +63,24 @@ def test_seaweedfs_restarted_on_the_same_workdir_keeps_its_objects_and_keys(tmp_
         second.stop()
 
 
+def scanner(clamd: servers.RunningServer) -> ClamdClient:
+    return ClamdClient(clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]))
+
+
 def test_clamd_reports_the_eicar_test_file_as_found(clamd: servers.RunningServer) -> None:
-    reply = servers.clamd_scan_bytes(
-        clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]), b"attachment: " + servers.EICAR
-    )
+    found = scanner(clamd).scan([b"attachment: ", servers.EICAR])
 
-    assert reply.startswith("stream: Eicar-Test-Signature")
-    assert reply.endswith(" FOUND")
+    assert found is not None
+    assert found.startswith("Eicar-Test-Signature")
 
 
-def test_clamd_reports_a_harmless_file_as_ok(clamd: servers.RunningServer) -> None:
-    reply = servers.clamd_scan_bytes(
-        clamd.settings["CLAMD_HOST"], int(clamd.settings["CLAMD_PORT"]), b"%PDF-1.7 Mietvertrag " * 100_000
-    )
+def test_clamd_reports_a_harmless_file_as_clean(clamd: servers.RunningServer) -> None:
+    assert scanner(clamd).scan([b"%PDF-1.7 Mietvertrag " * 100_000]) is None
 
-    assert reply == "stream: OK"
+
+def test_a_stream_over_clamds_size_limit_is_an_error_not_clean(clamd: servers.RunningServer) -> None:
+    with pytest.raises(ClamdError, match="size limit"):
+        scanner(clamd).scan(b"\0" * (8 << 20) for _ in range(15))
 
 
 def test_smtp_sink_keeps_a_mail_sent_with_smtplib_as_an_eml_file(

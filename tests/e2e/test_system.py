@@ -120,7 +120,14 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         submitted = [
             line for line in json_lines(run_dir / "logs" / "submissions.log") if line.get("case_id") == case_id
         ]
-        posted = [line for line in json_lines(run_dir / "logs" / "notify.log") if line.get("case_id") == case_id]
+
+        def posted_lines():
+            return [line for line in json_lines(run_dir / "logs" / "notify.log") if line.get("case_id") == case_id]
+
+        # The message is committed a moment before notify logs that it posted it.
+        deadline = time.monotonic() + 10
+        while not (posted := posted_lines()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert {line["correlation_id"] for line in submitted} == {CORRELATION_ID}
         assert [line["message"] for line in posted] == ["postfach_message_posted"]
         assert posted[0]["correlation_id"] == CORRELATION_ID

@@ -54,8 +54,15 @@ def test_the_correlation_id_is_in_the_logs_of_both_services(relay, rpc, captured
         cluster.submissions.submit_case(case_id)
         relay.relay_batch()
         wait_for_postfach(cluster, "owner-43", 1)
-    submitted = [line for line in captured_logs.named("case_submitted") if line.get("case_id") == case_id]
-    posted = [line for line in captured_logs.named("postfach_message_posted") if line.get("case_id") == case_id]
+
+    def lines(message):
+        return [line for line in captured_logs.named(message) if line.get("case_id") == case_id]
+
+    # The message is committed a moment before notify logs that it posted it.
+    deadline = time.monotonic() + 10
+    while not lines("postfach_message_posted") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    submitted, posted = lines("case_submitted"), lines("postfach_message_posted")
     assert submitted[0]["logger"] == "services.submissions.service"
     assert posted[0]["logger"] == "services.notify.service"
     assert submitted[0]["correlation_id"] == posted[0]["correlation_id"] == CORRELATION_ID

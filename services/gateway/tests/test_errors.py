@@ -1,0 +1,35 @@
+"""The one table from service errors to HTTP answers."""
+
+import json
+
+import pytest
+from nameko.exceptions import RemoteError
+
+from services.gateway.errors import HTTP_STATUS, response_for
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PortalError, Unauthenticated, Unavailable
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(InvalidInput, 400), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409),
+     (Unavailable, 503)],
+)  # fmt: skip
+def test_each_error_class_has_its_status_and_keeps_its_code(error, status):
+    response = response_for(error("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht."), "corr-1")
+    body = json.loads(response.get_data())
+    assert response.status_code == status
+    assert body == {
+        "error": {"code": "CASE_NOT_FOUND", "message": "Diesen Vorgang gibt es nicht.", "correlation_id": "corr-1"}
+    }
+
+
+def test_every_error_class_of_shared_is_in_the_table():
+    assert set(PortalError.__subclasses__()) == set(HTTP_STATUS)
+
+
+def test_an_unexpected_remote_error_says_nothing_of_its_content():
+    response = response_for(RemoteError("ValueError", "erika@example.org is not valid"), "corr-2")
+    body = json.loads(response.get_data())
+    assert response.status_code == 500
+    assert body["error"]["code"] == "INTERNAL_ERROR"
+    assert "erika" not in response.get_data(as_text=True)
