@@ -6,15 +6,15 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from shared.config import REPOSITORY_ROOT
 from shared.servers import free_port
+from shared.testing.http import get_json
 
-SERVICES = ("identity", "submissions", "documents", "routing", "notify")
+SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
 CORRELATION_ID = "e2e-corr-5e7a11d0"
 
 
@@ -42,12 +42,7 @@ class RunningSystem:
             time.sleep(0.2)
 
     def get(self, path: str, headers: dict[str, str] | None = None):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=15) as answer:
-                return answer.status, answer.headers, json.load(answer)
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers, json.load(error)
+        return get_json(f"http://127.0.0.1:{self.port}{path}", headers)
 
     def interrupt(self) -> int:
         self.process.send_signal(signal.SIGINT)

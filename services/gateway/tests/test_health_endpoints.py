@@ -1,21 +1,13 @@
 """The gateway's health endpoints against the real services in this process."""
 
-import json
-import urllib.request
-
 import pytest
 
 from shared.service import SERVICES
+from shared.testing.http import get_json
 
 
 def get(container, path, headers=None):
-    host, port = container.config["WEB_SERVER_ADDRESS"].split(":")
-    request = urllib.request.Request(f"http://{host}:{port}{path}", headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=20) as answer:
-            return answer.status, answer.headers, json.load(answer)
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, json.load(error)
+    return get_json(f"http://{container.config['WEB_SERVER_ADDRESS']}{path}", headers)
 
 
 @pytest.fixture
