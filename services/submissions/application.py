@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
-from services.submissions.domainmodel import Case, parse_kind
-from shared.errors import InvalidInput, NotFound
+from services.submissions.domainmodel import Actor, Case, CaseKind, parse_kind
+from services.submissions.forms import Form, FormCatalogue
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.eventstore import PortalApplication, Publishes
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# How often a command is tried again when another request saved the same case in between.
+CONCURRENCY_RETRIES = 5
 
 
 class Cases(PortalApplication):
@@ -17,40 +29,204 @@ class Cases(PortalApplication):
     integration_events: ClassVar[dict[type, Publishes]] = {
         Case.DraftStarted: Publishes("case_draft_started", ("kind", "owner_id")),
         Case.Submitted: Publishes("case_submitted", ("receipt_number",)),
+        Case.MoveReported: Publishes("case_move_reported", ("move_date",)),
+        Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
+        Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
+        Case.HandedOver: Publishes("case_handed_over", ("reason_code",)),
+        Case.Received: Publishes("case_received", ()),
+        Case.ProcessingStarted: Publishes("case_processing_started", ()),
+        Case.DocumentsRequested: Publishes("documents_requested", ("items", "due_date")),
+        Case.DocumentSupplied: Publishes("document_supplied", ("document_id", "nachweis")),
+        Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to")),
+        Case.Closed: Publishes("case_closed", ()),
+        Case.Withdrawn: Publishes("case_withdrawn", ()),
     }
 
-    def start_draft(self, owner_id: str, kind: str) -> UUID:
-        case = Case(owner_id=owner_id, kind=parse_kind(kind))
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env)
+        self.forms = FormCatalogue.load()
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def start_draft(self, owner_id: str, kind: str, prefill_from: dict[str, Any] | None = None) -> UUID:
+        """Start a draft of the current form version; a WBA may be prefilled from earlier answers."""
+        form = self.forms.current(parse_kind(kind))
+        answers = form.prefill_from(prefill_from["answers"]) if prefill_from else {}
+        case = Case(
+            owner_id=owner_id,
+            kind=CaseKind(kind),
+            form_version=form.version,
+            answers=answers,
+            prefilled_from=prefill_from["case_id"] if prefill_from else None,
+        )
         self.save(case)
         return case.id
 
-    def submit(self, case_id: str) -> str:
-        """Submit a draft; returns the receipt number. Raises Conflict when already submitted."""
-        case = self._get(case_id)
-        case.submit()
-        self.save(case)
-        assert case.receipt_number is not None
-        return case.receipt_number
+    def save_section(self, case_id: str, actor: Actor, section_id: str, data: dict[str, Any]) -> None:
+        def command(case: Case) -> None:
+            case.check_is_owner(actor)
+            case.save_section(self.form_of(case), section_id, data)
+
+        self._update(case_id, command)
+
+    def attach_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
+        def command(case: Case) -> None:
+            case.check_is_owner(actor)
+            case.attach_document(document_id, nachweis)
+
+        self._update(case_id, command)
+
+    def detach_document(self, case_id: str, actor: Actor, document_id: str) -> None:
+        def command(case: Case) -> None:
+            case.check_is_owner(actor)
+            case.detach_document(document_id)
+
+        self._update(case_id, command)
+
+    def submit(self, case_id: str, actor: Actor, idempotency_key: str) -> str:
+        """Submit a draft; returns the receipt number. The same key returns the same receipt."""
+        if not idempotency_key or len(idempotency_key) > 100:
+            raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
+
+        def command(case: Case) -> str:
+            case.check_is_owner(actor)
+            return case.submit(self.form_of(case), idempotency_key)
+
+        return self._update(case_id, command)
+
+    def discard(self, case_id: str, actor: Actor) -> None:
+        self._update(case_id, lambda case: case.discard(actor))
+
+    def withdraw(self, case_id: str, actor: Actor) -> None:
+        self._update(case_id, lambda case: case.withdraw(actor))
+
+    def supply_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
+        self._update(case_id, lambda case: case.supply_document(actor, document_id, nachweis))
+
+    def assign(self, case_id: str, jobcenter_id: str, reason_code: str, register_version: str) -> None:
+        self._update(case_id, lambda case: case.assign(jobcenter_id, reason_code, register_version))
+
+    def mark_assignment_pending(self, case_id: str, reason_code: str) -> None:
+        self._update(case_id, lambda case: case.mark_assignment_pending(reason_code))
+
+    def reassign(self, case_id: str, jobcenter_id: str, reason_code: str, effective_from: str) -> None:
+        self._update(case_id, lambda case: case.reassign(jobcenter_id, reason_code, effective_from))
+
+    def hand_over(self, case_id: str, reason_code: str) -> None:
+        self._update(case_id, lambda case: case.hand_over(reason_code))
+
+    def receive(self, case_id: str, actor: Actor) -> None:
+        self._update(case_id, lambda case: case.receive(actor))
+
+    def start_processing(self, case_id: str, actor: Actor) -> None:
+        self._update(case_id, lambda case: case.start_processing(actor))
+
+    def request_documents(self, case_id: str, actor: Actor, items: list[str], note: str, due_date: str) -> None:
+        due = _parse_date(due_date, "DUE_DATE_INVALID")
+        self._update(case_id, lambda case: case.request_documents(actor, items, note, due))
+
+    def waive_nachweis(self, case_id: str, actor: Actor, nachweis: str) -> None:
+        self._update(case_id, lambda case: case.waive_nachweis(actor, nachweis))
+
+    def decide(
+        self,
+        case_id: str,
+        actor: Actor,
+        outcome: str,
+        bescheid_document_id: str,
+        approval_from: str | None = None,
+        approval_to: str | None = None,
+    ) -> None:
+        start = _parse_date(approval_from, "APPROVAL_PERIOD_INVALID") if approval_from else None
+        end = _parse_date(approval_to, "APPROVAL_PERIOD_INVALID") if approval_to else None
+        self._update(case_id, lambda case: case.decide(actor, outcome, bescheid_document_id, start, end))
+
+    def close_case(self, case_id: str, actor: Actor) -> None:
+        self._update(case_id, lambda case: case.close(actor))
+
+    # -- queries ----------------------------------------------------------------------------------
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         case = self._get(case_id)
+        form = self.form_of(case)
         return {
             "case_id": str(case.id),
             "owner_id": case.owner_id,
-            "kind": case.kind.value if hasattr(case.kind, "value") else case.kind,
-            "status": case.status.value if hasattr(case.status, "value") else case.status,
+            "kind": case.kind.value,
+            "form_version": case.form_version,
+            "status": case.status.value,
             "receipt_number": case.receipt_number,
+            "content_hash": case.content_hash,
             "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
+            "jobcenter_id": case.jobcenter_id,
+            "residence": form.residence(case.answers),
+            "checklist": case.checklist,
+            "decision": case.decision,
             "version": case.version,
         }
 
+    def get_answers(self, case_id: str) -> dict[str, Any]:
+        """What the citizen filled in, and which sections and Nachweise apply now."""
+        case = self._get(case_id)
+        form = self.form_of(case)
+        return {
+            "case_id": str(case.id),
+            "answers": case.answers,
+            "sections": [{"id": s.id, "title": s.title} for s in form.applicable_sections(case.answers)],
+            "nachweise": [
+                {"kind": kind, "label": form.labels.get(kind, kind)} for kind in form.required_nachweise(case.answers)
+            ],
+            "problems": form.problems_before_submit(case.answers),
+        }
+
+    def timeline(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's events as the citizen's timeline: what happened when, without content."""
+        entries = []
+        for domain_event in self.events.get(self._parse_id(case_id)):
+            entries.append(
+                {
+                    "event": type(domain_event).__name__,
+                    "version": domain_event.originator_version,
+                    "at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
+                }
+            )
+        return entries
+
+    def form_of(self, case: Case) -> Form:
+        return self.forms.version(case.kind.value, case.form_version)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _update(self, case_id: str, command: Callable[[Case], T]) -> T:
+        """Run a command on the newest version of a case; on a concurrent save, run it again."""
+        for attempt in range(1, CONCURRENCY_RETRIES + 1):
+            case = self._get(case_id)
+            result = command(case)
+            try:
+                self.save(case)
+            except IntegrityError:
+                log.info("case_save_retried", extra={"case_id": case_id, "attempt": attempt})
+                continue
+            return result
+        raise Conflict("CASE_BUSY", "Der Vorgang wird gerade geändert. Bitte versuchen Sie es noch einmal.")
+
     def _get(self, case_id: str) -> Case:
         try:
-            identifier = UUID(str(case_id))
-        except ValueError:
-            raise InvalidInput("CASE_ID_INVALID", "Die Vorgangsnummer ist ungültig.") from None
-        try:
-            case: Case = self.repository.get(identifier)
+            case: Case = self.repository.get(self._parse_id(case_id))
         except AggregateNotFoundError:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.") from None
         return case
+
+    @staticmethod
+    def _parse_id(case_id: str) -> UUID:
+        try:
+            return uuid.UUID(str(case_id))
+        except ValueError:
+            raise InvalidInput("CASE_ID_INVALID", "Die Vorgangsnummer ist ungültig.") from None
+
+
+def _parse_date(value: str | None, code: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(code, "Bitte geben Sie ein gültiges Datum an (JJJJ-MM-TT).") from None

@@ -1,17 +1,28 @@
-"""The case: one Weiterbewilligungsantrag or Veränderungsmitteilung, as a stream of events."""
+"""The case: one Weiterbewilligungsantrag or Veränderungsmitteilung, as a stream of events.
+
+Invariants live in ``check_*`` methods that raise before anything changes: no edit after submit,
+no second submit, only the assigned Jobcenter's staff act on a case, a closed case takes no more
+actions. Citizens act as the case's owner; staff as an ``Actor`` with role and institution.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.errors import Conflict, InvalidInput
+from services.submissions.forms import Form
+from shared.errors import Conflict, Forbidden, InvalidInput
 
 # Receipt numbers are read aloud on the phone: no 0/O or 1/I.
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+STAFF_ROLES = ("caseworker", "team_lead")
 
 
 class CaseKind(StrEnum):
@@ -22,6 +33,48 @@ class CaseKind(StrEnum):
 class CaseStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
+    ASSIGNED = "assigned"
+    ASSIGNMENT_PENDING = "assignment_pending"
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    WAITING_FOR_DOCUMENTS = "waiting_for_documents"
+    DECIDED = "decided"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    HANDED_OVER = "handed_over"
+    DISCARDED = "discarded"
+    EXPIRED = "expired"
+
+
+FINAL_STATUSES = (
+    CaseStatus.CLOSED,
+    CaseStatus.WITHDRAWN,
+    CaseStatus.HANDED_OVER,
+    CaseStatus.DISCARDED,
+    CaseStatus.EXPIRED,
+)
+
+
+class NachweisStatus(StrEnum):
+    MISSING = "missing"
+    SUPPLIED = "supplied"
+    WAIVED = "waived"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an account with its role and, for staff, its Jobcenter."""
+
+    account_id: str
+    role: str
+    institution_id: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Actor:
+        try:
+            return cls(str(data["account_id"]), str(data["role"]), data.get("institution_id"))
+        except (KeyError, TypeError):
+            raise InvalidInput("ACTOR_INVALID", "Die Angaben zur handelnden Person fehlen.") from None
 
 
 def new_receipt_number(year: int) -> str:
@@ -30,14 +83,19 @@ def new_receipt_number(year: int) -> str:
     return f"JC-{year}-{body[:4]}-{body[4:]}"
 
 
+def content_hash(kind: str, form_version: str, content: dict[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of what was submitted; printed on the receipt."""
+    canonical = json.dumps({"kind": kind, "form_version": form_version, "content": content}, sort_keys=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def parse_kind(kind: str) -> CaseKind:
     """The kind of case named by ``kind``; raises InvalidInput for anything else."""
     try:
         return CaseKind(kind)
     except ValueError:
-        raise InvalidInput(
-            "CASE_KIND_UNKNOWN", "Diese Art von Antrag gibt es nicht.", {"allowed": [k.value for k in CaseKind]}
-        ) from None
+        allowed = [k.value for k in CaseKind]
+        raise InvalidInput("CASE_KIND_UNKNOWN", "Diese Art von Antrag gibt es nicht.", {"allowed": allowed}) from None
 
 
 class Case(Aggregate):
@@ -46,29 +104,405 @@ class Case(Aggregate):
     class DraftStarted(Aggregate.Created):
         owner_id: str
         kind: CaseKind
+        form_version: str
+        answers: dict[str, Any]
+        prefilled_from: str | None
+
+    class SectionSaved(Aggregate.Event):
+        section_id: str
+        data: dict[str, Any]
+
+    class DocumentAttached(Aggregate.Event):
+        document_id: str
+        nachweis: str
+
+    class DocumentDetached(Aggregate.Event):
+        document_id: str
 
     class Submitted(Aggregate.Event):
         receipt_number: str
+        content_hash: str
+        idempotency_key: str
+        nachweise: list[str]
+
+    class MoveReported(Aggregate.Event):
+        move_date: str
+
+    class Assigned(Aggregate.Event):
+        jobcenter_id: str
+        reason_code: str
+        register_version: str
+
+    class AssignmentPending(Aggregate.Event):
+        reason_code: str
+
+    class Reassigned(Aggregate.Event):
+        jobcenter_id: str
+        reason_code: str
+        effective_from: str
+
+    class HandedOver(Aggregate.Event):
+        reason_code: str
+
+    class Received(Aggregate.Event):
+        actor_id: str
+
+    class ProcessingStarted(Aggregate.Event):
+        actor_id: str
+
+    class DocumentsRequested(Aggregate.Event):
+        items: list[str]
+        note: str
+        due_date: str
+        actor_id: str
+
+    class DocumentSupplied(Aggregate.Event):
+        document_id: str
+        nachweis: str
+
+    class NachweisWaived(Aggregate.Event):
+        nachweis: str
+        actor_id: str
+
+    class Decided(Aggregate.Event):
+        outcome: str
+        bescheid_document_id: str
+        approval_from: str | None
+        approval_to: str | None
+        actor_id: str
+
+    class Closed(Aggregate.Event):
+        actor_id: str
+
+    class Withdrawn(Aggregate.Event):
+        pass
+
+    class Discarded(Aggregate.Event):
+        pass
+
+    class Expired(Aggregate.Event):
+        pass
 
     @event(DraftStarted)
-    def __init__(self, owner_id: str, kind: CaseKind) -> None:
+    def __init__(
+        self, owner_id: str, kind: CaseKind, form_version: str, answers: dict[str, Any], prefilled_from: str | None
+    ) -> None:
         self.owner_id = owner_id
-        self.kind = kind
+        self.kind = CaseKind(kind)
+        self.form_version = form_version
+        self.answers: dict[str, Any] = dict(answers)
+        self.prefilled_from = prefilled_from
         self.status = CaseStatus.DRAFT
+        self.attachments: dict[str, str] = {}
         self.receipt_number: str | None = None
+        self.content_hash: str | None = None
+        self.idempotency_key: str | None = None
         self.submitted_at: datetime | None = None
+        self.checklist: dict[str, dict[str, Any]] = {}
+        self.jobcenter_id: str | None = None
+        self.assignment_reason: str | None = None
+        self.decision: dict[str, Any] | None = None
+        self.document_requests: list[dict[str, Any]] = []
 
-    def submit(self) -> None:
-        """Record the submission with a new receipt number; a case is submitted once."""
+    # -- the citizen's draft ----------------------------------------------------------------------
+
+    def save_section(self, form: Form, section_id: str, data: dict[str, Any]) -> None:
+        """Save one section; raises InvalidInput with every field problem, in German."""
         self.check_is_draft()
-        self._submitted(receipt_number=new_receipt_number(self.modified_on.year))
+        errors = form.validate_section(section_id, data)
+        if errors:
+            raise InvalidInput(
+                "SECTION_INVALID",
+                "Bitte prüfen Sie Ihre Angaben.",
+                {"section": section_id, "errors": [error.as_dict() for error in errors]},
+            )
+        self._section_saved(section_id=section_id, data=data)
 
-    def check_is_draft(self) -> None:
-        if self.status != CaseStatus.DRAFT:
-            raise Conflict("CASE_ALREADY_SUBMITTED", "Dieser Antrag wurde schon abgeschickt.")
+    @event(SectionSaved)
+    def _section_saved(self, section_id: str, data: dict[str, Any]) -> None:
+        self.answers[section_id] = data
+
+    def attach_document(self, document_id: str, nachweis: str) -> None:
+        self.check_is_draft()
+        if document_id in self.attachments:
+            raise Conflict("DOCUMENT_ALREADY_ATTACHED", "Dieses Dokument ist schon angehängt.")
+        self._document_attached(document_id=document_id, nachweis=nachweis)
+
+    @event(DocumentAttached)
+    def _document_attached(self, document_id: str, nachweis: str) -> None:
+        self.attachments[document_id] = nachweis
+
+    def detach_document(self, document_id: str) -> None:
+        self.check_is_draft()
+        if document_id not in self.attachments:
+            raise InvalidInput("DOCUMENT_NOT_ATTACHED", "Dieses Dokument ist nicht angehängt.")
+        self._document_detached(document_id=document_id)
+
+    @event(DocumentDetached)
+    def _document_detached(self, document_id: str) -> None:
+        del self.attachments[document_id]
+
+    def submit(self, form: Form, idempotency_key: str) -> str:
+        """Submit a complete, valid draft; returns the receipt number.
+
+        Idempotent: the same key returns the same receipt without a new event; another key after
+        the submit raises Conflict ``CASE_ALREADY_SUBMITTED``.
+        """
+        if self.status != CaseStatus.DRAFT and idempotency_key == self.idempotency_key:
+            assert self.receipt_number is not None
+            return self.receipt_number
+        self.check_is_draft()
+        problems = form.problems_before_submit(self.answers)
+        if problems:
+            raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": problems})
+        content = form.submitted_content(self.answers)
+        self._submitted(
+            receipt_number=new_receipt_number(self.modified_on.year),
+            content_hash=content_hash(self.kind, self.form_version, content),
+            idempotency_key=idempotency_key,
+            nachweise=form.required_nachweise(self.answers),
+        )
+        move = content.get("umzug")
+        if isinstance(move, dict) and move.get("umzugsdatum"):
+            self._move_reported(move_date=str(move["umzugsdatum"]))
+        assert self.receipt_number is not None
+        return self.receipt_number
 
     @event(Submitted)
-    def _submitted(self, receipt_number: str) -> None:
+    def _submitted(self, receipt_number: str, content_hash: str, idempotency_key: str, nachweise: list[str]) -> None:
         self.status = CaseStatus.SUBMITTED
         self.receipt_number = receipt_number
+        self.content_hash = content_hash
+        self.idempotency_key = idempotency_key
         self.submitted_at = self.modified_on
+        self.checklist = {kind: {"status": NachweisStatus.MISSING.value, "document_ids": []} for kind in nachweise}
+        for document_id, nachweis in self.attachments.items():
+            self._mark_supplied(nachweis, document_id)
+
+    @event(MoveReported)
+    def _move_reported(self, move_date: str) -> None:
+        pass
+
+    def discard(self, actor: Actor) -> None:
+        self.check_is_owner(actor)
+        self.check_is_draft()
+        self._discarded()
+
+    @event(Discarded)
+    def _discarded(self) -> None:
+        self.status = CaseStatus.DISCARDED
+
+    def expire(self) -> None:
+        """Drafts left untouched expire (the retention command decides when)."""
+        self.check_is_draft()
+        self._expired()
+
+    @event(Expired)
+    def _expired(self) -> None:
+        self.status = CaseStatus.EXPIRED
+
+    # -- routing ----------------------------------------------------------------------------------
+
+    def assign(self, jobcenter_id: str, reason_code: str, register_version: str) -> None:
+        self.check_not_final()
+        if self.status not in (CaseStatus.SUBMITTED, CaseStatus.ASSIGNMENT_PENDING):
+            raise Conflict("CASE_ALREADY_ASSIGNED", "Dieser Vorgang ist schon einem Jobcenter zugeordnet.")
+        self._assigned(jobcenter_id=jobcenter_id, reason_code=reason_code, register_version=register_version)
+
+    @event(Assigned)
+    def _assigned(self, jobcenter_id: str, reason_code: str, register_version: str) -> None:
+        self.status = CaseStatus.ASSIGNED
+        self.jobcenter_id = jobcenter_id
+        self.assignment_reason = reason_code
+
+    def mark_assignment_pending(self, reason_code: str) -> None:
+        self.check_not_final()
+        if self.status != CaseStatus.SUBMITTED:
+            raise Conflict("CASE_ALREADY_ASSIGNED", "Dieser Vorgang ist schon einem Jobcenter zugeordnet.")
+        self._assignment_pending(reason_code=reason_code)
+
+    @event(AssignmentPending)
+    def _assignment_pending(self, reason_code: str) -> None:
+        self.status = CaseStatus.ASSIGNMENT_PENDING
+        self.assignment_reason = reason_code
+
+    def reassign(self, jobcenter_id: str, reason_code: str, effective_from: str) -> None:
+        self.check_not_final()
+        self.check_is_submitted()
+        if jobcenter_id == self.jobcenter_id:
+            raise Conflict("CASE_ALREADY_ASSIGNED", "Dieser Vorgang ist schon diesem Jobcenter zugeordnet.")
+        self._reassigned(jobcenter_id=jobcenter_id, reason_code=reason_code, effective_from=effective_from)
+
+    @event(Reassigned)
+    def _reassigned(self, jobcenter_id: str, reason_code: str, effective_from: str) -> None:
+        self.jobcenter_id = jobcenter_id
+        self.assignment_reason = reason_code
+        if self.status in (CaseStatus.SUBMITTED, CaseStatus.ASSIGNMENT_PENDING):
+            self.status = CaseStatus.ASSIGNED
+
+    def hand_over(self, reason_code: str) -> None:
+        self.check_not_final()
+        self.check_is_submitted()
+        self._handed_over(reason_code=reason_code)
+
+    @event(HandedOver)
+    def _handed_over(self, reason_code: str) -> None:
+        self.status = CaseStatus.HANDED_OVER
+        self.assignment_reason = reason_code
+
+    # -- the Jobcenter's work ---------------------------------------------------------------------
+
+    def receive(self, actor: Actor) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        self.check_status(CaseStatus.ASSIGNED)
+        self._received(actor_id=actor.account_id)
+
+    @event(Received)
+    def _received(self, actor_id: str) -> None:
+        self.status = CaseStatus.RECEIVED
+
+    def start_processing(self, actor: Actor) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        self.check_status(CaseStatus.RECEIVED, CaseStatus.WAITING_FOR_DOCUMENTS)
+        self._processing_started(actor_id=actor.account_id)
+
+    @event(ProcessingStarted)
+    def _processing_started(self, actor_id: str) -> None:
+        self.status = CaseStatus.IN_PROGRESS
+
+    def request_documents(self, actor: Actor, items: list[str], note: str, due_date: date) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        self.check_status(CaseStatus.RECEIVED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
+        if not items and not note.strip():
+            raise InvalidInput("DOCUMENT_REQUEST_EMPTY", "Bitte wählen Sie Unterlagen aus oder beschreiben Sie sie.")
+        if due_date <= self.modified_on.date():
+            raise InvalidInput("DUE_DATE_IN_PAST", "Die Frist muss in der Zukunft liegen.")
+        self._documents_requested(items=items, note=note, due_date=due_date.isoformat(), actor_id=actor.account_id)
+
+    @event(DocumentsRequested)
+    def _documents_requested(self, items: list[str], note: str, due_date: str, actor_id: str) -> None:
+        self.status = CaseStatus.WAITING_FOR_DOCUMENTS
+        self.document_requests.append({"items": items, "note": note, "due_date": due_date})
+        for kind in items:
+            self.checklist.setdefault(kind, {"status": NachweisStatus.MISSING.value, "document_ids": []})
+            if self.checklist[kind]["status"] == NachweisStatus.WAIVED.value:
+                self.checklist[kind]["status"] = NachweisStatus.MISSING.value
+
+    def supply_document(self, actor: Actor, document_id: str, nachweis: str) -> None:
+        self.check_is_owner(actor)
+        self.check_is_submitted()
+        self.check_not_final()
+        if self.status == CaseStatus.DECIDED:
+            raise Conflict("CASE_ALREADY_DECIDED", "Über diesen Antrag wurde schon entschieden.")
+        self._document_supplied(document_id=document_id, nachweis=nachweis)
+
+    @event(DocumentSupplied)
+    def _document_supplied(self, document_id: str, nachweis: str) -> None:
+        self._mark_supplied(nachweis, document_id)
+
+    def _mark_supplied(self, nachweis: str, document_id: str) -> None:
+        item = self.checklist.setdefault(nachweis, {"status": NachweisStatus.MISSING.value, "document_ids": []})
+        item["status"] = NachweisStatus.SUPPLIED.value
+        item["document_ids"] = [*item["document_ids"], document_id]
+
+    def waive_nachweis(self, actor: Actor, nachweis: str) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        if self.checklist.get(nachweis, {}).get("status") != NachweisStatus.MISSING.value:
+            raise Conflict("NACHWEIS_NOT_MISSING", "Dieser Nachweis fehlt nicht.")
+        self._nachweis_waived(nachweis=nachweis, actor_id=actor.account_id)
+
+    @event(NachweisWaived)
+    def _nachweis_waived(self, nachweis: str, actor_id: str) -> None:
+        self.checklist[nachweis]["status"] = NachweisStatus.WAIVED.value
+
+    def decide(
+        self,
+        actor: Actor,
+        outcome: str,
+        bescheid_document_id: str,
+        approval_from: date | None = None,
+        approval_to: date | None = None,
+    ) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        self.check_status(CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
+        if outcome not in ("approved", "partially_approved", "rejected"):
+            raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung gibt es nicht.")
+        if self.kind == CaseKind.WEITERBEWILLIGUNGSANTRAG and outcome != "rejected":
+            if approval_from is None or approval_to is None or approval_to <= approval_from:
+                raise InvalidInput("APPROVAL_PERIOD_REQUIRED", "Bitte geben Sie den Bewilligungszeitraum an.")
+        self._decided(
+            outcome=outcome,
+            bescheid_document_id=bescheid_document_id,
+            approval_from=approval_from.isoformat() if approval_from else None,
+            approval_to=approval_to.isoformat() if approval_to else None,
+            actor_id=actor.account_id,
+        )
+
+    @event(Decided)
+    def _decided(
+        self,
+        outcome: str,
+        bescheid_document_id: str,
+        approval_from: str | None,
+        approval_to: str | None,
+        actor_id: str,
+    ) -> None:
+        self.status = CaseStatus.DECIDED
+        self.decision = {
+            "outcome": outcome,
+            "bescheid_document_id": bescheid_document_id,
+            "approval_from": approval_from,
+            "approval_to": approval_to,
+        }
+
+    def close(self, actor: Actor) -> None:
+        self.check_actor_is_assigned_staff(actor)
+        self.check_status(CaseStatus.DECIDED)
+        self._closed(actor_id=actor.account_id)
+
+    @event(Closed)
+    def _closed(self, actor_id: str) -> None:
+        self.status = CaseStatus.CLOSED
+
+    def withdraw(self, actor: Actor) -> None:
+        """The citizen withdraws a submitted case before it is decided."""
+        self.check_is_owner(actor)
+        self.check_is_submitted()
+        self.check_not_final()
+        if self.status == CaseStatus.DECIDED:
+            raise Conflict("CASE_ALREADY_DECIDED", "Über diesen Antrag wurde schon entschieden.")
+        self._withdrawn()
+
+    @event(Withdrawn)
+    def _withdrawn(self) -> None:
+        self.status = CaseStatus.WITHDRAWN
+
+    # -- invariants -------------------------------------------------------------------------------
+
+    def check_is_draft(self) -> None:
+        if self.status == CaseStatus.DRAFT:
+            return
+        if self.status in (CaseStatus.DISCARDED, CaseStatus.EXPIRED):
+            raise Conflict("DRAFT_GONE", "Dieser Entwurf wurde verworfen oder ist abgelaufen.")
+        raise Conflict("CASE_ALREADY_SUBMITTED", "Dieser Antrag wurde schon abgeschickt.")
+
+    def check_is_submitted(self) -> None:
+        if self.status == CaseStatus.DRAFT:
+            raise Conflict("CASE_NOT_SUBMITTED", "Dieser Antrag wurde noch nicht abgeschickt.")
+
+    def check_not_final(self) -> None:
+        if self.status in FINAL_STATUSES:
+            raise Conflict("CASE_CLOSED", "Dieser Vorgang ist abgeschlossen.")
+
+    def check_status(self, *allowed: CaseStatus) -> None:
+        self.check_not_final()
+        if self.status not in allowed:
+            raise Conflict("CASE_STATUS_DOES_NOT_ALLOW", "Das ist im jetzigen Stand des Vorgangs nicht möglich.")
+
+    def check_is_owner(self, actor: Actor) -> None:
+        if actor.role != "citizen" or actor.account_id != self.owner_id:
+            raise Forbidden("NOT_YOUR_CASE", "Diesen Vorgang können nur Sie selbst bearbeiten.")
+
+    def check_actor_is_assigned_staff(self, actor: Actor) -> None:
+        if actor.role not in STAFF_ROLES or not actor.institution_id or actor.institution_id != self.jobcenter_id:
+            raise Forbidden("NOT_ASSIGNED_TO_YOUR_JOBCENTER", "Dieser Vorgang gehört nicht zu Ihrem Jobcenter.")

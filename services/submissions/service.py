@@ -1,4 +1,8 @@
-"""The submissions service: thin entrypoints over the ``Cases`` application."""
+"""The submissions service: thin entrypoints over the ``Cases`` application.
+
+Who acts is passed as ``actor`` (``{"account_id", "role", "institution_id"}``) until the gateway
+hands over verified tokens; the aggregate checks ownership and the Jobcenter scope itself.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from typing import Any
 from nameko.rpc import rpc
 
 from services.submissions.application import Cases
+from services.submissions.domainmodel import Actor
+from shared.envelope import IntegrationEvent
+from shared.errors import Conflict
 from shared.eventstore import EventSourcedApplication
+from shared.messaging import integration_event_handler
 from shared.service import PortalService
 
 log = logging.getLogger(__name__)
@@ -19,20 +27,135 @@ class SubmissionsService(PortalService):
 
     cases: Cases = EventSourcedApplication(Cases)
 
+    # -- the citizen ------------------------------------------------------------------------------
+
     @rpc
     def start_draft(self, owner_id: str, kind: str) -> str:
-        """Start a draft of ``kind`` for the account ``owner_id``; returns the case id."""
+        """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id."""
         case_id = str(self.cases.start_draft(owner_id, kind))
         log.info("case_draft_started", extra={"case_id": case_id})
         return case_id
 
     @rpc
-    def submit_case(self, case_id: str) -> dict[str, Any]:
-        """Submit a draft; raises Conflict ``CASE_ALREADY_SUBMITTED`` the second time."""
-        self.cases.submit(case_id)
+    def save_section(
+        self, case_id: str, actor: dict[str, Any], section_id: str, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Validate and save one section; returns what applies now (sections, Nachweise, problems)."""
+        self.cases.save_section(case_id, Actor.from_dict(actor), section_id, data)
+        return self.cases.get_answers(case_id)
+
+    @rpc
+    def attach_document(self, case_id: str, actor: dict[str, Any], document_id: str, nachweis: str) -> None:
+        self.cases.attach_document(case_id, Actor.from_dict(actor), document_id, nachweis)
+
+    @rpc
+    def detach_document(self, case_id: str, actor: dict[str, Any], document_id: str) -> None:
+        self.cases.detach_document(case_id, Actor.from_dict(actor), document_id)
+
+    @rpc
+    def submit_case(self, case_id: str, actor: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Submit a draft; the same idempotency key returns the same receipt."""
+        self.cases.submit(case_id, Actor.from_dict(actor), idempotency_key)
         log.info("case_submitted", extra={"case_id": case_id})
         return self.cases.get_case(case_id)
 
     @rpc
+    def discard_draft(self, case_id: str, actor: dict[str, Any]) -> None:
+        self.cases.discard(case_id, Actor.from_dict(actor))
+
+    @rpc
+    def withdraw_case(self, case_id: str, actor: dict[str, Any]) -> None:
+        self.cases.withdraw(case_id, Actor.from_dict(actor))
+        log.info("case_withdrawn", extra={"case_id": case_id})
+
+    @rpc
+    def supply_document(self, case_id: str, actor: dict[str, Any], document_id: str, nachweis: str) -> None:
+        self.cases.supply_document(case_id, Actor.from_dict(actor), document_id, nachweis)
+
+    # -- the Jobcenter ----------------------------------------------------------------------------
+
+    @rpc
+    def receive_case(self, case_id: str, actor: dict[str, Any]) -> None:
+        self.cases.receive(case_id, Actor.from_dict(actor))
+
+    @rpc
+    def start_processing(self, case_id: str, actor: dict[str, Any]) -> None:
+        self.cases.start_processing(case_id, Actor.from_dict(actor))
+
+    @rpc
+    def request_documents(
+        self, case_id: str, actor: dict[str, Any], items: list[str], note: str, due_date: str
+    ) -> None:
+        self.cases.request_documents(case_id, Actor.from_dict(actor), items, note, due_date)
+
+    @rpc
+    def waive_nachweis(self, case_id: str, actor: dict[str, Any], nachweis: str) -> None:
+        self.cases.waive_nachweis(case_id, Actor.from_dict(actor), nachweis)
+
+    @rpc
+    def decide_case(
+        self,
+        case_id: str,
+        actor: dict[str, Any],
+        outcome: str,
+        bescheid_document_id: str,
+        approval_from: str | None = None,
+        approval_to: str | None = None,
+    ) -> None:
+        self.cases.decide(case_id, Actor.from_dict(actor), outcome, bescheid_document_id, approval_from, approval_to)
+        log.info("case_decided", extra={"case_id": case_id})
+
+    @rpc
+    def close_case(self, case_id: str, actor: dict[str, Any]) -> None:
+        self.cases.close_case(case_id, Actor.from_dict(actor))
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    @rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self.cases.get_case(case_id)
+
+    @rpc
+    def get_answers(self, case_id: str) -> dict[str, Any]:
+        return self.cases.get_answers(case_id)
+
+    @rpc
+    def get_timeline(self, case_id: str) -> list[dict[str, Any]]:
+        return self.cases.timeline(case_id)
+
+    # -- routing's decisions ----------------------------------------------------------------------
+
+    @integration_event_handler("routing", "case_assigned")
+    def on_case_assigned(self, event: IntegrationEvent) -> None:
+        data = event.data
+        self._record_routing(
+            event, lambda: self.cases.assign(data["case_id"], data["jobcenter_id"], data["reason_code"],
+                                             str(data.get("register_version", "")))
+        )  # fmt: skip
+
+    @integration_event_handler("routing", "case_assignment_pending")
+    def on_case_assignment_pending(self, event: IntegrationEvent) -> None:
+        self._record_routing(
+            event, lambda: self.cases.mark_assignment_pending(event.data["case_id"], event.data["reason_code"])
+        )
+
+    @integration_event_handler("routing", "case_reassigned")
+    def on_case_reassigned(self, event: IntegrationEvent) -> None:
+        data = event.data
+        self._record_routing(
+            event, lambda: self.cases.reassign(data["case_id"], data["jobcenter_id"], data["reason_code"],
+                                               str(data.get("effective_from", "")))
+        )  # fmt: skip
+
+    @integration_event_handler("routing", "case_handed_over")
+    def on_case_handed_over(self, event: IntegrationEvent) -> None:
+        self._record_routing(event, lambda: self.cases.hand_over(event.data["case_id"], event.data["reason_code"]))
+
+    def _record_routing(self, event: IntegrationEvent, record: Any) -> None:
+        try:
+            record()
+        except Conflict as refused:
+            # A redelivered decision finds the case already in that state: nothing to do.
+            log.info("routing_event_not_applied", extra={"event_id": event.event_id, "code": refused.code})
+            return
+        log.info("routing_event_applied", extra={"event_id": event.event_id, "event_type": event.type})

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from services.submissions.tests.scenarios import submit_over_rpc
 from shared.config import REPOSITORY_ROOT
 from shared.servers import free_port
 from shared.testing.http import get_json
@@ -108,8 +109,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
 
         with rpc(CORRELATION_ID) as cluster:
             assert [cluster[name].health()["service"] for name in SERVICES] == list(SERVICES)
-            case_id = cluster.submissions.start_draft("owner-e2e", "veraenderungsmitteilung")
-            cluster.submissions.submit_case(case_id)
+            case_id = submit_over_rpc(cluster, "owner-e2e")["case_id"]
             assert [m["case_id"] for m in wait_for_postfach(cluster, "owner-e2e")] == [case_id]
 
         submitted = [

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from services.submissions.application import Cases
+from services.submissions.tests.scenarios import submit_over_rpc
 from shared.messaging import EventPublisher
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.sql import make_engine
@@ -39,8 +40,8 @@ def wait_for_postfach(cluster, owner_id, count, timeout=15.0):
 
 def test_a_submitted_case_arrives_in_the_citizens_postfach(relay, rpc):
     with rpc(CORRELATION_ID) as cluster:
-        case_id = cluster.submissions.start_draft("owner-42", "veraenderungsmitteilung")
-        case = cluster.submissions.submit_case(case_id)
+        case = submit_over_rpc(cluster, "owner-42")
+        case_id = case["case_id"]
         relay.relay_batch()
         messages = wait_for_postfach(cluster, "owner-42", 1)
     assert [m["case_id"] for m in messages] == [case_id]
@@ -50,8 +51,7 @@ def test_a_submitted_case_arrives_in_the_citizens_postfach(relay, rpc):
 
 def test_the_correlation_id_is_in_the_logs_of_both_services(relay, rpc, captured_logs):
     with rpc(CORRELATION_ID) as cluster:
-        case_id = cluster.submissions.start_draft("owner-43", "veraenderungsmitteilung")
-        cluster.submissions.submit_case(case_id)
+        case_id = submit_over_rpc(cluster, "owner-43")["case_id"]
         relay.relay_batch()
         wait_for_postfach(cluster, "owner-43", 1)
 
@@ -70,8 +70,7 @@ def test_the_correlation_id_is_in_the_logs_of_both_services(relay, rpc, captured
 
 def test_a_redelivered_event_posts_no_second_message(relay, rpc, amqp_uri):
     with rpc() as cluster:
-        case_id = cluster.submissions.start_draft("owner-44", "weiterbewilligungsantrag")
-        cluster.submissions.submit_case(case_id)
+        submit_over_rpc(cluster, "owner-44")
         relay.relay_batch()
         wait_for_postfach(cluster, "owner-44", 1)
         # The relay starts again from the beginning, as after losing its position.

@@ -1,8 +1,13 @@
-"""The submissions service over real RPC."""
+"""The submissions service over real RPC, and its reactions to routing's events."""
+
+import time
 
 import pytest
 
-from shared.errors import Conflict, NotFound
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, JOBCENTER, submit_over_rpc
+from shared.envelope import IntegrationEvent
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.messaging import EventPublisher
 
 
 @pytest.fixture
@@ -12,18 +17,53 @@ def submissions(start_services):
 
 def test_a_draft_is_submitted_once_over_rpc(submissions, rpc):
     with rpc() as cluster:
-        case_id = cluster.submissions.start_draft("owner-1", "weiterbewilligungsantrag")
-        case = cluster.submissions.submit_case(case_id)
+        case = submit_over_rpc(cluster, "owner-1")
         with pytest.raises(Conflict) as refused:
-            cluster.submissions.submit_case(case_id)
+            cluster.submissions.submit_case(case["case_id"], {"account_id": "owner-1", "role": "citizen"}, "other")
     assert case["status"] == "submitted"
     assert refused.value.code == "CASE_ALREADY_SUBMITTED"
+
+
+def test_field_problems_cross_rpc_with_their_details(submissions, rpc):
+    with rpc() as cluster:
+        case_id = cluster.submissions.start_draft("owner-1", "veraenderungsmitteilung")
+        with pytest.raises(InvalidInput) as refused:
+            cluster.submissions.save_section(
+                case_id, {"account_id": "owner-1", "role": "citizen"}, "wohnsitz", {"plz": "x"}
+            )
+    assert refused.value.code == "SECTION_INVALID"
+    assert {error["field"] for error in refused.value.details["errors"]} >= {"plz", "ort"}
+
+
+def test_another_citizen_cannot_touch_the_draft(submissions, rpc):
+    with rpc() as cluster:
+        case_id = cluster.submissions.start_draft("owner-1", "veraenderungsmitteilung")
+        with pytest.raises(Forbidden):
+            cluster.submissions.save_section(
+                case_id, {"account_id": "owner-2", "role": "citizen"}, "wohnsitz", ARBEITSAUFNAHME["wohnsitz"]
+            )
 
 
 def test_an_unknown_case_is_not_found_over_rpc(submissions, rpc):
     with rpc() as cluster, pytest.raises(NotFound) as missing:
         cluster.submissions.get_case("7d4f4d0e-56f4-4b43-9d1f-0a3c7c8a8b11")
     assert missing.value.code == "CASE_NOT_FOUND"
+
+
+def test_routings_assignment_is_recorded_once_in_the_case(submissions, rpc, amqp_uri):
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-1")
+        data = {"case_id": case["case_id"], "jobcenter_id": JOBCENTER, "reason_code": "bezirk"}
+        assigned = IntegrationEvent("case_assigned", "assignment-1", 1, {**data, "register_version": "2026-1"})
+        with EventPublisher(amqp_uri, "routing") as publisher:
+            publisher.publish(assigned)
+            publisher.publish(assigned)  # a redelivery
+        deadline = time.monotonic() + 10
+        while cluster.submissions.get_case(case["case_id"])["status"] != "assigned" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        timeline = [entry["event"] for entry in cluster.submissions.get_timeline(case["case_id"])]
+    assert timeline.count("Assigned") == 1
 
 
 def test_health_reports_the_event_store(submissions, rpc):

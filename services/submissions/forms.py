@@ -1,0 +1,271 @@
+"""Forms as versioned data: section schemas, conditions, German messages, the Nachweis checklist.
+
+A form is a YAML file in ``forms/`` named ``<kind>-<version>.yaml``. Its sections are JSON Schemas
+(draft 2020-12) whose fields carry German titles; ``applies_if`` and the ``nachweise`` rules use
+conditions ``{"<section>.<field>": value or [values]}`` (a key without a dot names the field of the
+section with the same name). A list answer matches when it contains any of the values.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from shared.errors import InvalidInput
+
+FORMS_DIR = Path(__file__).resolve().parent / "forms"
+
+_format_checker = FormatChecker(formats=["date"])
+
+
+@_format_checker.checks("iban", raises=ValueError)
+def _is_iban(value: object) -> bool:
+    """Structure and ISO 7064 mod-97 check digits; catches nearly every typo."""
+    if not isinstance(value, str):
+        return True
+    compact = value.replace(" ", "").upper()
+    if not (15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit() and compact.isalnum()):
+        return False
+    digits = "".join(str(int(char, 36)) for char in compact[4:] + compact[:4])
+    return int(digits) % 97 == 1
+
+
+@_format_checker.checks("euro", raises=ArithmeticError)
+def _is_euro_amount(value: object) -> bool:
+    """At most two decimals; checked on the decimal text because 0.01 has no exact binary value."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    exponent = Decimal(str(value)).as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one field, for the citizen."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    schema: dict[str, Any]
+    applies_if: dict[str, Any] | None
+
+    @cached_property
+    def validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema, format_checker=_format_checker)
+
+
+class Form:
+    """One version of one kind of form."""
+
+    def __init__(self, definition: dict[str, Any], common: dict[str, Any], labels: dict[str, str]) -> None:
+        self.kind: str = definition["form"]
+        self.version: str = str(definition["version"])
+        self.valid_from = date.fromisoformat(str(definition["valid_from"]))
+        self.title: str = definition["title"]
+        self.labels = labels
+        self.sections = [
+            Section(raw["id"], raw["title"], _inline_refs(raw["schema"], common), raw.get("applies_if"))
+            for raw in definition["sections"]
+        ]
+        self._by_id = {section.id: section for section in self.sections}
+        self.prefill_sections: list[str] = list(definition.get("prefill", []))
+        self.nachweis_rules: list[dict[str, Any]] = list(definition.get("nachweise", []))
+        self.categories: dict[str, Any] = dict(definition.get("categories", {}))
+
+    def section(self, section_id: str) -> Section:
+        """The section ``section_id``; raises InvalidInput ``SECTION_UNKNOWN``."""
+        try:
+            return self._by_id[section_id]
+        except KeyError:
+            raise InvalidInput("SECTION_UNKNOWN", "Diesen Abschnitt gibt es in diesem Formular nicht.") from None
+
+    def applicable_sections(self, answers: dict[str, Any]) -> list[Section]:
+        """The sections that apply given the answers so far, in form order."""
+        return [s for s in self.sections if s.applies_if is None or _matches(s.applies_if, answers)]
+
+    def validate_section(self, section_id: str, data: Any) -> list[FieldError]:
+        """Every problem of ``data`` for one section, with German messages; empty when valid."""
+        section = self.section(section_id)
+        if not isinstance(data, dict):
+            return [FieldError("", "SECTION_NOT_AN_OBJECT", "Die Angaben zu diesem Abschnitt fehlen.")]
+        errors = sorted(section.validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        return [_field_error(section, error) for error in errors]
+
+    def problems_before_submit(self, answers: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+        """Per applicable section, what is missing or invalid; empty when the form can be submitted."""
+        problems: dict[str, list[dict[str, str]]] = {}
+        for section in self.applicable_sections(answers):
+            if section.id not in answers:
+                message = f"Bitte füllen Sie den Abschnitt „{section.title}“ aus."
+                problems[section.id] = [FieldError("", "SECTION_MISSING", message).as_dict()]
+                continue
+            errors = self.validate_section(section.id, answers[section.id])
+            if errors:
+                problems[section.id] = [error.as_dict() for error in errors]
+        return problems
+
+    def submitted_content(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """The answers of the applicable sections only: what the citizen actually submits."""
+        return {s.id: answers[s.id] for s in self.applicable_sections(answers) if s.id in answers}
+
+    def required_nachweise(self, answers: dict[str, Any]) -> list[str]:
+        """The kinds of Nachweis the answers call for, each once, in rule order."""
+        kinds: list[str] = []
+        for rule in self.nachweis_rules:
+            if _matches(rule["when"], answers):
+                kinds.extend(kind for kind in rule["require"] if kind not in kinds)
+        return kinds
+
+    def residence(self, answers: dict[str, Any]) -> dict[str, Any] | None:
+        """Where the citizen lives for routing: the new address of a reported move, else the address."""
+        for section_id in ("umzug", "wohnsitz"):
+            section = answers.get(section_id)
+            applies = section_id == "wohnsitz" or _matches({"aenderungen": "umzug"}, answers)
+            if isinstance(section, dict) and applies:
+                keys = ("ags", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
+                residence: dict[str, Any] = {key: section.get(key) for key in keys}
+                residence["kreis"] = residence["ags"][:5] if residence.get("ags") else None
+                return residence
+        return None
+
+    def prefill_from(self, previous: dict[str, Any]) -> dict[str, Any]:
+        """Answers for a new form from a previous case's answers; only fields this form knows."""
+        answers: dict[str, Any] = {}
+        sources = dict(previous)
+        if _matches({"aenderungen": "umzug"}, previous) and isinstance(previous.get("umzug"), dict):
+            sources["wohnsitz"] = previous["umzug"]
+        for section_id in self.prefill_sections:
+            data = sources.get(section_id)
+            if not isinstance(data, dict):
+                continue
+            known = self.section(section_id).schema.get("properties", {})
+            kept = {key: copy.deepcopy(value) for key, value in data.items() if key in known}
+            if kept:
+                answers[section_id] = kept
+        return answers
+
+
+class FormCatalogue:
+    """Every version of every form; the current one is the newest valid on a date."""
+
+    def __init__(self, forms: list[Form]) -> None:
+        self.forms = {(form.kind, form.version): form for form in forms}
+
+    @classmethod
+    def load(cls, directory: Path = FORMS_DIR) -> FormCatalogue:
+        common = yaml.safe_load((directory / "common.yaml").read_text(encoding="utf-8"))
+        labels = yaml.safe_load((directory / "nachweise.yaml").read_text(encoding="utf-8"))
+        forms = []
+        for path in sorted(directory.glob("*-*.yaml")):
+            forms.append(Form(yaml.safe_load(path.read_text(encoding="utf-8")), common, labels))
+        return cls(forms)
+
+    def current(self, kind: str, on: date | None = None) -> Form:
+        """The newest version of ``kind`` valid on ``on`` (today); raises InvalidInput for an unknown kind."""
+        day = on or date.today()
+        versions = [f for (k, _), f in self.forms.items() if k == kind and f.valid_from <= day]
+        if not versions:
+            raise InvalidInput("CASE_KIND_UNKNOWN", "Diese Art von Antrag gibt es nicht.")
+        return max(versions, key=lambda form: form.valid_from)
+
+    def version(self, kind: str, version: str) -> Form:
+        """The exact version a case was filled with; old cases stay readable."""
+        return self.forms[(kind, version)]
+
+
+def _inline_refs(node: Any, common: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            reference = str(node["$ref"])
+            if not reference.startswith("common#/"):
+                raise ValueError(f"unsupported reference {reference}")
+            merged = {**copy.deepcopy(common[reference.removeprefix("common#/")])}
+            merged.update({key: value for key, value in node.items() if key != "$ref"})
+            return _inline_refs(merged, common)
+        return {key: _inline_refs(value, common) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(value, common) for value in node]
+    return node
+
+
+def _matches(condition: dict[str, Any], answers: dict[str, Any]) -> bool:
+    for key, expected in condition.items():
+        section_id, _, field = key.partition(".")
+        section = answers.get(section_id)
+        if not isinstance(section, dict):
+            return False
+        actual = section.get(field or section_id)
+        wanted = expected if isinstance(expected, list) else [expected]
+        values = actual if isinstance(actual, list) else [actual]
+        if not any(value in wanted for value in values):
+            return False
+    return True
+
+
+def _title(section: Section, path: list[Any]) -> str:
+    schema: Any = section.schema
+    title = section.title
+    for step in path:
+        if isinstance(step, int):
+            schema = schema.get("items", {})
+            continue
+        schema = schema.get("properties", {}).get(step, {})
+        title = schema.get("title", str(step))
+    return str(title)
+
+
+def _field_error(section: Section, error: ValidationError) -> FieldError:
+    path = list(error.absolute_path)
+    validator = str(error.validator)
+    if validator == "required":
+        missing = str(error.message).split("'")[1]
+        path = [*path, missing]
+        title = _title(section, path)
+        return FieldError(_dotted(path), "REQUIRED", f"Bitte füllen Sie „{title}“ aus.")
+    if validator == "additionalProperties":
+        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        extra = sorted(str(key) for key in (error.instance or {}) if key not in known)
+        field = _dotted([*path, extra[0]] if extra else path)
+        return FieldError(field, "UNKNOWN_FIELD", "Dieses Feld gibt es in diesem Formular nicht.")
+    title = _title(section, path)
+    hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    messages = {
+        "type": f"„{title}“ hat nicht das richtige Format.",
+        "format": f"„{title}“ hat nicht das richtige Format.",
+        "pattern": f"„{title}“ hat nicht das richtige Format.",
+        "enum": f"Bitte wählen Sie bei „{title}“ eine der Möglichkeiten.",
+        "const": f"Bitte bestätigen Sie: {title}.",
+        "minimum": f"„{title}“ muss mindestens {error.validator_value} sein.",
+        "maximum": f"„{title}“ darf höchstens {error.validator_value} sein.",
+        "minLength": f"Bitte füllen Sie „{title}“ aus.",
+        "maxLength": f"„{title}“ ist zu lang (höchstens {error.validator_value} Zeichen).",
+        "minItems": f"Bitte wählen Sie bei „{title}“ mindestens {error.validator_value} aus.",
+        "maxItems": f"Bei „{title}“ sind höchstens {error.validator_value} Einträge möglich.",
+        "uniqueItems": f"Bei „{title}“ steht etwas doppelt.",
+    }
+    message = messages.get(validator, f"„{title}“ ist nicht richtig ausgefüllt.")
+    if hint and validator in ("type", "format", "pattern"):
+        message = f"{message} Zum Beispiel: {hint}"
+    return FieldError(_dotted(path), validator.upper(), message)
+
+
+def _dotted(path: list[Any]) -> str:
+    return ".".join(str(step) for step in path)

@@ -1,0 +1,53 @@
+"""Answers a citizen gives, used by several tests: the first acceptance scenario and a WBA."""
+
+from typing import Any
+
+from services.submissions.domainmodel import Actor
+
+CITIZEN = Actor("citizen-1", "citizen")
+OTHER_CITIZEN = Actor("citizen-2", "citizen")
+JOBCENTER = "jc-berlin-treptow-koepenick"
+CASEWORKER = Actor("caseworker-1", "caseworker", JOBCENTER)
+CASEWORKER_ELSEWHERE = Actor("caseworker-9", "caseworker", "jc-dahme-spreewald")
+
+ARBEITSAUFNAHME: dict[str, dict[str, Any]] = {
+    "aenderungen": {"aenderungen": ["arbeitsaufnahme"]},
+    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"},
+    "arbeitsaufnahme": {
+        "arbeitgeber": "Muster GmbH",
+        "beginn": "2026-12-01",
+        "wochenstunden": 30,
+        "brutto_monatlich": 2400.0,
+        "netto_monatlich": 1710.55,
+    },
+    "erklaerung": {"wahrheitsgemaess": True},
+}
+
+UMZUG: dict[str, dict[str, Any]] = {
+    "aenderungen": {"aenderungen": ["umzug"]},
+    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1"},
+    "umzug": {
+        "umzugsdatum": "2026-12-15",
+        "plz": "15711",
+        "ort": "Königs Wusterhausen",
+        "strasse": "Karl-Marx-Straße",
+        "hausnummer": "5",
+        "ags": "12061260",
+        "miete_kalt": 520.0,
+    },
+    "erklaerung": {"wahrheitsgemaess": True},
+}
+
+
+def fill(cases, case_id, answers, actor=CITIZEN):
+    for section_id, data in answers.items():
+        cases.save_section(str(case_id), actor, section_id, data)
+
+
+def submit_over_rpc(cluster, owner_id, answers=ARBEITSAUFNAHME, kind="veraenderungsmitteilung"):
+    """Start, fill and submit a case through the service's RPC, as the gateway will; returns the case."""
+    actor = {"account_id": owner_id, "role": "citizen"}
+    case_id = cluster.submissions.start_draft(owner_id, kind)
+    for section_id, data in answers.items():
+        cluster.submissions.save_section(case_id, actor, section_id, data)
+    return cluster.submissions.submit_case(case_id, actor, f"submit-{case_id}")
