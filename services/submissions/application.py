@@ -94,6 +94,9 @@ class Cases(PortalApplication):
 
         return self._update(case_id, command)
 
+    def expire_draft(self, case_id: str) -> None:
+        self._update(case_id, lambda case: case.expire())
+
     def discard(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.discard(actor))
 
@@ -164,6 +167,11 @@ class Cases(PortalApplication):
             "decision": case.decision,
             "version": case.version,
         }
+
+    def prefill_source(self, case_id: str) -> dict[str, Any]:
+        """What a new WBA copies from an earlier submitted case of the same owner."""
+        case = self._get(case_id)
+        return {"case_id": str(case.id), "answers": self.form_of(case).submitted_content(case.answers)}
 
     def get_answers(self, case_id: str) -> dict[str, Any]:
         """What the citizen filled in, and which sections and Nachweise apply now."""

@@ -7,32 +7,48 @@ hands over verified tokens; the aggregate checks ownership and the Jobcenter sco
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 from typing import Any
 
 from nameko.rpc import rpc
 
+from services.submissions import readmodel
 from services.submissions.application import Cases
-from services.submissions.domainmodel import Actor
+from services.submissions.domainmodel import STAFF_ROLES, Actor, CaseKind
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import EventSourcedApplication
 from shared.messaging import integration_event_handler
 from shared.service import PortalService
 
 log = logging.getLogger(__name__)
 
+INBOX_PAGE = 50
+# A submitted case that its Jobcenter has not received within this time shows as overdue.
+OVERDUE_AFTER = timedelta(days=3)
+
 
 class SubmissionsService(PortalService):
     name = "submissions"
 
     cases: Cases = EventSourcedApplication(Cases)
+    case_list: readmodel.CaseListReadModel = readmodel.CaseListReadModel()
 
     # -- the citizen ------------------------------------------------------------------------------
 
     @rpc
     def start_draft(self, owner_id: str, kind: str) -> str:
-        """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id."""
-        case_id = str(self.cases.start_draft(owner_id, kind))
+        """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id.
+
+        A Weiterbewilligungsantrag is prefilled from the owner's last submitted case, so the
+        citizen only confirms or corrects.
+        """
+        prefill = None
+        if kind == CaseKind.WEITERBEWILLIGUNGSANTRAG.value:
+            with self.case_list.session() as session:
+                previous = readmodel.last_submitted_case_of_owner(session, owner_id)
+            prefill = self.cases.prefill_source(previous) if previous else None
+        case_id = str(self.cases.start_draft(owner_id, kind, prefill_from=prefill))
         log.info("case_draft_started", extra={"case_id": case_id})
         return case_id
 
@@ -122,6 +138,48 @@ class SubmissionsService(PortalService):
     @rpc
     def get_timeline(self, case_id: str) -> list[dict[str, Any]]:
         return self.cases.timeline(case_id)
+
+    @rpc
+    def list_my_cases(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+        """The citizen's cases, newest change first, with status and next step."""
+        citizen = Actor.from_dict(actor)
+        with self.case_list.session() as session:
+            rows = readmodel.cases_of_owner(session, citizen.account_id)
+        return [readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER) for row in rows]
+
+    @rpc
+    def list_inbox(
+        self, actor: dict[str, Any], status: str | None = None, kind: str | None = None, page: int = 1
+    ) -> dict[str, Any]:
+        """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status."""
+        staff = Actor.from_dict(actor)
+        if staff.role not in STAFF_ROLES or not staff.institution_id:
+            raise Forbidden("STAFF_ONLY", "Nur Mitarbeitende eines Jobcenters sehen den Posteingang.")
+        page = max(1, int(page))
+        with self.case_list.session() as session:
+            rows, counts = readmodel.inbox(
+                session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE
+            )
+        return {
+            "cases": [readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER) for row in rows],
+            "counts": counts,
+            "page": page,
+        }
+
+    @rpc
+    def find_by_receipt_number(self, actor: dict[str, Any], receipt_number: str) -> dict[str, Any]:
+        """The case with this receipt number, for its owner or its Jobcenter's staff only."""
+        who = Actor.from_dict(actor)
+        with self.case_list.session() as session:
+            row = readmodel.by_receipt_number(session, str(receipt_number).strip().upper())
+        allowed = row is not None and (
+            (who.role == "citizen" and row["owner_id"] == who.account_id)
+            or (who.role in STAFF_ROLES and who.institution_id and row["jobcenter_id"] == who.institution_id)
+        )
+        if not allowed:
+            # The same answer whether the number does not exist or belongs to someone else.
+            raise NotFound("CASE_NOT_FOUND", "Zu dieser Eingangsnummer gibt es keinen Vorgang.")
+        return readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER)
 
     # -- routing's decisions ----------------------------------------------------------------------
 

@@ -66,8 +66,57 @@ def test_routings_assignment_is_recorded_once_in_the_case(submissions, rpc, amqp
     assert timeline.count("Assigned") == 1
 
 
-def test_health_reports_the_event_store(submissions, rpc):
+def test_health_reports_the_event_store_and_the_read_model(submissions, rpc):
     with rpc() as cluster:
         report = cluster.submissions.health()
     assert report["status"] == "ok"
-    assert set(report["dependencies"]) == {"event_store"}
+    assert set(report["dependencies"]) == {"event_store", "read_model"}
+
+
+def test_the_citizen_sees_the_submitted_case_in_the_list_at_once(submissions, rpc):
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-list")
+        listed = cluster.submissions.list_my_cases({"account_id": "owner-list", "role": "citizen"})
+    assert [(c["case_id"], c["status"], c["receipt_number"]) for c in listed] == [
+        (case["case_id"], "submitted", case["receipt_number"])
+    ]
+
+
+def test_a_weiterbewilligungsantrag_is_prefilled_from_the_last_submitted_case(submissions, rpc):
+    with rpc() as cluster:
+        submit_over_rpc(cluster, "owner-wba")
+        case_id = cluster.submissions.start_draft("owner-wba", "weiterbewilligungsantrag")
+        answers = cluster.submissions.get_answers(case_id)["answers"]
+    assert answers == {"wohnsitz": ARBEITSAUFNAHME["wohnsitz"]}
+
+
+def test_the_inbox_shows_only_the_caseworkers_own_jobcenter(submissions, rpc, amqp_uri):
+    caseworker = {"account_id": "cw-1", "role": "caseworker", "institution_id": "jc-inbox-test"}
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-inbox")
+        data = {"case_id": case["case_id"], "jobcenter_id": "jc-inbox-test", "reason_code": "bezirk"}
+        with EventPublisher(amqp_uri, "routing") as publisher:
+            publisher.publish(IntegrationEvent("case_assigned", "assignment-2", 1, data))
+        deadline = time.monotonic() + 10
+        while not cluster.submissions.list_inbox(caseworker)["cases"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        inbox = cluster.submissions.list_inbox(caseworker)
+        elsewhere = cluster.submissions.list_inbox({**caseworker, "institution_id": "jc-other"})
+        with pytest.raises(Forbidden):
+            cluster.submissions.list_inbox({"account_id": "owner-inbox", "role": "citizen"})
+    assert [c["case_id"] for c in inbox["cases"]] == [case["case_id"]]
+    assert inbox["counts"] == {"assigned": 1}
+    assert elsewhere["cases"] == []
+
+
+def test_a_receipt_number_finds_nothing_for_a_stranger(submissions, rpc):
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-receipt")
+        found = cluster.submissions.find_by_receipt_number(
+            {"account_id": "owner-receipt", "role": "citizen"}, case["receipt_number"].lower()
+        )
+        with pytest.raises(NotFound):
+            cluster.submissions.find_by_receipt_number(
+                {"account_id": "someone-else", "role": "citizen"}, case["receipt_number"]
+            )
+    assert found["case_id"] == case["case_id"]

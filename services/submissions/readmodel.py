@@ -1,0 +1,221 @@
+"""The read models of the submissions service: the citizen's cases and the Jobcenter's inbox.
+
+One row per case, built from the case's events by ``CaseList`` (see ``shared/projection.py``).
+Rows hold ids, codes and dates - no form content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, ClassVar
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Column, Date, DateTime, Index, MetaData, String, Table, func, select, update
+from sqlalchemy.orm import Session
+
+from services.submissions.domainmodel import Case, CaseStatus
+from shared.projection import ProjectionRunner, SqlProjection
+from shared.sql import make_engine
+
+metadata = MetaData()
+case_list = Table(
+    "submissions_case_list",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("owner_id", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("receipt_number", String(30), nullable=True, unique=True),
+    Column("jobcenter_id", String(64), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("documents_due", Date, nullable=True),
+    Index("submissions_case_list_owner", "owner_id", "updated_at"),
+    Index("submissions_case_list_inbox", "jobcenter_id", "status", "submitted_at"),
+)
+
+STATUS_AFTER: dict[type, CaseStatus] = {
+    Case.Submitted: CaseStatus.SUBMITTED,
+    Case.Assigned: CaseStatus.ASSIGNED,
+    Case.AssignmentPending: CaseStatus.ASSIGNMENT_PENDING,
+    Case.HandedOver: CaseStatus.HANDED_OVER,
+    Case.Received: CaseStatus.RECEIVED,
+    Case.ProcessingStarted: CaseStatus.IN_PROGRESS,
+    Case.DocumentsRequested: CaseStatus.WAITING_FOR_DOCUMENTS,
+    Case.Decided: CaseStatus.DECIDED,
+    Case.Closed: CaseStatus.CLOSED,
+    Case.Withdrawn: CaseStatus.WITHDRAWN,
+    Case.Discarded: CaseStatus.DISCARDED,
+    Case.Expired: CaseStatus.EXPIRED,
+}
+
+# What the citizen has to do next, by status; None when it is the Jobcenter's turn.
+NEXT_STEP_FOR_CITIZEN = {
+    CaseStatus.DRAFT.value: "Antrag fertig ausfüllen und abschicken",
+    CaseStatus.WAITING_FOR_DOCUMENTS.value: "Angeforderte Unterlagen hochladen",
+}
+
+
+class CaseList(SqlProjection):
+    name = "submissions_case_list"
+    metadata: ClassVar[MetaData] = metadata
+
+    def apply(self, session: Session, domain_event: Any) -> None:
+        case_id = str(domain_event.originator_id)
+        at = domain_event.timestamp
+        if isinstance(domain_event, Case.DraftStarted):
+            session.execute(
+                case_list.insert().values(
+                    case_id=case_id,
+                    owner_id=domain_event.owner_id,
+                    kind=str(domain_event.kind),
+                    status=CaseStatus.DRAFT.value,
+                    started_at=at,
+                    updated_at=at,
+                )
+            )
+            return
+        changes: dict[str, Any] = {"updated_at": at}
+        if type(domain_event) in STATUS_AFTER:
+            changes["status"] = STATUS_AFTER[type(domain_event)].value
+        if isinstance(domain_event, Case.Submitted):
+            changes.update(receipt_number=domain_event.receipt_number, submitted_at=at)
+        if isinstance(domain_event, Case.Assigned | Case.Reassigned):
+            changes["jobcenter_id"] = domain_event.jobcenter_id
+        if isinstance(domain_event, Case.DocumentsRequested):
+            changes["documents_due"] = date.fromisoformat(domain_event.due_date)
+        if isinstance(domain_event, Case.ProcessingStarted | Case.Decided):
+            changes["documents_due"] = None
+        session.execute(update(case_list).where(case_list.c.case_id == case_id).values(**changes))
+
+
+def row_as_dict(row: Any, today: date, overdue_after: timedelta) -> dict[str, Any]:
+    submitted_at = row["submitted_at"]
+    overdue = bool(
+        submitted_at is not None
+        and row["status"] in (CaseStatus.ASSIGNED.value, CaseStatus.SUBMITTED.value)
+        and _aware(submitted_at).date() + overdue_after < today
+    )
+    return {
+        "case_id": row["case_id"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "receipt_number": row["receipt_number"],
+        "jobcenter_id": row["jobcenter_id"],
+        "submitted_at": _aware(submitted_at).isoformat() if submitted_at else None,
+        "updated_at": _aware(row["updated_at"]).isoformat(),
+        "documents_due": row["documents_due"].isoformat() if row["documents_due"] else None,
+        "next_step": NEXT_STEP_FOR_CITIZEN.get(row["status"]),
+        "overdue": overdue,
+    }
+
+
+def cases_of_owner(session: Session, owner_id: str) -> list[Any]:
+    query = select(case_list).where(case_list.c.owner_id == owner_id).order_by(case_list.c.updated_at.desc())
+    return list(session.execute(query).mappings())
+
+
+def last_submitted_case_of_owner(session: Session, owner_id: str) -> str | None:
+    query = (
+        select(case_list.c.case_id)
+        .where(case_list.c.owner_id == owner_id, case_list.c.submitted_at.is_not(None))
+        .order_by(case_list.c.submitted_at.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def inbox(
+    session: Session,
+    jobcenter_id: str,
+    status: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], dict[str, int]]:
+    """A page of a Jobcenter's cases, oldest submission first, and the count per status."""
+    conditions = [case_list.c.jobcenter_id == jobcenter_id]
+    if status:
+        conditions.append(case_list.c.status == status)
+    if kind:
+        conditions.append(case_list.c.kind == kind)
+    rows = session.execute(
+        select(case_list).where(*conditions).order_by(case_list.c.submitted_at.asc()).limit(limit).offset(offset)
+    ).mappings()
+    counts = session.execute(
+        select(case_list.c.status, func.count())
+        .where(case_list.c.jobcenter_id == jobcenter_id)
+        .group_by(case_list.c.status)
+    ).all()
+    return list(rows), {str(status_): int(count) for status_, count in counts}
+
+
+def by_receipt_number(session: Session, receipt_number: str) -> Any:
+    return session.execute(select(case_list).where(case_list.c.receipt_number == receipt_number)).mappings().first()
+
+
+def drafts_untouched_since(session: Session, cutoff: datetime) -> list[str]:
+    query = select(case_list.c.case_id).where(
+        case_list.c.status == CaseStatus.DRAFT.value, case_list.c.updated_at < cutoff
+    )
+    return list(session.execute(query).scalars())
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class CaseListReadModel(DependencyProvider):
+    """The case list, caught up with the event store before each read (read-your-writes)."""
+
+    health_name = "read_model"
+
+    def setup(self) -> None:
+        from services.submissions.application import Cases
+
+        config = self.container.config
+        self.application = Cases.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
+        self.engine = make_engine(str(config["DATABASE_URL"]))
+        self.runner = ProjectionRunner(self.application, CaseList(), self.engine)
+
+    def stop(self) -> None:
+        self.application.close()
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> CaseListReadModel:
+        return self
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read session on the case list after applying every event stored so far."""
+        self.runner.catch_up()
+        with Session(self.engine) as session:
+            yield session
+
+    def check_health(self) -> None:
+        self.runner.position()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.submissions.readmodel rebuild``: replay the event store into the case list."""
+    import argparse
+
+    from services.submissions.application import Cases
+    from shared.config import load_config
+
+    parser = argparse.ArgumentParser(description="Maintain the read models of the submissions service.")
+    parser.add_argument("command", choices=("rebuild", "catch-up"))
+    args = parser.parse_args(argv)
+    config = load_config("submissions")
+    application = Cases.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
+    runner = ProjectionRunner(application, CaseList(), make_engine(str(config["DATABASE_URL"])))
+    applied = runner.rebuild() if args.command == "rebuild" else runner.catch_up()
+    print(f"{args.command}: {applied} events applied, position {runner.position()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The case list read model: exactly once, rebuildable from zero, on SQLite and PostgreSQL."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.submissions.application import Cases
+from services.submissions.readmodel import CaseList, case_list, cases_of_owner
+from services.submissions.retention import expire_drafts
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from shared.projection import ProjectionRunner
+from shared.servers import create_postgres_database, drop_postgres_database
+from shared.sql import make_engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/submissions.sqlite"
+        return
+    request.getfixturevalue("postgres_url")
+    name = f"jc_readmodel_{uuid.uuid4().hex[:10]}"
+    yield create_postgres_database(name)
+    drop_postgres_database(name)
+
+
+@pytest.fixture
+def cases(database_url, cipher_key):
+    application = Cases.from_settings(database_url, cipher_key)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def runner(cases, database_url):
+    engine = make_engine(database_url)
+    yield ProjectionRunner(cases, CaseList(), engine, batch_size=7)
+    engine.dispose()
+
+
+def rows(runner):
+    with Session(runner.engine) as session:
+        return [dict(row) for row in session.execute(select(case_list).order_by(case_list.c.case_id)).mappings()]
+
+
+def walk_some_cases(cases):
+    for n in range(4):
+        case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+        if n == 3:
+            continue
+        fill(cases, case_id, ARBEITSAUFNAHME)
+        cases.submit(case_id, CITIZEN, "k")
+        if n >= 1:
+            cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+        if n == 2:
+            cases.receive(case_id, CASEWORKER)
+
+
+def test_the_case_list_follows_the_cases(cases, runner):
+    walk_some_cases(cases)
+    runner.catch_up()
+    statuses = sorted(row["status"] for row in rows(runner))
+    assert statuses == ["assigned", "draft", "received", "submitted"]
+    with Session(runner.engine) as session:
+        assert len(cases_of_owner(session, CITIZEN.account_id)) == 4
+
+
+def test_a_projection_rebuilt_from_zero_equals_the_live_one(cases, runner):
+    walk_some_cases(cases)
+    runner.catch_up()
+    live = rows(runner)
+    assert runner.rebuild() == cases.check_store()
+    assert rows(runner) == live
+
+
+def test_two_runners_apply_each_event_exactly_once(cases, runner, database_url):
+    walk_some_cases(cases)
+    other = ProjectionRunner(cases, CaseList(), make_engine(database_url), batch_size=3)
+    applied = other.catch_up() + runner.catch_up()
+    assert applied == cases.check_store()
+    assert runner.catch_up() == other.catch_up() == 0
+    assert len(rows(runner)) == 4
+
+
+def test_a_draft_untouched_for_90_days_expires(cases, runner):
+    old = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    expired = expire_drafts(cases, runner, 90, now=datetime.now(UTC) + timedelta(days=91))
+    assert expired == [old]
+    assert cases.get_case(old)["status"] == "expired"
+    assert expire_drafts(cases, runner, 90) == []
