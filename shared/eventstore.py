@@ -25,6 +25,8 @@ from nameko.extensions import DependencyProvider
 from shared.correlation import current_correlation_id
 from shared.envelope import IntegrationEvent, stable_event_id
 
+# Where a per-aggregate-key application keeps its data keys (the database of its events).
+DATA_KEYS_URL = "DATA_KEYS_URL"
 # The key under which the correlation id rides inside each stored event's (encrypted) state.
 CORRELATION_ATTRIBUTE = "_correlation_id"
 
@@ -102,6 +104,9 @@ class PortalApplication(Application[UUID]):
     """
 
     integration_events: ClassVar[dict[type, Publishes]] = {}
+    # When set, each aggregate's events are encrypted with a data key of its own (shared/datakeys.py),
+    # wrapped by the cipher key, so that destroying one key erases one aggregate (crypto-shredding).
+    per_aggregate_keys: ClassVar[bool] = False
 
     @classmethod
     def from_settings(cls, database_url: str, cipher_key: str) -> Self:
@@ -110,14 +115,32 @@ class PortalApplication(Application[UUID]):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         env = eventstore_environment(database_url, cipher_key)
+        env[DATA_KEYS_URL] = database_url
         return cls(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if not self.per_aggregate_keys:
+            return super().construct_mapper()
+        from shared.datakeys import data_key_mapper
+
+        return data_key_mapper(self, self.env[DATA_KEYS_URL], self.env["CIPHER_KEY"])
+
+    def destroy_data_key(self, aggregate_id: UUID) -> bool:
+        """Make every stored event of one aggregate unreadable; returns whether a key existed."""
+        from shared.datakeys import DataKeyMapper
+
+        if not isinstance(self.mapper, DataKeyMapper):
+            raise TypeError(f"{self.name} has no per-aggregate keys")
+        return self.mapper.keys.destroy(aggregate_id)
 
     def integration_event_for(self, notification: Notification) -> IntegrationEvent | None:
         """The integration event to publish for a stored event, or None if it stays internal."""
         spec = self._published_topics().get(notification.topic)
         if spec is None:
             return None
-        domain_event = self.mapper.to_domain_event(notification)
+        domain_event = self.readable_event(notification)
+        if domain_event is None:
+            return None
         state = vars(domain_event)
         aggregate_id = str(notification.originator_id)
         return IntegrationEvent(
@@ -129,6 +152,15 @@ class PortalApplication(Application[UUID]):
             occurred_at=jsonable(state.get("timestamp")) or "",
             correlation_id=state.get(CORRELATION_ATTRIBUTE),
         )
+
+    def readable_event(self, notification: Notification) -> DomainEventProtocol[UUID] | None:
+        """The domain event of a notification, or None when its aggregate was erased on purpose."""
+        from shared.datakeys import ErasedAggregateEvent
+
+        try:
+            return self.mapper.to_domain_event(notification)
+        except ErasedAggregateEvent:
+            return None
 
     def check_store(self) -> int:
         """Read the head of the notification log; raises when the store is unreachable."""

@@ -13,7 +13,6 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from eventsourcing.domain import DomainEventProtocol
 from sqlalchemy import Column, CursorResult, Engine, Integer, MetaData, String, Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -95,8 +94,9 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             for notification in notifications:
-                domain_event: DomainEventProtocol[Any] = self.application.mapper.to_domain_event(notification)
-                self.projection.apply(session, domain_event)
+                domain_event = self.application.readable_event(notification)
+                if domain_event is not None:  # events of erased aggregates leave no trace
+                    self.projection.apply(session, domain_event)
             moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(self.positions)
                 .where(self.positions.c.projection == self.projection.name, self.positions.c.position == start)

@@ -47,8 +47,14 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
     path = run_dir / "dev-secrets.json"
     if path.exists():
         secrets: dict[str, str] = json.loads(path.read_text())
+        if "RECEIPT_SIGNING_KEY" not in secrets:  # run folders made before receipts were signed
+            secrets["RECEIPT_SIGNING_KEY"] = base64.b64encode(os.urandom(32)).decode()
+            path.write_text(json.dumps(secrets))
         return secrets
-    secrets = {"CIPHER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    secrets = {
+        "CIPHER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "RECEIPT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
     path.write_text(json.dumps(secrets))
     path.chmod(0o600)
     return secrets

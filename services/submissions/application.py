@@ -26,6 +26,8 @@ CONCURRENCY_RETRIES = 5
 
 class Cases(PortalApplication):
     name = "submissions"
+    per_aggregate_keys = True
+    snapshotting_intervals: ClassVar[dict[type, int]] = {Case: 50}
     integration_events: ClassVar[dict[type, Publishes]] = {
         Case.DraftStarted: Publishes("case_draft_started", ("kind", "owner_id")),
         Case.Submitted: Publishes("case_submitted", ("receipt_number",)),
@@ -167,6 +169,12 @@ class Cases(PortalApplication):
             "decision": case.decision,
             "version": case.version,
         }
+
+    def submitted_form_and_content(self, case_id: str) -> tuple[Form, dict[str, Any]]:
+        """The form version and the answers as they were submitted."""
+        case = self._get(case_id)
+        form = self.form_of(case)
+        return form, form.submitted_content(case.answers)
 
     def prefill_source(self, case_id: str) -> dict[str, Any]:
         """What a new WBA copies from an earlier submitted case of the same owner."""

@@ -164,6 +164,12 @@ def drafts_untouched_since(session: Session, cutoff: datetime) -> list[str]:
     return list(session.execute(query).scalars())
 
 
+def finished_before(session: Session, cutoff: datetime) -> list[str]:
+    finished = (CaseStatus.CLOSED.value, CaseStatus.WITHDRAWN.value, CaseStatus.HANDED_OVER.value)
+    query = select(case_list.c.case_id).where(case_list.c.status.in_(finished), case_list.c.updated_at < cutoff)
+    return list(session.execute(query).scalars())
+
+
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored time is UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,23 +1,28 @@
-"""Retention: ``python -m services.submissions.retention expire-drafts [--days 90]``.
+"""Retention of cases, run daily (a Kubernetes CronJob in production).
 
-Drafts untouched for the given number of days expire (an event each), so unfinished applications
-do not linger. Run daily (a Kubernetes CronJob in production).
+- ``expire-drafts [--days 90]``: drafts untouched that long expire (an event each).
+- ``erase-closed [--years 10]``: cases finished that long ago are erased by destroying their data
+  key (crypto-shredding): their events, snapshots and copies become unreadable, their read-model
+  rows are deleted. SGB II case files are kept 10 years after closure.
 """
 
 from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
-from services.submissions.readmodel import CaseList, drafts_untouched_since
+from services.submissions.readmodel import CaseList, case_list, drafts_untouched_since, finished_before
 from shared.config import load_config
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
 
 DRAFT_LIFETIME_DAYS = 90
+CASE_RETENTION_YEARS = 10
 
 
 def expire_drafts(application: Cases, runner: ProjectionRunner, days: int, now: datetime | None = None) -> list[str]:
@@ -32,16 +37,41 @@ def expire_drafts(application: Cases, runner: ProjectionRunner, days: int, now: 
     return stale
 
 
+def erase_case(application: Cases, runner: ProjectionRunner, case_id: str) -> None:
+    """Erase one case for good: destroy its data key and delete its read-model row."""
+    application.destroy_data_key(UUID(case_id))
+    with runner.engine.begin() as connection:
+        connection.execute(delete(case_list).where(case_list.c.case_id == case_id))
+
+
+def erase_finished_cases(
+    application: Cases, runner: ProjectionRunner, years: int, now: datetime | None = None
+) -> list[str]:
+    """Erase every case finished (closed, withdrawn, handed over) more than ``years`` ago."""
+    runner.catch_up()
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=365 * years + years // 4)
+    with Session(runner.engine) as session:
+        finished = finished_before(session, cutoff)
+    for case_id in finished:
+        erase_case(application, runner, case_id)
+    return finished
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Retention of the submissions service.")
-    parser.add_argument("command", choices=("expire-drafts",))
+    parser.add_argument("command", choices=("expire-drafts", "erase-closed"))
     parser.add_argument("--days", type=int, default=DRAFT_LIFETIME_DAYS)
+    parser.add_argument("--years", type=int, default=CASE_RETENTION_YEARS)
     args = parser.parse_args(argv)
     config = load_config("submissions")
     application = Cases.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
     runner = ProjectionRunner(application, CaseList(), make_engine(str(config["DATABASE_URL"])))
-    expired = expire_drafts(application, runner, args.days)
-    print(f"expired {len(expired)} drafts untouched for {args.days} days")
+    if args.command == "expire-drafts":
+        expired = expire_drafts(application, runner, args.days)
+        print(f"expired {len(expired)} drafts untouched for {args.days} days")
+    else:
+        erased = erase_finished_cases(application, runner, args.years)
+        print(f"erased {len(erased)} cases finished more than {args.years} years ago")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ hands over verified tokens; the aggregate checks ownership and the Jobcenter sco
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import date, timedelta
 from typing import Any
 
+from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
-from services.submissions import readmodel
+from services.submissions import readmodel, receipt
 from services.submissions.application import Cases
 from services.submissions.domainmodel import STAFF_ROLES, Actor, CaseKind
 from shared.envelope import IntegrationEvent
@@ -28,11 +30,28 @@ INBOX_PAGE = 50
 OVERDUE_AFTER = timedelta(days=3)
 
 
+class ReceiptKey(DependencyProvider):
+    """The service's receipt signer, from ``RECEIPT_SIGNING_KEY``."""
+
+    def setup(self) -> None:
+        self.signer = receipt.ReceiptSigner(str(self.container.config["RECEIPT_SIGNING_KEY"]))
+
+    def get_dependency(self, worker_ctx: Any) -> receipt.ReceiptSigner:
+        return self.signer
+
+
+def _may_read(who: Actor, case: dict[str, Any]) -> bool:
+    if who.role == "citizen":
+        return bool(case["owner_id"] == who.account_id)
+    return who.role in STAFF_ROLES and bool(who.institution_id) and case["jobcenter_id"] == who.institution_id
+
+
 class SubmissionsService(PortalService):
     name = "submissions"
 
     cases: Cases = EventSourcedApplication(Cases)
     case_list: readmodel.CaseListReadModel = readmodel.CaseListReadModel()
+    signer: receipt.ReceiptSigner = ReceiptKey()
 
     # -- the citizen ------------------------------------------------------------------------------
 
@@ -124,6 +143,28 @@ class SubmissionsService(PortalService):
     @rpc
     def close_case(self, case_id: str, actor: dict[str, Any]) -> None:
         self.cases.close_case(case_id, Actor.from_dict(actor))
+
+    # -- the receipt ------------------------------------------------------------------------------
+
+    @rpc
+    def get_receipt(self, case_id: str, actor: dict[str, Any]) -> dict[str, Any]:
+        """The signed receipt of a submitted case: ``{receipt_number, jws, pdf}`` (PDF base64)."""
+        who = Actor.from_dict(actor)
+        case = self.cases.get_case(case_id)
+        if not _may_read(who, case):
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        if case["receipt_number"] is None:
+            raise Conflict("CASE_NOT_SUBMITTED", "Dieser Antrag wurde noch nicht abgeschickt.")
+        claims = receipt.receipt_claims(case)
+        token = self.signer.sign(claims)
+        form, content = self.cases.submitted_form_and_content(case_id)
+        document = receipt.receipt_pdf(claims, form, content, token)
+        return {"receipt_number": case["receipt_number"], "jws": token, "pdf": base64.b64encode(document).decode()}
+
+    @rpc
+    def get_receipt_keys(self) -> dict[str, Any]:
+        """The JWKS with which anyone can verify a receipt offline."""
+        return self.signer.jwks()
 
     # -- queries ----------------------------------------------------------------------------------
 

@@ -29,10 +29,21 @@ def cipher_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
+@pytest.fixture(scope="session")
+def receipt_signing_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
 @pytest.fixture
-def service_env(amqp_uri: str, tmp_path: Path, cipher_key: str) -> dict[str, str]:
+def service_env(amqp_uri: str, tmp_path: Path, cipher_key: str, receipt_signing_key: str) -> dict[str, str]:
     """The environment our services' configs are resolved from in a test: real broker, SQLite in tmp."""
-    return {"AMQP_URI": amqp_uri, "RUN_DIR": str(tmp_path / "run"), "CIPHER_KEY": cipher_key, "LOG_LEVEL": "INFO"}
+    return {
+        "AMQP_URI": amqp_uri,
+        "RUN_DIR": str(tmp_path / "run"),
+        "CIPHER_KEY": cipher_key,
+        "RECEIPT_SIGNING_KEY": receipt_signing_key,
+        "LOG_LEVEL": "INFO",
+    }
 
 
 StartServices = Callable[..., dict[str, ServiceContainer]]

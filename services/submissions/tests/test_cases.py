@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
+from eventsourcing.persistence import MapperDeserialisationError
 
 from services.submissions.application import Cases
 from services.submissions.tests.scenarios import (
@@ -237,7 +238,7 @@ def test_stored_event_state_holds_no_plaintext(cases, database_url):
 def test_a_store_opened_with_another_key_cannot_read_the_events(cases, database_url):
     case_id = cases.start_draft("owner-1", "veraenderungsmitteilung")
     other = Cases.from_settings(database_url, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
-    with pytest.raises(Exception, match="Failed to deserialise"):
+    with pytest.raises(MapperDeserialisationError):
         other.repository.get(case_id)
     other.close()
 

@@ -4,12 +4,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from eventsourcing.persistence import MapperDeserialisationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
 from services.submissions.readmodel import CaseList, case_list, cases_of_owner
-from services.submissions.retention import expire_drafts
+from services.submissions.retention import erase_case, erase_finished_cases, expire_drafts
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
 from shared.projection import ProjectionRunner
 from shared.servers import create_postgres_database, drop_postgres_database
@@ -91,3 +92,37 @@ def test_a_draft_untouched_for_90_days_expires(cases, runner):
     assert expired == [old]
     assert cases.get_case(old)["status"] == "expired"
     assert expire_drafts(cases, runner, 90) == []
+
+
+def test_a_case_erased_by_destroying_its_key_is_unreadable_everywhere(cases, runner):
+    kept = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    erased = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, erased, ARBEITSAUFNAHME)
+    cases.take_snapshot(uuid.UUID(erased))
+    runner.catch_up()
+
+    erase_case(cases, runner, erased)
+
+    with pytest.raises(MapperDeserialisationError):
+        cases.repository.get(uuid.UUID(erased))
+    assert cases.snapshots is not None
+    with pytest.raises(MapperDeserialisationError):
+        list(cases.snapshots.get(uuid.UUID(erased)))
+    assert [row["case_id"] for row in rows(runner)] == [kept]
+    runner.rebuild()
+    assert [row["case_id"] for row in rows(runner)] == [kept]
+    relayed = [cases.integration_event_for(n) for n in cases.recorder.select_notifications(None, 100)]
+    assert {event.aggregate_id for event in relayed if event} == {kept}
+    assert cases.get_case(kept)["status"] == "draft"
+
+
+def test_finished_cases_are_erased_after_ten_years(cases, runner):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    cases.submit(case_id, CITIZEN, "k")
+    cases.withdraw(case_id, CITIZEN)
+    assert erase_finished_cases(cases, runner, 10) == []
+    later = datetime.now(UTC) + timedelta(days=3653)
+    assert erase_finished_cases(cases, runner, 10, now=later) == [case_id]
+    with pytest.raises(MapperDeserialisationError):
+        cases.get_case(case_id)

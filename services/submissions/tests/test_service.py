@@ -1,9 +1,12 @@
 """The submissions service over real RPC, and its reactions to routing's events."""
 
+import base64
 import time
 
+import jwt
 import pytest
 
+from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, JOBCENTER, submit_over_rpc
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -120,3 +123,29 @@ def test_a_receipt_number_finds_nothing_for_a_stranger(submissions, rpc):
                 {"account_id": "someone-else", "role": "citizen"}, case["receipt_number"]
             )
     assert found["case_id"] == case["case_id"]
+
+
+def test_the_receipt_verifies_with_the_published_key_and_not_after_a_change(submissions, rpc):
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-receipt-jws")
+        issued = cluster.submissions.get_receipt(
+            case["case_id"], {"account_id": "owner-receipt-jws", "role": "citizen"}
+        )
+        keys = cluster.submissions.get_receipt_keys()
+    claims = verify_receipt(issued["jws"], keys)
+    assert claims["receipt_number"] == case["receipt_number"]
+    assert claims["content_hash"] == case["content_hash"]
+    header, payload, signature = issued["jws"].split(".")
+    tampered_payload = payload[:10] + ("A" if payload[10] != "A" else "B") + payload[11:]
+    for tampered in (f"{header}.{tampered_payload}.{signature}", issued["jws"][:-2] + "AA"):
+        with pytest.raises(jwt.InvalidTokenError):
+            verify_receipt(tampered, keys)
+    pdf = base64.b64decode(issued["pdf"])
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_nobody_else_gets_the_receipt(submissions, rpc):
+    with rpc() as cluster:
+        case = submit_over_rpc(cluster, "owner-receipt-2")
+        with pytest.raises(NotFound):
+            cluster.submissions.get_receipt(case["case_id"], {"account_id": "intruder", "role": "citizen"})

@@ -1,0 +1,157 @@
+"""The Eingangsbestätigung: a signed, offline-verifiable proof of what was submitted and when.
+
+The claims (receipt number, time, kind, form version, content hash, Jobcenter) are signed as a
+compact JWS with the service's Ed25519 key (``alg: EdDSA``, ``kid`` = key thumbprint); the public
+key is published as a JWKS, so anyone can verify a receipt later without asking us. The PDF shows
+the same claims, what was submitted, and the JWS itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from fpdf import FPDF
+
+from services.submissions.forms import Form
+
+ISSUER = "jobcenter-portal/submissions"
+# A Unicode font for what citizens typed; the PDF core fonts only know Latin-1.
+UNICODE_FONTS = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class ReceiptSigner:
+    """Signs receipts with one Ed25519 key (base64 of its 32-byte seed)."""
+
+    def __init__(self, private_key_b64: str) -> None:
+        try:
+            self.private_key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_key_b64))
+        except ValueError as problem:
+            raise ValueError("the receipt signing key must be base64 of 32 bytes") from problem
+        self.public_key: Ed25519PublicKey = self.private_key.public_key()
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.public_jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
+        # RFC 7638 thumbprint: the JSON of the required members, sorted, without spaces.
+        canonical = json.dumps(self.public_jwk, sort_keys=True, separators=(",", ":")).encode()
+        self.kid = _b64url(hashlib.sha256(canonical).digest())[:22]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [{**self.public_jwk, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode({"iss": ISSUER, **claims}, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
+def verify_receipt(token: str, jwks: dict[str, Any]) -> dict[str, Any]:
+    """The claims of a receipt if its signature matches a published key; raises jwt errors otherwise."""
+    kid = jwt.get_unverified_header(token).get("kid")
+    for key in jwks.get("keys", []):
+        if key.get("kid") == kid and key.get("kty") == "OKP" and key.get("crv") == "Ed25519":
+            public = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(key["x"] + "=="))
+            claims: dict[str, Any] = jwt.decode(token, public, algorithms=["EdDSA"], issuer=ISSUER)
+            return claims
+    raise jwt.InvalidKeyError("no published key has this kid")
+
+
+def receipt_claims(case: dict[str, Any]) -> dict[str, Any]:
+    """What the receipt attests: ids, codes, times and the hash of the content - no content itself."""
+    return {
+        "sub": case["case_id"],
+        "receipt_number": case["receipt_number"],
+        "submitted_at": case["submitted_at"],
+        "kind": case["kind"],
+        "form_version": case["form_version"],
+        "content_hash": case["content_hash"],
+        "jobcenter_id": case["jobcenter_id"],
+    }
+
+
+def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], token: str) -> bytes:
+    """An A4 PDF: the claims, the submitted answers section by section, and the JWS to verify."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Eingangsbestätigung {claims['receipt_number']}")
+    pdf.set_creator("Jobcenter-Portal")
+    font = _font(pdf)
+    pdf.add_page()
+    pdf.set_margins(20, 20, 20)
+    pdf.set_font(font, size=16)
+    pdf.cell(0, 10, "Eingangsbestätigung", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(font, size=11)
+    lines = [
+        ("Eingangsnummer", claims["receipt_number"]),
+        ("Eingegangen am", _berlin_time(claims["submitted_at"])),
+        ("Art", form.title),
+        ("Formularversion", claims["form_version"]),
+        ("Jobcenter", claims["jobcenter_id"] or "wird gerade zugeordnet"),
+        ("Prüfsumme", claims["content_hash"]),
+    ]
+    for label, value in lines:
+        pdf.multi_cell(0, 6, _text(f"{label}: {value}", font), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    for section in form.applicable_sections(content):
+        if section.id not in content:
+            continue
+        pdf.set_font(font, size=12)
+        pdf.multi_cell(0, 7, _text(section.title, font), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(font, size=10)
+        properties = section.schema.get("properties", {})
+        for field, value in content[section.id].items():
+            title = properties.get(field, {}).get("title", field)
+            pdf.multi_cell(0, 5, _text(f"{title}: {_display(value)}", font), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    pdf.ln(4)
+    pdf.set_font(font, size=8)
+    pdf.multi_cell(
+        0,
+        4,
+        "Diese Bestätigung ist elektronisch signiert. Prüfen können Sie die Signatur mit dem "
+        "veröffentlichten Schlüssel des Portals. Signatur (JWS):",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("Courier", size=6)
+    pdf.multi_cell(0, 3, token, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def _berlin_time(moment: str) -> str:
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo("Europe/Berlin"))
+    return local.strftime("%d.%m.%Y um %H:%M Uhr")
+
+
+def _font(pdf: FPDF) -> str:
+    for path in UNICODE_FONTS:
+        if path.exists():
+            pdf.add_font("Unicode", fname=str(path))
+            return "Unicode"
+    return "Helvetica"
+
+
+def _text(text: str, font: str) -> str:
+    if font == "Helvetica":
+        return text.encode("latin-1", "replace").decode("latin-1")
+    return text
+
+
+def _display(value: Any) -> str:
+    if value is True:
+        return "ja"
+    if value is False:
+        return "nein"
+    if isinstance(value, list):
+        return ", ".join(_display(item) for item in value) or "-"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_display(item)}" for key, item in value.items())
+    return str(value)

@@ -1,0 +1,149 @@
+"""Per-aggregate data keys (crypto-shredding): each aggregate's events encrypted with a key of its own.
+
+The data key of an aggregate is random (AES-256), stored wrapped (AES-GCM) by the master key in a
+table beside the events. Destroying that row makes every stored event of the aggregate unreadable
+(``MapperDeserialisationError``), whatever copies of the events exist - backups included - while
+ids, versions and topics stay readable so the store stays consistent. The aggregate id is bound
+into each ciphertext as associated data, so events cannot be moved between aggregates.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Compressor, MapperDeserialisationError, StoredEvent, Transcoder
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from shared.eventstore import CorrelatingMapper
+from shared.sql import make_engine
+
+NONCE_BYTES = 12
+CACHE_SIZE = 10_000
+
+
+class KeyDestroyed(Exception):
+    """The data key of an aggregate was destroyed: its events can no longer be read."""
+
+
+class ErasedAggregateEvent(MapperDeserialisationError):
+    """A stored event of an aggregate whose data key was destroyed (erased on purpose)."""
+
+
+class DataKeyStore:
+    """Wrapped data keys in ``<application>_data_keys``; unwrapped keys cached in memory."""
+
+    def __init__(self, database_url: str, master_key: str, application: str) -> None:
+        self.master = AESGCM(base64.b64decode(master_key))
+        self.engine = make_engine(database_url)
+        self.table = Table(
+            f"{application}_data_keys",
+            MetaData(),
+            Column("aggregate_id", String(36), primary_key=True),
+            Column("wrapped_key", LargeBinary, nullable=False),
+        )
+        self.table.metadata.create_all(self.engine)
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key_for(self, aggregate_id: UUID | str, create: bool) -> bytes:
+        """The aggregate's data key; made when ``create`` and missing. Raises KeyDestroyed."""
+        name = str(aggregate_id)
+        with self._lock:
+            if name in self._cache:
+                self._cache.move_to_end(name)
+                return self._cache[name]
+        wrapped = self._load(name)
+        if wrapped is None:
+            if not create:
+                raise KeyDestroyed(name)
+            self._insert(name, self._wrap(name, AESGCM.generate_key(bit_length=256)))
+            # Another writer may have won the race: whatever is stored is the key.
+            wrapped = self._load(name)
+            assert wrapped is not None
+        key = self._unwrap(name, wrapped)
+        with self._lock:
+            self._cache[name] = key
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return key
+
+    def destroy(self, aggregate_id: UUID) -> bool:
+        """Erase the aggregate's key; returns whether there was one. Irreversible."""
+        name = str(aggregate_id)
+        with self._lock:
+            self._cache.pop(name, None)
+        with self.engine.begin() as connection:
+            removed = connection.execute(delete(self.table).where(self.table.c.aggregate_id == name)).rowcount
+        return bool(removed)
+
+    def _load(self, name: str) -> bytes | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(self.table.c.wrapped_key).where(self.table.c.aggregate_id == name)).first()
+        return bytes(row[0]) if row else None
+
+    def _insert(self, name: str, wrapped: bytes) -> None:
+        dialect_insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        with self.engine.begin() as connection:
+            connection.execute(
+                dialect_insert(self.table).values(aggregate_id=name, wrapped_key=wrapped).on_conflict_do_nothing()
+            )
+
+    def _wrap(self, name: str, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self.master.encrypt(nonce, key, name.encode())
+
+    def _unwrap(self, name: str, wrapped: bytes) -> bytes:
+        return self.master.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], name.encode())
+
+
+class DataKeyMapper(CorrelatingMapper):
+    """Compresses, then encrypts each event's state with its aggregate's own data key."""
+
+    def __init__(self, transcoder: Transcoder, compressor: Compressor | None, keys: DataKeyStore) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, cipher=None)
+        self.keys = keys
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        stored = super().to_stored_event(domain_event)
+        key = self.keys.key_for(stored.originator_id, create=True)
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + AESGCM(key).encrypt(nonce, stored.state, str(stored.originator_id).encode())
+        return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, sealed)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        originator = stored_event.originator_id
+        try:
+            key = self.keys.key_for(originator, create=False)
+        except KeyDestroyed as erased:
+            raise ErasedAggregateEvent(f"{originator} was erased") from erased
+        except InvalidTag as problem:
+            raise MapperDeserialisationError(f"cannot unwrap the data key of {originator}") from problem
+        try:
+            state = stored_event.state
+            plain = AESGCM(key).decrypt(state[:NONCE_BYTES], state[NONCE_BYTES:], str(originator).encode())
+        except InvalidTag as problem:
+            raise MapperDeserialisationError(
+                f"cannot read event {stored_event.originator_version} of {originator}: {type(problem).__name__}"
+            ) from problem
+        opened = StoredEvent(originator, stored_event.originator_version, stored_event.topic, plain)
+        return super().to_domain_event(opened)
+
+
+def data_key_mapper(application: Any, database_url: str, master_key: str) -> DataKeyMapper:
+    """The mapper for an application whose aggregates each get their own data key."""
+    factory = application.factory
+    return DataKeyMapper(
+        transcoder=application.construct_transcoder(),
+        compressor=factory.compressor(),
+        keys=DataKeyStore(database_url, master_key, application.name),
+    )
