@@ -42,6 +42,8 @@ class Cases(PortalApplication):
         Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to")),
         Case.Closed: Publishes("case_closed", ()),
         Case.Withdrawn: Publishes("case_withdrawn", ()),
+        Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role")),
+        Case.BecameOverdue: Publishes("case_overdue", ("due_since",)),
     }
 
     def __init__(self, env: Any = None) -> None:
@@ -145,6 +147,20 @@ class Cases(PortalApplication):
         start = _parse_date(approval_from, "APPROVAL_PERIOD_INVALID") if approval_from else None
         end = _parse_date(approval_to, "APPROVAL_PERIOD_INVALID") if approval_to else None
         self._update(case_id, lambda case: case.decide(actor, outcome, bescheid_document_id, start, end))
+
+    def post_message(self, case_id: str, actor: Actor, text: str) -> str:
+        return self._update(case_id, lambda case: case.post_message(actor, text))
+
+    def messages(self, case_id: str, actor: Actor) -> list[dict[str, Any]]:
+        case = self._get(case_id)
+        if actor.role == "citizen":
+            case.check_is_owner(actor)
+        else:
+            case.check_actor_is_assigned_staff(actor)
+        return list(case.messages)
+
+    def mark_overdue(self, case_id: str, today: date) -> None:
+        self._update(case_id, lambda case: case.mark_overdue(today))
 
     def close_case(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.close(actor))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,9 @@ from shared.errors import Conflict, Forbidden, InvalidInput
 # Receipt numbers are read aloud on the phone: no 0/O or 1/I.
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 STAFF_ROLES = ("caseworker", "team_lead")
+MESSAGE_MAX_LENGTH = 5000
+# A case its Jobcenter has not received after this many working days is overdue.
+RECEIVE_WITHIN_WORKING_DAYS = 3
 
 
 class CaseKind(StrEnum):
@@ -87,6 +91,17 @@ def content_hash(kind: str, form_version: str, content: dict[str, Any]) -> str:
     """SHA-256 over the canonical JSON of what was submitted; printed on the receipt."""
     canonical = json.dumps({"kind": kind, "form_version": form_version, "content": content}, sort_keys=True)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Monday-to-Friday days after ``start`` up to and including ``end`` (public holidays not yet)."""
+    days = 0
+    current = start
+    while current < end:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            days += 1
+    return days
 
 
 def parse_kind(kind: str) -> CaseKind:
@@ -174,6 +189,15 @@ class Case(Aggregate):
     class Closed(Aggregate.Event):
         actor_id: str
 
+    class MessagePosted(Aggregate.Event):
+        message_id: str
+        author_id: str
+        author_role: str
+        text: str
+
+    class BecameOverdue(Aggregate.Event):
+        due_since: str
+
     class Withdrawn(Aggregate.Event):
         pass
 
@@ -203,6 +227,8 @@ class Case(Aggregate):
         self.assignment_reason: str | None = None
         self.decision: dict[str, Any] | None = None
         self.document_requests: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self.overdue_since: str | None = None
 
     # -- the citizen's draft ----------------------------------------------------------------------
 
@@ -476,6 +502,48 @@ class Case(Aggregate):
     @event(Withdrawn)
     def _withdrawn(self) -> None:
         self.status = CaseStatus.WITHDRAWN
+
+    # -- talking ----------------------------------------------------------------------------------
+
+    def post_message(self, actor: Actor, text: str) -> str:
+        """A message between the citizen and the assigned Jobcenter; returns its id."""
+        if actor.role == "citizen":
+            self.check_is_owner(actor)
+        else:
+            self.check_actor_is_assigned_staff(actor)
+        self.check_is_submitted()
+        self.check_not_final()
+        body = text.strip()
+        if not body or len(body) > MESSAGE_MAX_LENGTH:
+            raise InvalidInput(
+                "MESSAGE_LENGTH", f"Eine Nachricht hat 1 bis {MESSAGE_MAX_LENGTH} Zeichen.", {"max": MESSAGE_MAX_LENGTH}
+            )
+        message_id = str(uuid.uuid4())
+        self._message_posted(message_id=message_id, author_id=actor.account_id, author_role=actor.role, text=body)
+        return message_id
+
+    @event(MessagePosted)
+    def _message_posted(self, message_id: str, author_id: str, author_role: str, text: str) -> None:
+        self.messages.append(
+            {
+                "message_id": message_id,
+                "author_role": author_role,
+                "text": text,
+                "at": self.modified_on.isoformat(),
+            }
+        )
+
+    # -- watching the Jobcenter's deadlines -------------------------------------------------------
+
+    def mark_overdue(self, today: date) -> None:
+        """Flag a case its Jobcenter has not received within the deadline; once per case."""
+        if self.status != CaseStatus.ASSIGNED or self.overdue_since is not None:
+            raise Conflict("CASE_NOT_OVERDUE", "Dieser Vorgang ist nicht überfällig.")
+        self._became_overdue(due_since=today.isoformat())
+
+    @event(BecameOverdue)
+    def _became_overdue(self, due_since: str) -> None:
+        self.overdue_since = due_since
 
     # -- invariants -------------------------------------------------------------------------------
 

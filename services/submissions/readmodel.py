@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from nameko.extensions import DependencyProvider
@@ -20,8 +20,10 @@ from shared.projection import ProjectionRunner, SqlProjection
 from shared.sql import make_engine
 
 metadata = MetaData()
+# Read models are disposable: a change to a table gets a new name (_v2...), and the new table is
+# built from the event store on first use while the old one is dropped by hand.
 case_list = Table(
-    "submissions_case_list",
+    "submissions_case_list_v1",
     metadata,
     Column("case_id", String(36), primary_key=True),
     Column("owner_id", String(64), nullable=False),
@@ -33,6 +35,7 @@ case_list = Table(
     Column("submitted_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("documents_due", Date, nullable=True),
+    Column("overdue_since", Date, nullable=True),
     Index("submissions_case_list_owner", "owner_id", "updated_at"),
     Index("submissions_case_list_inbox", "jobcenter_id", "status", "submitted_at"),
 )
@@ -60,7 +63,7 @@ NEXT_STEP_FOR_CITIZEN = {
 
 
 class CaseList(SqlProjection):
-    name = "submissions_case_list"
+    name = "submissions_case_list_v1"
     metadata: ClassVar[MetaData] = metadata
 
     def apply(self, session: Session, domain_event: Any) -> None:
@@ -89,16 +92,15 @@ class CaseList(SqlProjection):
             changes["documents_due"] = date.fromisoformat(domain_event.due_date)
         if isinstance(domain_event, Case.ProcessingStarted | Case.Decided):
             changes["documents_due"] = None
+        if isinstance(domain_event, Case.BecameOverdue):
+            changes["overdue_since"] = date.fromisoformat(domain_event.due_since)
+        if isinstance(domain_event, Case.Received | Case.Reassigned):
+            changes["overdue_since"] = None
         session.execute(update(case_list).where(case_list.c.case_id == case_id).values(**changes))
 
 
-def row_as_dict(row: Any, today: date, overdue_after: timedelta) -> dict[str, Any]:
+def row_as_dict(row: Any) -> dict[str, Any]:
     submitted_at = row["submitted_at"]
-    overdue = bool(
-        submitted_at is not None
-        and row["status"] in (CaseStatus.ASSIGNED.value, CaseStatus.SUBMITTED.value)
-        and _aware(submitted_at).date() + overdue_after < today
-    )
     return {
         "case_id": row["case_id"],
         "kind": row["kind"],
@@ -109,7 +111,7 @@ def row_as_dict(row: Any, today: date, overdue_after: timedelta) -> dict[str, An
         "updated_at": _aware(row["updated_at"]).isoformat(),
         "documents_due": row["documents_due"].isoformat() if row["documents_due"] else None,
         "next_step": NEXT_STEP_FOR_CITIZEN.get(row["status"]),
-        "overdue": overdue,
+        "overdue": row["overdue_since"] is not None,
     }
 
 
@@ -155,6 +157,14 @@ def inbox(
 
 def by_receipt_number(session: Session, receipt_number: str) -> Any:
     return session.execute(select(case_list).where(case_list.c.receipt_number == receipt_number)).mappings().first()
+
+
+def assigned_not_received(session: Session) -> list[tuple[str, datetime]]:
+    """Cases waiting for their Jobcenter to receive them and not yet flagged overdue."""
+    query = select(case_list.c.case_id, case_list.c.submitted_at).where(
+        case_list.c.status == CaseStatus.ASSIGNED.value, case_list.c.overdue_since.is_(None)
+    )
+    return [(case_id, _aware(submitted_at)) for case_id, submitted_at in session.execute(query).all()]
 
 
 def drafts_untouched_since(session: Session, cutoff: datetime) -> list[str]:

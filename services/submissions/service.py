@@ -8,26 +8,34 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy.orm import Session
 
 from services.submissions import readmodel, receipt
 from services.submissions.application import Cases
-from services.submissions.domainmodel import STAFF_ROLES, Actor, CaseKind
+from services.submissions.domainmodel import (
+    RECEIVE_WITHIN_WORKING_DAYS,
+    STAFF_ROLES,
+    Actor,
+    CaseKind,
+    working_days_between,
+)
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import EventSourcedApplication
 from shared.messaging import integration_event_handler
+from shared.projection import ProjectionRunner
 from shared.service import PortalService
 
 log = logging.getLogger(__name__)
 
 INBOX_PAGE = 50
-# A submitted case that its Jobcenter has not received within this time shows as overdue.
-OVERDUE_AFTER = timedelta(days=3)
+OVERDUE_CHECK_SECONDS = 900
 
 
 class ReceiptKey(DependencyProvider):
@@ -38,6 +46,24 @@ class ReceiptKey(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> receipt.ReceiptSigner:
         return self.signer
+
+
+def flag_overdue(cases: Cases, runner: ProjectionRunner, today: date) -> list[str]:
+    """Flag every assigned case its Jobcenter has not received in time; returns their ids."""
+    runner.catch_up()
+    with Session(runner.engine) as session:
+        waiting = readmodel.assigned_not_received(session)
+    flagged = []
+    for case_id, submitted_at in waiting:
+        if working_days_between(submitted_at.date(), today) <= RECEIVE_WITHIN_WORKING_DAYS:
+            continue
+        try:
+            cases.mark_overdue(case_id, today)
+        except Conflict:
+            continue  # received or flagged meanwhile, e.g. by another instance
+        log.warning("case_overdue", extra={"case_id": case_id})
+        flagged.append(case_id)
+    return flagged
 
 
 def _may_read(who: Actor, case: dict[str, Any]) -> bool:
@@ -186,7 +212,7 @@ class SubmissionsService(PortalService):
         citizen = Actor.from_dict(actor)
         with self.case_list.session() as session:
             rows = readmodel.cases_of_owner(session, citizen.account_id)
-        return [readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER) for row in rows]
+        return [readmodel.row_as_dict(row) for row in rows]
 
     @rpc
     def list_inbox(
@@ -202,7 +228,7 @@ class SubmissionsService(PortalService):
                 session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE
             )
         return {
-            "cases": [readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER) for row in rows],
+            "cases": [readmodel.row_as_dict(row) for row in rows],
             "counts": counts,
             "page": page,
         }
@@ -220,7 +246,25 @@ class SubmissionsService(PortalService):
         if not allowed:
             # The same answer whether the number does not exist or belongs to someone else.
             raise NotFound("CASE_NOT_FOUND", "Zu dieser Eingangsnummer gibt es keinen Vorgang.")
-        return readmodel.row_as_dict(row, date.today(), OVERDUE_AFTER)
+        return readmodel.row_as_dict(row)
+
+    @rpc
+    def post_message(self, case_id: str, actor: dict[str, Any], text: str) -> str:
+        """A message between the citizen and the assigned Jobcenter; returns its id."""
+        message_id = self.cases.post_message(case_id, Actor.from_dict(actor), text)
+        log.info("message_posted", extra={"case_id": case_id})
+        return message_id
+
+    @rpc
+    def list_messages(self, case_id: str, actor: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.cases.messages(case_id, Actor.from_dict(actor))
+
+    # -- deadlines --------------------------------------------------------------------------------
+
+    @timer(interval=OVERDUE_CHECK_SECONDS)
+    def flag_overdue_cases(self) -> None:
+        """Flag cases not received within 3 working days; idempotent, safe on every instance."""
+        flag_overdue(self.cases, self.case_list.runner, date.today())
 
     # -- routing's decisions ----------------------------------------------------------------------
 

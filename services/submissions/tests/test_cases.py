@@ -258,3 +258,52 @@ def test_stored_events_become_integration_events_with_their_correlation_id(cases
     # Relaying the same stored event twice yields the same event id, so consumers can drop copies.
     again = cases.integration_event_for(notifications[0])
     assert again.event_id == events[0].event_id
+
+
+def test_citizen_and_assigned_caseworker_exchange_messages(cases):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.post_message(case_id, CITIZEN, "Ich habe den Vertrag nachgereicht.")
+    cases.post_message(case_id, CASEWORKER, "Danke, ist angekommen.")
+    with pytest.raises(Forbidden):
+        cases.post_message(case_id, CASEWORKER_ELSEWHERE, "Hallo")
+    with pytest.raises(InvalidInput, match="MESSAGE_LENGTH"):
+        cases.post_message(case_id, CITIZEN, "x" * 5001)
+    thread = cases.messages(case_id, CITIZEN)
+    assert [(m["author_role"], m["text"]) for m in thread] == [
+        ("citizen", "Ich habe den Vertrag nachgereicht."),
+        ("caseworker", "Danke, ist angekommen."),
+    ]
+    with pytest.raises(Forbidden):
+        cases.messages(case_id, OTHER_CITIZEN)
+
+
+def test_a_prefilled_wba_walks_through_to_the_decision(cases):
+    earlier = submitted_case(cases, UMZUG)
+    case_id = str(
+        cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=cases.prefill_source(earlier))
+    )
+    answers = cases.get_answers(case_id)["answers"]
+    assert answers["wohnsitz"]["plz"] == "15711"  # the new address of the reported move
+    fill(cases, case_id, {
+        "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "E. M."},
+        "bedarfsgemeinschaft": {"unveraendert": True, "personen": []},
+        "einkommen": {"hat_einkommen": True, "netto_monatlich": 310.0},
+        "vermoegen": {"ueber_grenze": False},
+        "wohnkosten": {"unveraendert": True, "miete_kalt": 520.0},
+        "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+        "mehrbedarf": {"arten": ["alleinerziehend"]},
+        "erklaerung": {"wahrheitsgemaess": True},
+    })  # fmt: skip
+    cases.submit(case_id, CITIZEN, "wba")
+    assert cases.get_case(case_id)["checklist"] == {"lohnabrechnung_aktuell": {"status": "missing", "document_ids": []}}
+    cases.assign(case_id, JOBCENTER, "kreis", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    cases.request_documents(case_id, CASEWORKER, ["lohnabrechnung_aktuell"], "Bitte die letzte Abrechnung.", TOMORROW)
+    cases.supply_document(case_id, CITIZEN, "doc-payslip", "lohnabrechnung_aktuell")
+    cases.start_processing(case_id, CASEWORKER)
+    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", "2027-01-01", "2027-12-31")
+    cases.close_case(case_id, CASEWORKER)
+    case = cases.get_case(case_id)
+    assert (case["status"], case["decision"]["approval_from"]) == ("closed", "2027-01-01")

@@ -126,3 +126,22 @@ def test_finished_cases_are_erased_after_ten_years(cases, runner):
     assert erase_finished_cases(cases, runner, 10, now=later) == [case_id]
     with pytest.raises(MapperDeserialisationError):
         cases.get_case(case_id)
+
+
+def test_a_case_not_received_within_three_working_days_is_flagged_overdue_once(cases, runner):
+    from datetime import date
+
+    from services.submissions.service import flag_overdue
+
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    cases.submit(case_id, CITIZEN, "k")
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    submitted = date.today()
+    assert flag_overdue(cases, runner, submitted + timedelta(days=2)) == []
+    assert flag_overdue(cases, runner, submitted + timedelta(days=8)) == [case_id]
+    assert flag_overdue(cases, runner, submitted + timedelta(days=9)) == []
+    assert [row["overdue_since"] for row in rows(runner)] == [submitted + timedelta(days=8)]
+    cases.receive(case_id, CASEWORKER)
+    runner.catch_up()
+    assert [row["overdue_since"] for row in rows(runner)] == [None]
