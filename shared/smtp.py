@@ -1,4 +1,4 @@
-"""The SMTP relay a service sends e-mail through, from the ``SMTP`` section of its config."""
+"""Sending e-mail through an SMTP relay, from the ``SMTP`` section of a service's config."""
 
 from __future__ import annotations
 
@@ -9,22 +9,18 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 
-class SmtpRelay(DependencyProvider):
+class SmtpMailer:
     """Opens a connection per call; a relay that is down raises, and the caller decides to retry."""
 
-    health_name = "smtp"
-
-    def setup(self) -> None:
-        settings = self.container.config["SMTP"]
-        self.host = str(settings["HOST"])
-        self.port = int(settings["PORT"])
-        self.starttls = bool(settings["STARTTLS"])
-        self.username = str(settings.get("USERNAME") or "")
-        self.password = str(settings.get("PASSWORD") or "")
-        self.sender = str(settings["SENDER"])
-
-    def get_dependency(self, worker_ctx: Any) -> SmtpRelay:
-        return self
+    def __init__(
+        self, host: str, port: int, sender: str, starttls: bool = False, username: str = "", password: str = ""
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.starttls = starttls
+        self.username = username
+        self.password = password
 
     def _connect(self) -> smtplib.SMTP:
         connection = smtplib.SMTP(self.host, self.port, timeout=10)
@@ -46,3 +42,26 @@ class SmtpRelay(DependencyProvider):
             code, _ = connection.noop()
             if code != 250:
                 raise smtplib.SMTPResponseException(code, b"NOOP refused")
+
+
+class SmtpRelay(DependencyProvider):
+    """Gives a service its ``SmtpMailer``."""
+
+    health_name = "smtp"
+
+    def setup(self) -> None:
+        settings = self.container.config["SMTP"]
+        self.mailer = SmtpMailer(
+            host=str(settings["HOST"]),
+            port=int(settings["PORT"]),
+            sender=str(settings["SENDER"]),
+            starttls=bool(settings["STARTTLS"]),
+            username=str(settings.get("USERNAME") or ""),
+            password=str(settings.get("PASSWORD") or ""),
+        )
+
+    def get_dependency(self, worker_ctx: Any) -> SmtpMailer:
+        return self.mailer
+
+    def check_health(self) -> None:
+        self.mailer.check_health()

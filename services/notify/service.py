@@ -1,44 +1,279 @@
-"""The notify service: consumes case events and tells the citizen through the Postfach."""
+"""The notify service: the Postfach, consents, e-mail alerts, reminders and staff alerts.
+
+It consumes the events of submissions (ids and codes only), asks submissions who owns a case and
+identity where to send an alert, and applies each event once (``apply_once``): the Postfach
+message, the queued alert and the record of the event id commit together.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+from sqlalchemy.orm import Session
 
-from services.notify import postfach
+from services.notify import alerts, consent, postfach, reminders, staff
+from services.notify.consent import Channel
 from shared.envelope import IntegrationEvent
+from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.messaging import integration_event_handler
 from shared.service import PortalService
-from shared.smtp import SmtpRelay
+from shared.smtp import SmtpMailer, SmtpRelay
 from shared.sql import Database, ServiceDatabase
 
 log = logging.getLogger(__name__)
+
+metadata = postfach.metadata
+consent_table, consent_history = consent.add_tables(metadata)
+alert_table = alerts.add_table(metadata)
+reminder_table = reminders.add_table(metadata)
+staff_alert_table = staff.add_table(metadata)
+consents = consent.Consents(consent_table, consent_history)
+reminder_book = reminders.Reminders(reminder_table)
+
+STAFF_ROLES = ("caseworker", "team_lead")
+MAIL_SEND_SECONDS = 2
+REMINDER_SECONDS = 600
+
+
+def citizen(actor: dict[str, Any]) -> str:
+    """The account id of a citizen actor; raises Forbidden for anyone else."""
+    if not isinstance(actor, dict) or actor.get("role") != "citizen" or not actor.get("account_id"):
+        raise Forbidden("CITIZEN_ONLY", "Das ist nur für Kundinnen und Kunden möglich.")
+    return str(actor["account_id"])
+
+
+def staff_institution(actor: dict[str, Any]) -> str:
+    if not isinstance(actor, dict) or actor.get("role") not in STAFF_ROLES or not actor.get("institution_id"):
+        raise Forbidden("STAFF_ONLY", "Das ist nur für Mitarbeitende eines Jobcenters möglich.")
+    return str(actor["institution_id"])
+
+
+def german_date(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%d.%m.%Y")
 
 
 class NotifyService(PortalService):
     name = "notify"
 
-    db: ServiceDatabase = Database(postfach.metadata)
-    smtp: SmtpRelay = SmtpRelay()
+    db: ServiceDatabase = Database(metadata)
+    smtp: SmtpMailer = SmtpRelay()
+    config: dict[str, Any] = Config()
     submissions: Any = RpcProxy("submissions")
+    identity: Any = RpcProxy("identity")
+
+    # -- events of submissions --------------------------------------------------------------------
 
     @integration_event_handler("submissions", "case_submitted")
     def on_case_submitted(self, event: IntegrationEvent) -> None:
-        # The event carries ids and codes only; who owns the case is asked of its owner service.
+        owner = self.submissions.get_case(event.aggregate_id)["owner_id"]
+        self._to_citizen(event, owner, "receipt", receipt_number=event.data["receipt_number"])
+
+    @integration_event_handler("submissions", "documents_requested")
+    def on_documents_requested(self, event: IntegrationEvent) -> None:
+        owner = self.submissions.get_case(event.aggregate_id)["owner_id"]
+        due = str(event.data["due_date"])
+
+        def also_remind(session: Session) -> None:
+            reminder_book.schedule(session, "documents_reminder", owner, event.aggregate_id, date.fromisoformat(due))
+
+        self._to_citizen(event, owner, "documents_requested", then=also_remind, due_date=german_date(due))
+
+    @integration_event_handler("submissions", "case_decided")
+    def on_case_decided(self, event: IntegrationEvent) -> None:
         case = self.submissions.get_case(event.aggregate_id)
-        message_id = self.db.apply_once(
-            event,
-            lambda session: postfach.post_receipt_confirmation(
-                session, case["owner_id"], event.aggregate_id, event.data["receipt_number"]
-            ),
-        )
-        if message_id is not None:
-            log.info("postfach_message_posted", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+        approval_to = event.data.get("approval_to")
+
+        def post_bescheid(session: Session) -> str:
+            digital = consents.granted(session, case["owner_id"], Channel.POSTFACH_BESCHEIDE)
+            message_id = postfach.post(
+                session,
+                case["owner_id"],
+                event.aggregate_id,
+                "bescheid",
+                attachments=[str(event.data["bescheid_document_id"])],
+                paper_delivery=not digital,
+            )
+            self._queue_alert(session, event.event_id, case["owner_id"], message_id, is_bescheid=digital)
+            if case["kind"] == "weiterbewilligungsantrag" and approval_to:
+                reminder_book.schedule(
+                    session, "wba_reminder", case["owner_id"], event.aggregate_id, date.fromisoformat(approval_to)
+                )
+            return message_id
+
+        if self.db.apply_once(event, post_bescheid):
+            log.info("bescheid_posted", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+
+    @integration_event_handler("submissions", "message_posted")
+    def on_message_posted(self, event: IntegrationEvent) -> None:
+        case = self.submissions.get_case(event.aggregate_id)
+        if event.data.get("author_role") in STAFF_ROLES:
+            self._to_citizen(event, case["owner_id"], "message")
+        elif case.get("jobcenter_id"):
+            self._to_staff(event, case["jobcenter_id"], "citizen_message")
+
+    @integration_event_handler("submissions", "case_assigned")
+    def on_case_assigned(self, event: IntegrationEvent) -> None:
+        self._to_staff(event, str(event.data["jobcenter_id"]), "new_case")
+
+    @integration_event_handler("submissions", "document_supplied")
+    def on_document_supplied(self, event: IntegrationEvent) -> None:
+        jobcenter = self.submissions.get_case(event.aggregate_id).get("jobcenter_id")
+        if jobcenter:
+            self._to_staff(event, jobcenter, "documents_supplied")
+
+    @integration_event_handler("submissions", "case_overdue")
+    def on_case_overdue(self, event: IntegrationEvent) -> None:
+        jobcenter = self.submissions.get_case(event.aggregate_id).get("jobcenter_id")
+        if jobcenter:
+            self._to_staff(event, jobcenter, "case_overdue")
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    @timer(interval=MAIL_SEND_SECONDS)
+    def send_alerts(self) -> None:
+        self.alert_queue().send_due(self.db.engine, self.smtp, self.identity.get_contact)
+
+    @timer(interval=REMINDER_SECONDS)
+    def send_reminders(self) -> None:
+        send_due_reminders(self.db, self.alert_queue(), date.today())
+
+    # -- the citizen ------------------------------------------------------------------------------
 
     @rpc
-    def list_postfach(self, owner_id: str) -> list[dict[str, Any]]:
-        """The Postfach of the account ``owner_id``, newest first."""
+    def list_postfach(self, actor: dict[str, Any], case_id: str | None = None) -> dict[str, Any]:
+        """The citizen's messages (of one case, if given), newest first, and the unread count."""
+        owner = citizen(actor)
         with self.db.transaction() as session:
-            return postfach.list_messages(session, owner_id)
+            return {
+                "messages": postfach.list_messages(session, owner, case_id),
+                "unread": postfach.unread_count(session, owner),
+            }
+
+    @rpc
+    def mark_read(self, actor: dict[str, Any], message_id: str) -> None:
+        with self.db.transaction() as session:
+            postfach.mark_read(session, citizen(actor), message_id)
+
+    @rpc
+    def get_consents(self, actor: dict[str, Any]) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return consents.all_of(session, citizen(actor))
+
+    @rpc
+    def set_consent(self, actor: dict[str, Any], channel: str, granted: bool) -> dict[str, Any]:
+        """Give or take back consent for one channel; every change is recorded with its time."""
+        owner = citizen(actor)
+        if not isinstance(granted, bool):
+            raise InvalidInput("CONSENT_NOT_BOOLEAN", "Bitte wählen Sie ja oder nein.")
+        with self.db.transaction() as session:
+            consents.set(session, owner, channel, granted, changed_by=owner)
+            log.info("consent_changed", extra={"account_id": owner, "target": channel, "status": granted})
+            return consents.all_of(session, owner)
+
+    @rpc
+    def list_consent_changes(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            return consents.changes_of(session, citizen(actor))
+
+    # -- the Jobcenter ----------------------------------------------------------------------------
+
+    @rpc
+    def list_case_messages(self, actor: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
+        """What was sent to the citizen about a case and when it was opened, for its Jobcenter."""
+        institution = staff_institution(actor)
+        if self.submissions.get_case(case_id).get("jobcenter_id") != institution:
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        with self.db.transaction() as session:
+            return postfach.messages_of_case(session, case_id)
+
+    @rpc
+    def list_staff_alerts(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            return staff.alerts_of(session, staff_alert_table, staff_institution(actor))
+
+    # -- operators --------------------------------------------------------------------------------
+
+    @rpc
+    def replay_dead_alerts(self, actor: dict[str, Any]) -> int:
+        """Put alerts that could not be sent back in the queue (admin only)."""
+        if not isinstance(actor, dict) or actor.get("role") != "admin":
+            raise Forbidden("ADMIN_ONLY", "Das dürfen nur Administratorinnen und Administratoren.")
+        replayed = self.alert_queue().replay(self.db.engine)
+        log.info("alerts_replayed", extra={"count": replayed})
+        return replayed
+
+    @rpc
+    def alert_counts(self) -> dict[str, int]:
+        return self.alert_queue().counts(self.db.engine)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def alert_queue(self) -> alerts.AlertQueue:
+        settings = self.config.get("MAIL", {})
+        return alerts.AlertQueue(
+            alert_table, int(settings.get("MAX_ATTEMPTS", 8)), str(settings.get("PORTAL_URL", "http://127.0.0.1:8000"))
+        )
+
+    def _queue_alert(
+        self, session: Session, event_id: str, owner_id: str, message_id: str | None, is_bescheid: bool = False
+    ) -> None:
+        if consents.granted(session, owner_id, Channel.EMAIL_ALERTS):
+            self.alert_queue().queue(session, event_id, owner_id, message_id, is_bescheid)
+
+    def _to_citizen(
+        self,
+        event: IntegrationEvent,
+        owner_id: str,
+        kind: str,
+        then: Callable[[Session], None] | None = None,
+        **values: str,
+    ) -> None:
+        def apply(session: Session) -> str:
+            message_id = postfach.post(session, owner_id, event.aggregate_id, kind, values=values)
+            self._queue_alert(session, event.event_id, owner_id, message_id)
+            if then is not None:
+                then(session)
+            return message_id
+
+        if self.db.apply_once(event, apply) is not None:
+            log.info("postfach_message_posted", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+
+    def _to_staff(self, event: IntegrationEvent, jobcenter_id: str, kind: str) -> None:
+        def apply(session: Session) -> bool:
+            staff.raise_alert(session, staff_alert_table, jobcenter_id, event.aggregate_id, kind)
+            return True
+
+        if self.db.apply_once(event, apply):
+            log.info("staff_alert_raised", extra={"case_id": event.aggregate_id, "institution_id": jobcenter_id})
+
+
+def send_due_reminders(db: ServiceDatabase, queue: alerts.AlertQueue, today: date) -> int:
+    """Post every reminder due by ``today`` once; returns how many were posted."""
+    with db.transaction() as session:
+        due = reminder_book.due(session, today)
+    posted = 0
+    for reminder in due:
+        with db.transaction() as session:
+            if not reminder_book.mark_sent(session, reminder["reminder_id"]):
+                continue
+            message_id = postfach.post(
+                session,
+                reminder["owner_id"],
+                reminder["case_id"],
+                reminder["kind"],
+                values={
+                    "approval_to": reminder["subject_date"].strftime("%d.%m.%Y"),
+                    "due_date": reminder["subject_date"].strftime("%d.%m.%Y"),
+                },
+            )
+            if consents.granted(session, reminder["owner_id"], Channel.EMAIL_ALERTS):
+                queue.queue(session, f"reminder:{reminder['reminder_id']}", reminder["owner_id"], message_id)
+        log.info("reminder_posted", extra={"case_id": reminder["case_id"], "code": reminder["kind"]})
+        posted += 1
+    return posted

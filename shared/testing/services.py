@@ -51,17 +51,24 @@ StartServices = Callable[..., dict[str, ServiceContainer]]
 
 @pytest.fixture
 def start_services(service_env: dict[str, str]) -> Iterator[StartServices]:
-    """Start services by name in this process; extra settings are given as environment variables."""
+    """Start services in this process, by name or as classes (doubles of other services).
+
+    Named services read their own config with the extra settings given as environment variables;
+    a class gets just the broker.
+    """
     started: list[ServiceContainer] = []
 
-    def start(*services: str, **settings: str) -> dict[str, ServiceContainer]:
+    def start(*services: str | type, **settings: str) -> dict[str, ServiceContainer]:
         environ = {"GATEWAY_PORT": str(free_port()), **service_env, **settings}
         containers = {}
         for service in services:
-            container = ServiceContainer(service_class(service), load_config(service, environ))
+            if isinstance(service, type):
+                container = ServiceContainer(service, {"AMQP_URI": service_env["AMQP_URI"]})
+            else:
+                container = ServiceContainer(service_class(service), load_config(service, environ))
             container.start()
             started.append(container)
-            containers[service] = container
+            containers[container.service_name] = container
         return containers
 
     yield start

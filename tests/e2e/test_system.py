@@ -76,7 +76,8 @@ def json_lines(path: Path) -> list[dict]:
 
 def wait_for_postfach(cluster, owner_id: str, timeout: float = 30.0) -> list[dict]:
     deadline = time.monotonic() + timeout
-    while not (messages := cluster.notify.list_postfach(owner_id)) and time.monotonic() < deadline:
+    citizen = {"account_id": owner_id, "role": "citizen"}
+    while not (messages := cluster.notify.list_postfach(citizen)["messages"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     return messages
 

@@ -32,7 +32,7 @@ def relay(system, amqp_uri):
 def wait_for_postfach(cluster, owner_id, count, timeout=15.0):
     deadline = time.monotonic() + timeout
     while True:
-        messages = cluster.notify.list_postfach(owner_id)
+        messages = cluster.notify.list_postfach({"account_id": owner_id, "role": "citizen"})["messages"]
         if len(messages) >= count or time.monotonic() > deadline:
             return messages
         time.sleep(0.1)

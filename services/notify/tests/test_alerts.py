@@ -1,0 +1,140 @@
+"""E-mail alerts with a real SMTP server: once per event, retried, no personal data, only with consent."""
+
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.notify.alerts import AlertQueue
+from services.notify.service import alert_table, send_due_reminders
+from services.notify.tests.doubles import CITIZEN_EMAIL, CITIZEN_NAME, NET_PAY, FakeIdentity, FakeSubmissions
+from shared.envelope import IntegrationEvent
+from shared.messaging import EventPublisher
+from shared.servers import free_port, start_smtp_sink
+from shared.smtp import SmtpMailer
+
+CITIZEN = {"account_id": "owner-1", "role": "citizen"}
+
+
+@pytest.fixture
+def notify(start_services, smtp_sink):
+    return start_services(FakeSubmissions, FakeIdentity, "notify", **smtp_sink.settings)["notify"]
+
+
+def publish(amqp_uri, event, times=1):
+    with EventPublisher(amqp_uri, "submissions") as publisher:
+        for _ in range(times):
+            publisher.publish(event)
+
+
+def wait_for(condition, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
+
+
+def submitted(case_id="case-1", event_id=None):
+    event = IntegrationEvent("case_submitted", case_id, 2, {"receipt_number": "JC-2026-AAAA-BBBB"})
+    return event if event_id is None else IntegrationEvent(**{**event.to_message(), "event_id": event_id})
+
+
+def test_one_alert_per_event_even_when_it_is_redelivered(notify, rpc, amqp_uri, mailbox):
+    with rpc() as cluster:
+        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        publish(amqp_uri, submitted(), times=3)
+        assert wait_for(lambda: mailbox.messages())
+        time.sleep(3)  # two more send rounds: nothing else may go out
+        assert len(cluster.notify.list_postfach(CITIZEN)["messages"]) == 1
+    assert len(mailbox.messages()) == 1
+
+
+def test_no_personal_data_in_any_mail(notify, rpc, amqp_uri, mailbox):
+    with rpc() as cluster:
+        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        publish(amqp_uri, submitted("case-pii"))
+        (mail,) = wait_for(lambda: mailbox.messages())
+    assert mail["To"] == CITIZEN_EMAIL
+    text = mail.as_string()
+    body = "".join(part.get_content() for part in mail.walk() if part.get_content_type().startswith("text/"))
+    for secret in (CITIZEN_NAME, "Mustermann", NET_PAY, "JC-2026-AAAA-BBBB", "case-pii"):
+        assert secret not in text
+    assert "/postfach" in body
+    assert "Neues in Ihrem Jobcenter-Postfach" == mail["Subject"]
+
+
+def test_without_consent_no_mail_and_every_change_is_recorded(notify, rpc, amqp_uri, mailbox):
+    with rpc() as cluster:
+        publish(amqp_uri, submitted("case-a"))
+        wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
+        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        publish(amqp_uri, submitted("case-b"))
+        assert wait_for(lambda: len(mailbox.messages()) == 1)
+        cluster.notify.set_consent(CITIZEN, "email_alerts", False)
+        publish(amqp_uri, submitted("case-c"))
+        wait_for(lambda: len(cluster.notify.list_postfach(CITIZEN)["messages"]) == 3)
+        time.sleep(2.5)
+        changes = cluster.notify.list_consent_changes(CITIZEN)
+        consents = cluster.notify.get_consents(CITIZEN)
+    assert len(mailbox.messages()) == 1
+    assert [(c["channel"], c["granted"]) for c in changes] == [("email_alerts", True), ("email_alerts", False)]
+    assert consents["email_alerts"]["granted"] is False
+    assert consents["postfach_bescheide"]["granted"] is False
+
+
+def test_a_bescheid_without_digital_consent_is_marked_for_paper(notify, rpc, amqp_uri):
+    decided = IntegrationEvent(
+        "case_decided", "case-d", 9, {"outcome": "approved", "bescheid_document_id": "doc-1", "approval_to": None}
+    )
+    with rpc() as cluster:
+        publish(amqp_uri, decided)
+        (message,) = wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
+    assert message["paper_delivery"] is True
+    assert message["attachments"] == ["doc-1"]
+    assert message["legal_delivery_date"] is None
+
+
+def test_smtp_down_means_retries_then_exactly_one_mail(notify, rpc, amqp_uri, tmp_path):
+    # A queue on the service's own database, sending to a relay that is not there yet.
+    engine = notify.dependencies and next(d for d in notify.dependencies if d.attr_name == "db").database.engine
+    with rpc() as cluster:
+        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+    port = free_port()
+    down = SmtpMailer("127.0.0.1", port, "postfach@jobcenter-portal.invalid")
+    queue = AlertQueue(alert_table, max_attempts=5, portal_url="http://portal.invalid")
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        queue.queue(session, "event-smtp-down", "owner-1", None)
+    contact = FakeIdentity().get_contact
+    start = datetime.now(UTC) + timedelta(hours=1)  # after any send round of the running service
+    assert queue.send_due(engine, down, contact, now=start) == 0
+    assert queue.send_due(engine, down, contact, now=start + timedelta(seconds=31)) == 0
+    assert queue.counts(engine).get("pending", 0) >= 1
+    sink = start_smtp_sink(tmp_path / "late-mail", port=port)
+    try:
+        assert queue.send_due(engine, down, contact, now=start + timedelta(seconds=40)) == 0  # still pausing
+        assert queue.send_due(engine, down, contact, now=start + timedelta(minutes=2)) == 1
+        assert queue.send_due(engine, down, contact, now=start + timedelta(hours=2)) == 0
+        assert len(list((tmp_path / "late-mail").glob("*.eml"))) == 1
+    finally:
+        sink.stop()
+
+
+def test_the_wba_reminder_is_posted_once_eight_weeks_before_the_period_ends(notify, rpc, amqp_uri):
+    FakeSubmissions.cases["case-wba"] = {
+        "case_id": "case-wba", "owner_id": "owner-1", "kind": "weiterbewilligungsantrag", "jobcenter_id": "jc-1",
+    }  # fmt: skip
+    decided = IntegrationEvent(
+        "case_decided", "case-wba", 9, {"outcome": "approved", "bescheid_document_id": "d", "approval_to": "2027-06-30"}
+    )
+    db = next(d for d in notify.dependencies if d.attr_name == "db").database
+    with rpc() as cluster:
+        publish(amqp_uri, decided)
+        wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
+        queue = AlertQueue(alert_table, 5, "http://portal.invalid")
+        assert send_due_reminders(db, queue, date(2027, 5, 4)) == 0
+        assert send_due_reminders(db, queue, date(2027, 5, 5)) == 1
+        assert send_due_reminders(db, queue, date(2027, 5, 6)) == 0
+        kinds = [m["kind"] for m in cluster.notify.list_postfach(CITIZEN)["messages"]]
+    assert kinds.count("wba_reminder") == 1
