@@ -1,16 +1,146 @@
-"""The routing service: owns the Jobcenter register (the register and assignment arrive with issue 6)."""
+"""The routing service: the Jobcenter register, resolution of residences and the assignment of cases."""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+import logging
+from datetime import date, datetime
+from typing import Any
 
+from nameko.rpc import RpcProxy, rpc
+
+from services.routing.application import Assignments
+from services.routing.index import RoutingIndex
+from services.routing.register import Form
+from services.routing.resolver import (
+    GERMAN_TIME,
+    Residence,
+    Resolution,
+    Resolver,
+    parse_on_date,
+    today_in_germany,
+)
+from shared.envelope import IntegrationEvent
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.eventstore import EventSourcedApplication
+from shared.messaging import integration_event_handler
 from shared.service import PortalService
-from shared.sql import Database, ServiceDatabase
 
-metadata = MetaData()
+log = logging.getLogger(__name__)
 
 
 class RoutingService(PortalService):
     name = "routing"
 
-    db: ServiceDatabase = Database(metadata)
+    assignments: Assignments = EventSourcedApplication(Assignments)
+    index: Resolver = RoutingIndex()
+    submissions: Any = RpcProxy("submissions")
+
+    @rpc
+    def resolve_residence(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:
+        """The responsible Jobcenter of ``residence`` on ``on_date`` (today): assigned, ambiguous, not served
+        or unknown input. Raises InvalidInput ``RESIDENCE_INVALID`` / ``DATE_INVALID``."""
+        resolution = self.index.resolve(Residence.from_dict(residence), parse_on_date(on_date))
+        return resolution.as_dict()
+
+    @rpc
+    def lookup_postcode(self, plz: str, on_date: str | None = None) -> dict[str, Any]:
+        """Every place of a postcode with its Jobcenter, for type-ahead. Raises InvalidInput ``POSTCODE_INVALID``."""
+        if not (isinstance(plz, str) and len(plz) == 5 and plz.isdigit()):
+            raise InvalidInput("POSTCODE_INVALID", "Die Postleitzahl hat 5 Ziffern.")
+        return self.index.lookup_postcode(plz, parse_on_date(on_date))
+
+    @rpc
+    def get_jobcenter(self, jobcenter_id: str, on_date: str | None = None) -> dict[str, Any]:
+        """A Jobcenter as it stands on ``on_date``, with its areas. Raises NotFound ``JOBCENTER_NOT_FOUND``."""
+        view = self.index.register.at(parse_on_date(on_date))
+        jobcenter = view.jobcenters.get(jobcenter_id)
+        if jobcenter is None:
+            raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
+        areas = [{"kind": area.kind.value, "key": area.key, "name": area.name} for area in view.areas_of[jobcenter_id]]
+        return {**jobcenter.as_dict(), "areas": areas, "register_version": view.version}
+
+    @rpc
+    def list_jobcenters(self, on_date: str | None = None) -> list[dict[str, Any]]:
+        """Every Jobcenter in force on ``on_date`` (gE and zkT), ordered by id."""
+        view = self.index.register.at(parse_on_date(on_date))
+        return [view.jobcenters[jobcenter_id].as_dict() for jobcenter_id in sorted(view.jobcenters)]
+
+    @rpc
+    def get_assignment(self, case_id: str) -> dict[str, Any]:
+        """Where the case lies, and its history. Raises NotFound ``ASSIGNMENT_NOT_FOUND``."""
+        return self.assignments.get_assignment(case_id)
+
+    @rpc
+    def override_assignment(self, case_id: str, jobcenter_id: str, reason: str, actor_id: str) -> dict[str, Any]:
+        """A team lead's or admin's decision (the gateway checks the role), recorded with who and why.
+
+        Raises InvalidInput ``OVERRIDE_REASON_MISSING``, NotFound ``ASSIGNMENT_NOT_FOUND`` /
+        ``JOBCENTER_NOT_FOUND``, Conflict ``JOBCENTER_NOT_SERVED`` / ``ASSIGNMENT_UNCHANGED``.
+        """
+        if not (isinstance(reason, str) and reason.strip()) or not (isinstance(actor_id, str) and actor_id):
+            raise InvalidInput("OVERRIDE_REASON_MISSING", "Bitte begründen Sie die Änderung der Zuständigkeit.")
+        today = today_in_germany()
+        view = self.index.register.at(today)
+        jobcenter = view.jobcenters.get(jobcenter_id)
+        if jobcenter is None:
+            raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
+        if jobcenter.form is not Form.GE:
+            raise Conflict("JOBCENTER_NOT_SERVED", "Dieses Jobcenter nutzt das Portal nicht.")
+        self.assignments.override(case_id, jobcenter, view.version, today.isoformat(), reason.strip(), actor_id)
+        log.info("case_assignment_overridden", extra={"case_id": case_id, "institution_id": jobcenter_id})
+        return self.assignments.get_assignment(case_id)
+
+    @integration_event_handler("submissions", "case_submitted")
+    def on_case_submitted(self, event: IntegrationEvent) -> None:
+        case_id = event.aggregate_id
+        resolution = self._resolve_case_residence(case_id, day_of(event.occurred_at))
+        if resolution is None:
+            return
+        if self.assignments.assign_case(case_id, resolution, event.event_id) is None:
+            log.info("case_already_assigned", extra={"case_id": case_id, "event_id": event.event_id})
+            return
+        log_decision("case_assignment_decided", case_id, resolution)
+
+    @integration_event_handler("submissions", "case_move_reported")
+    def on_case_move_reported(self, event: IntegrationEvent) -> None:
+        case_id = event.aggregate_id
+        move_date = event.data.get("move_date")
+        try:
+            moved_on = date.fromisoformat(str(move_date))
+        except ValueError:
+            log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+            return
+        resolution = self._resolve_case_residence(case_id, moved_on)
+        if resolution is None:
+            return
+        self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+        log_decision("case_move_followed", case_id, resolution)
+
+    def _resolve_case_residence(self, case_id: str, on_date: date) -> Resolution | None:
+        """The resolution of the residence the case records; None when the case does not exist."""
+        try:
+            case = self.submissions.get_case(case_id)
+        except NotFound:
+            log.warning("case_not_found_dropped", extra={"case_id": case_id})
+            return None
+        residence = case.get("residence")
+        if residence is None:
+            return self.index.unresolved("RESIDENCE_MISSING", on_date)
+        try:
+            return self.index.resolve(Residence.from_dict(residence), on_date)
+        except InvalidInput:
+            return self.index.unresolved("RESIDENCE_INVALID", on_date)
+
+
+def day_of(timestamp: str) -> date:
+    """The German calendar day of an ISO timestamp; today when it cannot be read."""
+    try:
+        return datetime.fromisoformat(timestamp).astimezone(GERMAN_TIME).date()
+    except ValueError:
+        return today_in_germany()
+
+
+def log_decision(message: str, case_id: str, resolution: Resolution) -> None:
+    jobcenter_id = resolution.jobcenter.jobcenter_id if resolution.jobcenter else None
+    extra = {"case_id": case_id, "status": resolution.outcome.value, "code": resolution.code}
+    log.info(message, extra={**extra, "institution_id": jobcenter_id})

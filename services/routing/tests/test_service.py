@@ -1,14 +1,191 @@
-"""The routing service answers RPC and reports its database."""
+"""The routing service over the real broker: RPC, the assignment of submitted cases and its events.
+
+Submissions lies outside routing's boundary; a small double of it answers ``get_case``.
+"""
+
+import time
+import uuid
+
+import eventlet
+import pytest
+from nameko.containers import ServiceContainer
+from nameko.rpc import rpc as rpc_entrypoint
+
+from services.routing.application import Assignments
+from shared.config import load_config
+from shared.envelope import IntegrationEvent
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.messaging import EventPublisher, integration_event_handler
+from shared.outbox import OutboxRelay, RelayPositions
+from shared.service import service_class
+from shared.sql import make_engine
+
+from .conftest import POSTCODE_FILE
+
+CORRELATION_ID = "routing-test-corr-0042"
+TREPTOW_KOEPENICK = {"plz": "12555", "ort": "Berlin", "strasse": "Alt-Köpenick", "hausnummer": "21",
+                     "berlin_bezirk": "09", "ags": None, "kreis": None}  # fmt: skip
+GELNHAUSEN = {"plz": "63571", "ort": "Gelnhausen", "strasse": "Obermarkt", "hausnummer": "7"}
+cases: dict[str, dict] = {}
+heard: list[IntegrationEvent] = []
 
 
-def test_health_reports_the_database(start_services, rpc):
-    start_services("routing")
+class SubmissionsDouble:
+    """Answers get_case with the residence a test put into ``cases``, and hears what routing publishes."""
+
+    name = "submissions"
+
+    @rpc_entrypoint
+    def get_case(self, case_id):
+        if case_id not in cases:
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        return cases[case_id]
+
+    @integration_event_handler("routing", "case_assigned")
+    def on_case_assigned(self, event):
+        heard.append(event)
+
+
+@pytest.fixture(scope="module")
+def routing(amqp_uri, cipher_key, tmp_path_factory):
+    """One routing service (with the postcode file) and the double, for the whole module: they stop slowly."""
+    environ = {
+        "AMQP_URI": amqp_uri,
+        "CIPHER_KEY": cipher_key,
+        "RUN_DIR": str(tmp_path_factory.mktemp("routing-run")),
+        "ROUTING_POSTCODE_FILE": str(POSTCODE_FILE),
+    }
+    containers = [
+        ServiceContainer(service_class("routing"), load_config("routing", environ)),
+        ServiceContainer(SubmissionsDouble, {"AMQP_URI": amqp_uri}),
+    ]
+    for container in containers:
+        container.start()
+    yield containers[0]
+    pool = eventlet.GreenPool()
+    for container in containers:
+        pool.spawn(container.stop)
+    pool.waitall()
+
+
+@pytest.fixture(scope="module")
+def relay(routing, amqp_uri):
+    config = routing.config
+    application = Assignments.from_settings(config["DATABASE_URL"], config["CIPHER_KEY"])
+    engine = make_engine(config["DATABASE_URL"])
+    with EventPublisher(amqp_uri, "routing") as publisher:
+        yield OutboxRelay(application, publisher, RelayPositions(engine, application.name))
+    application.close()
+    engine.dispose()
+
+
+def new_case(residence) -> str:
+    case_id = str(uuid.uuid4())
+    cases[case_id] = {"case_id": case_id, "kind": "veraenderungsmitteilung", "residence": residence}
+    return case_id
+
+
+def publish_from_submissions(amqp_uri, event_type, case_id, data):
+    with EventPublisher(amqp_uri, "submissions") as publisher:
+        publisher.publish(IntegrationEvent(event_type, case_id, 2, data, correlation_id=CORRELATION_ID))
+
+
+def wait_for_assignment(cluster, case_id, until=lambda assignment: True, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            assignment = cluster.routing.get_assignment(case_id)
+            if until(assignment):
+                return assignment
+        except NotFound:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no assignment of {case_id} within {timeout} s")
+        time.sleep(0.05)
+
+
+def test_health_reports_the_event_store_and_the_register(routing, rpc):
     with rpc() as cluster:
         report = cluster.routing.health()
-    assert report == {
-        "service": "routing",
-        "status": "ok",
-        "dependencies": {
-            "database": {"status": "ok", "duration_ms": report["dependencies"]["database"]["duration_ms"]}
-        },
-    }
+    assert report["status"] == "ok"
+    assert set(report["dependencies"]) == {"event_store", "register"}
+
+
+def test_the_register_and_the_resolution_answer_over_rpc(routing, rpc):
+    with rpc() as cluster:
+        answer = cluster.routing.resolve_residence({"kreis": "12061"}, "2026-06-01")
+        places = cluster.routing.lookup_postcode("22145")
+        jobcenter = cluster.routing.get_jobcenter(answer["jobcenter"]["jobcenter_id"])
+        listed = cluster.routing.list_jobcenters("2026-06-01")
+        with pytest.raises(InvalidInput) as malformed:
+            cluster.routing.resolve_residence({"wohnort": "Berlin"}, None)
+    assert (answer["outcome"], answer["jobcenter"]["name"], answer["message"]) == (
+        "assigned",
+        "Dahme-Spreewald",
+        "Für Ihren Wohnort ist dieses Jobcenter zuständig.",
+    )
+    assert {place["jobcenter"]["traeger_nummer"] for place in places["places"]} == {"12302", "11102"}
+    assert jobcenter["areas"] == [{"kind": "kreis", "key": "12061", "name": "Dahme-Spreewald"}]
+    assert len(listed) == 404
+    assert malformed.value.code == "RESIDENCE_INVALID"
+
+
+def test_a_submitted_case_is_assigned_and_case_assigned_is_published(relay, rpc, amqp_uri, captured_logs):
+    case_id = new_case(TREPTOW_KOEPENICK)
+    with rpc(CORRELATION_ID) as cluster:
+        publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0001"})
+        assignment = wait_for_assignment(cluster, case_id)
+    relay.relay_batch()
+
+    def heard_of_this_case():
+        return [event for event in heard if event.data["case_id"] == case_id]
+
+    deadline = time.monotonic() + 10
+    while not heard_of_this_case() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (assignment["status"], assignment["traeger_nummer"]) == ("assigned", "92204")
+    (event,) = heard_of_this_case()
+    assert event.data["case_id"] == case_id
+    assert (event.data["reason_code"], event.data["matched_key"]) == ("MATCHED_BERLIN_BEZIRK", "berlin_bezirk:09")
+    assert event.correlation_id == CORRELATION_ID
+    decided = [line for line in captured_logs.named("case_assignment_decided") if line["case_id"] == case_id]
+    assert decided[0]["institution_id"] == assignment["jobcenter_id"]
+    assert "Alt-K" not in captured_logs.text() and "12555" not in captured_logs.text()
+
+
+def test_a_redelivered_submission_is_assigned_once(routing, rpc, amqp_uri):
+    case_id = new_case(TREPTOW_KOEPENICK)
+    with rpc() as cluster:
+        for _ in range(2):
+            publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0002"})
+        wait_for_assignment(cluster, case_id)
+        time.sleep(0.5)
+        assert len(cluster.routing.get_assignment(case_id)["history"]) == 1
+
+
+def test_a_case_without_residence_waits_until_an_admin_assigns_it(routing, rpc, amqp_uri):
+    case_id = new_case(None)
+    with rpc() as cluster:
+        publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0003"})
+        pending = wait_for_assignment(cluster, case_id)
+        dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)["jobcenter"]["jobcenter_id"]
+        main_kinzig = cluster.routing.resolve_residence({"kreis": "06435"}, None)["jobcenter"]["jobcenter_id"]
+        with pytest.raises(Conflict) as not_served:
+            cluster.routing.override_assignment(case_id, main_kinzig, "Meldeadresse geprüft", "admin-1")
+        overridden = cluster.routing.override_assignment(case_id, dahme, "Meldeadresse geprüft", "admin-1")
+    assert (pending["status"], pending["history"][0]["reason_code"]) == ("pending", "RESIDENCE_MISSING")
+    assert not_served.value.code == "JOBCENTER_NOT_SERVED"
+    assert (overridden["status"], overridden["jobcenter_id"]) == ("assigned", dahme)
+    assert overridden["history"][-1]["actor_id"] == "admin-1"
+
+
+def test_a_move_into_a_zkt_area_hands_the_case_over(routing, rpc, amqp_uri):
+    case_id = new_case(TREPTOW_KOEPENICK)
+    with rpc() as cluster:
+        publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0004"})
+        wait_for_assignment(cluster, case_id)
+        cases[case_id] = {**cases[case_id], "residence": GELNHAUSEN}
+        publish_from_submissions(amqp_uri, "case_move_reported", case_id, {"move_date": "2026-12-01"})
+        moved = wait_for_assignment(cluster, case_id, until=lambda a: a["status"] != "assigned")
+    assert (moved["status"], moved["traeger_nummer"]) == ("handed_over", "43102")
+    assert moved["history"][-1]["effective_from"] == "2026-12-01"

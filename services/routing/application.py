@@ -1,0 +1,103 @@
+"""The assignments of cases: commands return ids, queries return plain dicts."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from services.routing.domainmodel import Assignment, assignment_id
+from services.routing.register import Jobcenter
+from services.routing.resolver import Resolution
+from shared.errors import InvalidInput, NotFound
+from shared.eventstore import PortalApplication, Publishes
+
+_DECISION = ("case_id", "jobcenter_id", "traeger_nummer", "register_version", "reason_code", "matched_key")
+
+
+class Assignments(PortalApplication):
+    name = "routing"
+    integration_events: ClassVar[dict[type, Publishes]] = {
+        Assignment.Assigned: Publishes("case_assigned", _DECISION),
+        Assignment.Reassigned: Publishes("case_reassigned", (*_DECISION, "previous_jobcenter_id", "effective_from")),
+        Assignment.HandedOver: Publishes("case_handed_over", (*_DECISION, "effective_from")),
+        Assignment.Pending: Publishes(
+            "case_assignment_pending", ("case_id", "register_version", "reason_code", "candidate_ids")
+        ),
+    }
+
+    def assign_case(self, case_id: str, resolution: Resolution, source_event_id: str) -> UUID | None:
+        """Decide the case's first assignment; None (and nothing stored) when it has one already."""
+        check_case_id(case_id)
+        if self._find(case_id) is not None:
+            return None
+        assignment = Assignment(case_id=case_id)
+        assignment.decide(resolution, source_event_id)
+        return self._save_new(assignment)
+
+    def record_move(self, case_id: str, resolution: Resolution, move_date: str, source_event_id: str) -> UUID:
+        """Follow a reported move; a case not yet assigned is assigned from its new residence."""
+        check_case_id(case_id)
+        assignment = self._find(case_id)
+        if assignment is None:
+            assignment = Assignment(case_id=case_id)
+            assignment.decide(resolution, source_event_id)
+            saved = self._save_new(assignment)
+            if saved is not None:
+                return saved
+            assignment = self._get(case_id)
+        assignment.move(resolution, move_date, source_event_id)
+        self.save(assignment)
+        return assignment.id
+
+    def override(
+        self, case_id: str, jobcenter: Jobcenter, register_version: str, effective_from: str, note: str, actor_id: str
+    ) -> UUID:
+        """Put the case at ``jobcenter`` by a person's decision (recorded with who and why)."""
+        assignment = self._get(case_id)
+        assignment.override(jobcenter, register_version, effective_from, note, actor_id)
+        self.save(assignment)
+        return assignment.id
+
+    def get_assignment(self, case_id: str) -> dict[str, Any]:
+        assignment = self._get(case_id)
+        return {
+            "case_id": assignment.case_id,
+            "status": assignment.status.value,
+            "jobcenter_id": assignment.jobcenter_id,
+            "traeger_nummer": assignment.traeger_nummer,
+            "history": assignment.history,
+            "version": assignment.version,
+        }
+
+    def _save_new(self, assignment: Assignment) -> UUID | None:
+        try:
+            self.save(assignment)
+        except IntegrityError:
+            # Another worker stored the same case's assignment first (a redelivery raced this one).
+            return None
+        return assignment.id
+
+    def _find(self, case_id: str) -> Assignment | None:
+        try:
+            assignment: Assignment = self.repository.get(assignment_id(case_id))
+        except AggregateNotFoundError:
+            return None
+        return assignment
+
+    def _get(self, case_id: str) -> Assignment:
+        check_case_id(case_id)
+        assignment = self._find(case_id)
+        if assignment is None:
+            raise NotFound("ASSIGNMENT_NOT_FOUND", "Für diesen Vorgang gibt es noch keine Zuordnung.")
+        return assignment
+
+
+def check_case_id(case_id: str) -> None:
+    """Raises InvalidInput ``CASE_ID_INVALID`` unless ``case_id`` is a UUID."""
+    try:
+        UUID(str(case_id))
+    except ValueError:
+        raise InvalidInput("CASE_ID_INVALID", "Die Vorgangsnummer ist ungültig.") from None
