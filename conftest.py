@@ -13,4 +13,4 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
-pytest_plugins = ["shared.testing.fixtures", "shared.testing.services"]
+pytest_plugins = ["shared.testing.fixtures", "shared.testing.services", "shared.testing.tokens"]

@@ -117,24 +117,50 @@ class ServiceDatabase:
             connection.execute(text("SELECT 1"))
 
 
+def migrate(engine: Engine, migrations: Path, service: str) -> None:
+    """Bring the service's schema to the newest Alembic revision in ``migrations``.
+
+    The revision is recorded in ``<service>_alembic_version``, so services sharing one database keep
+    their own histories. On PostgreSQL an advisory lock lets only one instance migrate at a time.
+    """
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    # Alembic announces every plugin and step at INFO; only its warnings belong in the service's log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = AlembicConfig()
+    settings.set_main_option("script_location", str(migrations))
+    settings.attributes["version_table"] = f"{service}_alembic_version"
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"{service}_migrations"})
+        settings.attributes["connection"] = connection
+        command.upgrade(settings, "head")
+
+
 class Database(DependencyProvider):
     """A service's own SQL database, from the ``DATABASE_URL`` of its config.
 
-    ``metadata`` holds the service's tables; they are created when missing (schema migrations
-    arrive with Alembic where a service's schema starts to change). Table names start with the
-    service's name, so services can share one PostgreSQL database without sharing a table.
+    ``metadata`` holds the service's tables. Without ``migrations`` they are created when missing;
+    with a folder of Alembic migrations the schema is upgraded to its newest revision at start
+    instead (see :func:`migrate`). Table names start with the service's name, so services can share
+    one PostgreSQL database without sharing a table.
     """
 
     health_name = "database"
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, migrations: Path | None = None) -> None:
         self.metadata = metadata
+        self.migrations = migrations
         self.database: ServiceDatabase | None = None
 
     def setup(self) -> None:
         processed_events = processed_events_table(self.metadata, self.container.service_name)
         engine = make_engine(str(self.container.config["DATABASE_URL"]))
-        self.metadata.create_all(engine)
+        if self.migrations is None:
+            self.metadata.create_all(engine)
+        else:
+            migrate(engine, self.migrations, self.container.service_name)
         self.database = ServiceDatabase(engine, processed_events)
 
     def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Accounts and their passwords (argon2id), stored with SQLAlchemy."""
+"""Accounts, their roles and Jobcenter, and their passwords (argon2id, NIST 800-63B rules)."""
 
 from __future__ import annotations
 
@@ -7,43 +7,41 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
-from shared.errors import Conflict, InvalidInput, Unauthenticated
+from services.identity.schema import accounts
+from services.identity.settings import IdentitySettings
+from shared.auth import ADMIN, CASEWORKER, CITIZEN, TEAM_LEAD
+from shared.errors import Conflict, InvalidInput, NotFound
 
 MINIMUM_PASSWORD_LENGTH = 12
-
-metadata = MetaData()
-accounts = Table(
-    "identity_accounts",
-    metadata,
-    Column("account_id", String(36), primary_key=True),
-    # Normalised (lower case) so that the same address cannot register twice.
-    Column("email", String(254), nullable=False, unique=True),
-    Column("password_hash", String(200), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("institution_id", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-_hasher = PasswordHasher()
-# Verifying against this when the account does not exist keeps the answer time the same, so the
-# time taken does not tell whether an address is registered.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-at-all")
+MAXIMUM_PASSWORD_LENGTH = 256
+# zxcvbn's score 3 means "safely unguessable" (≥ 10^8 guesses) against its shipped lists of common
+# and breached passwords, names and words; below that a password is refused. No composition rules.
+MINIMUM_PASSWORD_SCORE = 3
+# zxcvbn's time grows with length; beyond this many characters a password is strong by length alone.
+_STRENGTH_CHECKED_CHARACTERS = 64
 
 
 class Role(StrEnum):
-    CITIZEN = "citizen"
-    CASEWORKER = "caseworker"
-    TEAM_LEAD = "team_lead"
-    ADMIN = "admin"
+    CITIZEN = CITIZEN
+    CASEWORKER = CASEWORKER
+    TEAM_LEAD = TEAM_LEAD
+    ADMIN = ADMIN
 
 
 STAFF_ROLES = (Role.CASEWORKER, Role.TEAM_LEAD)
+
+
+class Status(StrEnum):
+    # Registered, e-mail address not yet confirmed through the link.
+    PENDING_CONFIRMATION = "pending_confirmation"
+    ACTIVE = "active"
+    DISABLED = "disabled"
 
 
 def normalise_email(email: str) -> str:
@@ -54,21 +52,45 @@ def normalise_email(email: str) -> str:
     return value
 
 
-def create_account(session: Session, email: str, password: str, role: str, institution_id: str | None = None) -> str:
-    """Create an account; returns its random id. Raises InvalidInput or Conflict ``EMAIL_TAKEN``."""
+def check_password_policy(password: str, context: list[str] | None = None) -> None:
+    """Raises InvalidInput unless ``password`` is long enough and not common, breached or guessable."""
+    if len(password) < MINIMUM_PASSWORD_LENGTH:
+        raise InvalidInput(
+            "PASSWORD_TOO_SHORT", f"Das Passwort muss mindestens {MINIMUM_PASSWORD_LENGTH} Zeichen lang sein."
+        )
+    if len(password) > MAXIMUM_PASSWORD_LENGTH:
+        raise InvalidInput("PASSWORD_TOO_LONG", f"Das Passwort darf höchstens {MAXIMUM_PASSWORD_LENGTH} Zeichen haben.")
+    strength = zxcvbn(password[:_STRENGTH_CHECKED_CHARACTERS], user_inputs=context or [])
+    if strength["score"] < MINIMUM_PASSWORD_SCORE:
+        raise InvalidInput(
+            "PASSWORD_TOO_COMMON",
+            "Dieses Passwort ist zu leicht zu erraten oder schon in Datenlecks aufgetaucht. "
+            "Wählen Sie bitte ein anderes, zum Beispiel mehrere zufällige Wörter.",
+        )
+
+
+def create_account(
+    session: Session,
+    settings: IdentitySettings,
+    email: str,
+    password: str | None,
+    role: str,
+    institution_id: str | None = None,
+    customer_number: str | None = None,
+    status: Status = Status.ACTIVE,
+) -> str:
+    """Create an account; returns its random id. Raises InvalidInput or Conflict ``EMAIL_TAKEN``.
+
+    Staff belong to exactly one Jobcenter; a citizen's Jobcenter comes with the activation code.
+    """
     address = normalise_email(email)
     try:
         account_role = Role(role)
     except ValueError:
         raise InvalidInput("ROLE_UNKNOWN", "Diese Rolle gibt es nicht.") from None
-    if account_role in STAFF_ROLES and not institution_id:
-        raise InvalidInput("INSTITUTION_REQUIRED", "Mitarbeitende gehören zu genau einem Jobcenter.")
-    if account_role not in STAFF_ROLES and institution_id:
-        raise InvalidInput("INSTITUTION_NOT_ALLOWED", "Nur Mitarbeitende gehören zu einem Jobcenter.")
-    if len(password) < MINIMUM_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "PASSWORD_TOO_SHORT", f"Das Passwort muss mindestens {MINIMUM_PASSWORD_LENGTH} Zeichen lang sein."
-        )
+    check_scope(account_role, institution_id, customer_number)
+    if password is not None:
+        check_password_policy(password, [address])
     account_id = str(uuid.uuid4())
     try:
         with session.begin_nested():
@@ -76,10 +98,13 @@ def create_account(session: Session, email: str, password: str, role: str, insti
                 accounts.insert().values(
                     account_id=account_id,
                     email=address,
-                    password_hash=_hasher.hash(password),
+                    password_hash=settings.hasher.hash(password) if password is not None else None,
                     role=account_role.value,
                     institution_id=institution_id,
+                    customer_number=customer_number,
+                    status=status.value,
                     created_at=datetime.now(UTC),
+                    email_confirmed_at=None if status is Status.PENDING_CONFIRMATION else datetime.now(UTC),
                 )
             )
     except IntegrityError:
@@ -87,23 +112,107 @@ def create_account(session: Session, email: str, password: str, role: str, insti
     return account_id
 
 
-def authenticate(session: Session, email: str, password: str) -> dict[str, Any]:
-    """The account for e-mail and password; raises Unauthenticated without saying which was wrong."""
+def check_scope(role: Role, institution_id: str | None, customer_number: str | None) -> None:
+    if role in STAFF_ROLES and not institution_id:
+        raise InvalidInput("INSTITUTION_REQUIRED", "Mitarbeitende gehören zu genau einem Jobcenter.")
+    if role is Role.ADMIN and institution_id:
+        raise InvalidInput("INSTITUTION_NOT_ALLOWED", "Betriebskonten gehören zu keinem Jobcenter.")
+    if role is not Role.CITIZEN and customer_number:
+        raise InvalidInput("CUSTOMER_NUMBER_NOT_ALLOWED", "Nur Kundinnen und Kunden haben eine Kundennummer.")
+
+
+def find_by_email(session: Session, email: str) -> dict[str, Any] | None:
     try:
         address = normalise_email(email)
     except InvalidInput:
-        address = ""
+        return None
     row = session.execute(select(accounts).where(accounts.c.email == address)).mappings().first()
-    try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        row = None
+    return dict(row) if row else None
+
+
+def get(session: Session, account_id: str) -> dict[str, Any]:
+    """The account row; raises NotFound ``ACCOUNT_NOT_FOUND``."""
+    row = session.execute(select(accounts).where(accounts.c.account_id == account_id)).mappings().first()
     if row is None:
-        raise Unauthenticated("LOGIN_FAILED", "E-Mail-Adresse oder Passwort ist falsch.")
-    if _hasher.check_needs_rehash(row["password_hash"]):
+        raise NotFound("ACCOUNT_NOT_FOUND", "Dieses Konto gibt es nicht.")
+    return dict(row)
+
+
+def public_view(row: dict[str, Any]) -> dict[str, Any]:
+    """What other services may learn of an account: no address, no password hash."""
+    return {
+        "account_id": row["account_id"],
+        "role": row["role"],
+        "institution_id": row["institution_id"],
+        "customer_number": row["customer_number"],
+        "status": row["status"],
+    }
+
+
+def check_password(
+    session: Session, settings: IdentitySettings, email: str, password: str
+) -> tuple[dict[str, Any] | None, bool]:
+    """The account of ``email`` (None when unknown) and whether ``password`` is its password.
+
+    As slow for unknown addresses as for known ones; rehashes on success when the configured
+    argon2 parameters changed since the hash was made.
+    """
+    row = find_by_email(session, email)
+    stored = row["password_hash"] if row and row["password_hash"] else settings.dummy_hash
+    try:
+        settings.hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return row, False
+    if row is None or not row["password_hash"]:
+        return row, False
+    if settings.hasher.check_needs_rehash(stored):
         session.execute(
             accounts.update()
             .where(accounts.c.account_id == row["account_id"])
-            .values(password_hash=_hasher.hash(password))
+            .values(password_hash=settings.hasher.hash(password))
         )
-    return {"account_id": row["account_id"], "role": row["role"], "institution_id": row["institution_id"]}
+    return row, True
+
+
+def set_password(session: Session, settings: IdentitySettings, account_id: str, password: str) -> None:
+    row = get(session, account_id)
+    check_password_policy(password, [row["email"]])
+    session.execute(
+        accounts.update()
+        .where(accounts.c.account_id == account_id)
+        .values(password_hash=settings.hasher.hash(password))
+    )
+
+
+def set_status(session: Session, account_id: str, status: Status) -> None:
+    values: dict[str, Any] = {"status": status.value}
+    if status is Status.DISABLED:
+        values["disabled_at"] = datetime.now(UTC)
+    if status is Status.ACTIVE:
+        values["disabled_at"] = None
+    session.execute(accounts.update().where(accounts.c.account_id == account_id).values(**values))
+
+
+def confirm_email(session: Session, account_id: str) -> None:
+    session.execute(
+        accounts.update()
+        .where(accounts.c.account_id == account_id, accounts.c.status == Status.PENDING_CONFIRMATION.value)
+        .values(status=Status.ACTIVE.value, email_confirmed_at=datetime.now(UTC))
+    )
+
+
+def change_role(session: Session, account_id: str, role: str, institution_id: str | None) -> None:
+    """Give an account another role and Jobcenter; raises InvalidInput for an impossible pair."""
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise InvalidInput("ROLE_UNKNOWN", "Diese Rolle gibt es nicht.") from None
+    current = get(session, account_id)
+    if (current["role"] == Role.CITIZEN) != (new_role is Role.CITIZEN):
+        raise InvalidInput("ROLE_CHANGE_NOT_ALLOWED", "Aus einem Kundenkonto wird kein Mitarbeitendenkonto.")
+    check_scope(new_role, institution_id, None)
+    session.execute(
+        accounts.update()
+        .where(accounts.c.account_id == account_id)
+        .values(role=new_role.value, institution_id=institution_id)
+    )

@@ -1,14 +1,40 @@
-"""The identity service: accounts and password login (second factor, tokens and activation follow)."""
+"""The identity service: accounts, activation codes, login with a second factor, sessions and tokens.
+
+Entrypoints check the caller's token and scope themselves (defence in depth, not only the gateway),
+delegate to the domain modules and send mail after the transaction committed. ``client_address``
+is the address the gateway saw the request come from; it feeds the throttles and the audit trail.
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
+from email.message import EmailMessage
 from typing import Any
 
 from nameko.rpc import rpc
 
-from services.identity import accounts
+from services.identity import (
+    accounts,
+    activation,
+    audit,
+    letter,
+    login,
+    mail,
+    passkeys,
+    registration,
+    sessions,
+    signing,
+    tickets,
+    totp,
+)
+from services.identity.accounts import Role, Status
+from services.identity.schema import MIGRATIONS, metadata
+from services.identity.settings import IdentitySettings, Settings
+from shared.auth import ADMIN, CASEWORKER, TEAM_LEAD, AccessClaims, TokenVerifier, authorize
+from shared.errors import InvalidInput, Unavailable
 from shared.service import PortalService
+from shared.smtp import SmtpRelay
 from shared.sql import Database, ServiceDatabase
 
 log = logging.getLogger(__name__)
@@ -17,20 +43,293 @@ log = logging.getLogger(__name__)
 class IdentityService(PortalService):
     name = "identity"
 
-    db: ServiceDatabase = Database(accounts.metadata)
+    db: ServiceDatabase = Database(metadata, migrations=MIGRATIONS)
+    settings: IdentitySettings = Settings()
+    smtp: SmtpRelay = SmtpRelay()
+
+    # --- keys and tokens ---------------------------------------------------------------------------
 
     @rpc
-    def create_account(self, email: str, password: str, role: str, institution_id: str | None = None) -> str:
-        """Create an account and return its id; raises InvalidInput or Conflict ``EMAIL_TAKEN``."""
+    def get_jwks(self) -> dict[str, Any]:
+        """The public keys that verify access tokens now (JWKS, one entry per ``kid``)."""
         with self.db.transaction() as session:
-            account_id = accounts.create_account(session, email, password, role, institution_id)
+            return signing.jwks(session, self.settings)
+
+    @rpc
+    def verify_access_token(self, access_token: str) -> dict[str, Any]:
+        """The token's claims when it is valid and its session still open; raises Unauthenticated."""
+        claims = self._caller(access_token)
+        return {
+            "account_id": claims.account_id,
+            "role": claims.role,
+            "institution_id": claims.institution_id,
+            "amr": list(claims.amr),
+            "session_id": claims.session_id,
+            "expires_at": claims.expires_at,
+        }
+
+    @rpc
+    def refresh_access_token(self, session_token: str) -> dict[str, Any]:
+        """A new access token for a live session; raises Unauthenticated ``SESSION_ENDED``."""
+        with self.db.transaction() as session:
+            return sessions.refresh(session, self.settings, session_token)
+
+    @rpc
+    def logout(self, session_token: str, client_address: str = "") -> None:
+        """End the session; its access tokens are refused by identity at once. Idempotent."""
+        with self.db.transaction() as session:
+            account_id = sessions.end(session, session_token)
+            if account_id is not None:
+                audit.record(session, "logout", account_id=account_id, client_address=client_address)
+        log.info("logged_out", extra={"account_id": account_id})
+
+    # --- registration and passwords ----------------------------------------------------------------
+
+    @rpc
+    def register_citizen(
+        self, email: str, password: str, activation_code: str, client_address: str = ""
+    ) -> dict[str, str]:
+        """Register with an activation code; a confirmation link is mailed. See ``registration.register``."""
+        answer, message = registration.register(
+            self.db, self.settings, email, password, activation_code, client_address
+        )
+        self._send(message)
+        log.info("registration_answered", extra={"status": answer["status"]})
+        return answer
+
+    @rpc
+    def confirm_email(self, token: str) -> dict[str, str]:
+        """Confirm the address of a new account with the mailed link; raises Unauthenticated ``LINK_INVALID``."""
+        account_id = registration.confirm_email(self.db, token)
+        log.info("email_confirmed", extra={"account_id": account_id})
+        return {"status": "confirmed"}
+
+    @rpc
+    def request_password_reset(self, email: str, client_address: str = "") -> dict[str, str]:
+        """Mail a reset link if the address has an account; the same answer either way."""
+        answer, message = registration.request_reset(self.db, self.settings, email, client_address)
+        self._send(message, quietly=True)
+        return answer
+
+    @rpc
+    def reset_password(self, token: str, new_password: str, client_address: str = "") -> dict[str, str]:
+        """Set a new password with a reset link; every session of the account ends."""
+        account_id = registration.reset_password(self.db, self.settings, token, new_password, client_address)
+        log.info("password_changed", extra={"account_id": account_id})
+        return {"status": "password_changed"}
+
+    # --- login -------------------------------------------------------------------------------------
+
+    @rpc
+    def login_with_password(self, email: str, password: str, client_address: str = "") -> dict[str, Any]:
+        """First step of a login; see ``login.with_password`` for the three possible answers."""
+        result = login.with_password(self.db, self.settings, email, password, client_address)
+        log.info("password_accepted", extra={"status": result["status"]})
+        return result
+
+    @rpc
+    def complete_login_with_totp(self, login_ticket: str, code: str, client_address: str = "") -> dict[str, Any]:
+        """Second step with a code of the authenticator app: a session and an access token."""
+        return login.with_second_factor(self.db, self.settings, login_ticket, code, client_address)
+
+    @rpc
+    def complete_login_with_recovery_code(
+        self, login_ticket: str, recovery_code: str, client_address: str = ""
+    ) -> dict[str, Any]:
+        """Second step with one of the recovery codes (each works once)."""
+        return login.with_second_factor(self.db, self.settings, login_ticket, recovery_code, client_address, True)
+
+    @rpc
+    def start_totp_enrolment_at_login(self, login_ticket: str) -> dict[str, str]:
+        """For staff without a second factor: the TOTP secret and otpauth URI to scan."""
+        return login.start_enrolment(self.db, self.settings, login_ticket)
+
+    @rpc
+    def complete_login_with_totp_enrolment(
+        self, login_ticket: str, code: str, client_address: str = ""
+    ) -> dict[str, Any]:
+        """Confirm the first code of the new authenticator; a session plus the recovery codes."""
+        return login.with_enrolment(self.db, self.settings, login_ticket, code, client_address)
+
+    @rpc
+    def start_passkey_login(self) -> dict[str, Any]:
+        """``{ticket, options}`` for ``navigator.credentials.get``."""
+        with self.db.transaction() as session:
+            return passkeys.start_login(session, self.settings)
+
+    @rpc
+    def complete_passkey_login(
+        self, ticket: str, credential: dict[str, Any], client_address: str = ""
+    ) -> dict[str, Any]:
+        """A session for the owner of the passkey; raises Unauthenticated ``PASSKEY_REFUSED``."""
+        return login.with_passkey(self.db, self.settings, ticket, credential, client_address)
+
+    # --- second factors of a logged-in account ----------------------------------------------------
+
+    @rpc
+    def start_totp_enrolment(self, access_token: str) -> dict[str, str]:
+        """A new TOTP secret for the caller, to be confirmed with its first code."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            account = accounts.get(session, claims.account_id)
+            return totp.start_enrolment(session, self.settings, claims.account_id, login.enrolment_label(account))
+
+    @rpc
+    def confirm_totp_enrolment(self, access_token: str, code: str, client_address: str = "") -> dict[str, Any]:
+        """Switch TOTP on with its first code; returns the ten recovery codes (shown once)."""
+        claims = self._caller(access_token)
+        codes: list[str] | None = None
+        with self.db.transaction() as session:
+            if totp.verify(session, self.settings, claims.account_id, code, confirming=True):
+                codes = totp.new_recovery_codes(session, claims.account_id)
+                audit.record(session, "totp_enrolled", account_id=claims.account_id, client_address=client_address)
+        if codes is None:
+            raise InvalidInput("TOTP_CODE_WRONG", login.SECOND_FACTOR_FAILED_MESSAGE)
+        log.info("totp_enrolled", extra={"account_id": claims.account_id})
+        return {"status": "enabled", "recovery_codes": codes}
+
+    @rpc
+    def start_passkey_registration(self, access_token: str) -> dict[str, Any]:
+        """``{ticket, options}`` for ``navigator.credentials.create``."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            return passkeys.start_registration(session, self.settings, accounts.get(session, claims.account_id))
+
+    @rpc
+    def complete_passkey_registration(
+        self, access_token: str, ticket: str, credential: dict[str, Any], client_address: str = ""
+    ) -> dict[str, str]:
+        """Store the caller's new passkey after verifying the authenticator's answer."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            passkeys.complete_registration(session, self.settings, claims.account_id, ticket, credential)
+            audit.record(session, "passkey_registered", account_id=claims.account_id, client_address=client_address)
+        log.info("passkey_registered", extra={"account_id": claims.account_id})
+        return {"status": "registered"}
+
+    # --- what a Jobcenter and the operators do --------------------------------------------------------
+
+    @rpc
+    def issue_activation_code(self, access_token: str, customer_number: str, institution_id: str) -> dict[str, Any]:
+        """A new activation code and its letter (PDF, base64) for a customer of ``institution_id``.
+
+        Caseworkers and team leads only for their own Jobcenter, admins for any; raises Forbidden.
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD, ADMIN), institution_id)
+        with self.db.transaction() as session:
+            issued = activation.issue(session, self.settings, customer_number, institution_id, claims.account_id)
+            audit.record(
+                session, "activation_code_issued", actor_id=claims.account_id, detail=f"institution={institution_id}"
+            )
+        pdf = letter.activation_letter(
+            issued["code"], issued["customer_number"], institution_id, issued["expires_at"], self.settings.public_url
+        )
+        log.info("activation_code_issued", extra={"institution_id": institution_id, "account_id": claims.account_id})
+        return {**issued, "letter_pdf": base64.b64encode(pdf).decode()}
+
+    @rpc
+    def create_staff_account(self, access_token: str, email: str, role: str, institution_id: str) -> str:
+        """Create a caseworker or team lead (admin: any Jobcenter; team lead: caseworkers of their own).
+
+        The new colleague gets a link to set a password; the second factor is set up at first login.
+        """
+        claims = self._caller(access_token)
+        if role == Role.CASEWORKER:
+            authorize(claims, (TEAM_LEAD, ADMIN), institution_id)
+        else:
+            authorize(claims, (ADMIN,))
+        with self.db.transaction() as session:
+            account_id = accounts.create_account(session, self.settings, email, None, role, institution_id or None)
+            audit.record(
+                session, "account_created", account_id=account_id, actor_id=claims.account_id, detail=f"role={role}"
+            )
+            token = tickets.issue(session, tickets.Purpose.PASSWORD_RESET, account_id)
+        self._send(mail.staff_invitation(accounts.normalise_email(email), self.settings.public_url, token))
         log.info("account_created", extra={"account_id": account_id, "role": role})
         return account_id
 
     @rpc
-    def authenticate(self, email: str, password: str) -> dict[str, Any]:
-        """Check e-mail and password; returns account id, role and institution."""
+    def disable_account(self, access_token: str, account_id: str) -> None:
+        """Disable an account and end its sessions (admins only)."""
+        claims = self._caller(access_token)
+        authorize(claims, (ADMIN,))
         with self.db.transaction() as session:
-            account = accounts.authenticate(session, email, password)
-        log.info("password_verified", extra={"account_id": account["account_id"]})
-        return account
+            accounts.get(session, account_id)
+            accounts.set_status(session, account_id, Status.DISABLED)
+            sessions.end_all(session, account_id)
+            audit.record(session, "account_disabled", account_id=account_id, actor_id=claims.account_id)
+        log.info("account_disabled", extra={"account_id": account_id})
+
+    @rpc
+    def change_role(self, access_token: str, account_id: str, role: str, institution_id: str | None = None) -> None:
+        """Give a staff account another role or Jobcenter (admins only); its sessions end."""
+        claims = self._caller(access_token)
+        authorize(claims, (ADMIN,))
+        with self.db.transaction() as session:
+            accounts.change_role(session, account_id, role, institution_id)
+            sessions.end_all(session, account_id)
+            audit.record(
+                session, "role_changed", account_id=account_id, actor_id=claims.account_id, detail=f"role={role}"
+            )
+        log.info("role_changed", extra={"account_id": account_id, "role": role})
+
+    @rpc
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        """Role, Jobcenter, customer number and status of an account; never its address."""
+        with self.db.transaction() as session:
+            return accounts.public_view(accounts.get(session, account_id))
+
+    @rpc
+    def get_contact(self, account_id: str) -> dict[str, Any] | None:
+        """Where notify sends an alert: the confirmed address of an active account, else None.
+
+        For notify only (it asks when sending and stores nothing); never exposed by the gateway.
+        """
+        with self.db.transaction() as session:
+            row = accounts.get(session, account_id)
+        if row["status"] != "active" or row["email_confirmed_at"] is None:
+            return None
+        return {"email": row["email"], "locale": "de"}
+
+    @rpc
+    def list_audit_records(self, access_token: str, account_id: str) -> list[dict[str, Any]]:
+        """The audit trail of one account, oldest first (admins, or the account itself)."""
+        claims = self._caller(access_token)
+        if claims.account_id != account_id:
+            authorize(claims, (ADMIN,))
+        with self.db.transaction() as session:
+            return audit.records_of(session, account_id)
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _caller(self, access_token: str) -> AccessClaims:
+        """The verified claims of a token whose session is still open (identity knows about logouts)."""
+        claims = self._verifier().verify(access_token)
+        with self.db.transaction() as session:
+            sessions.live(session, self.settings, claims.session_id)
+        return claims
+
+    def _verifier(self) -> TokenVerifier:
+        settings, db = self.settings, self.db
+        if settings.verifier is None:
+
+            def own_jwks() -> dict[str, Any]:
+                with db.transaction() as session:
+                    return signing.jwks(session, settings)
+
+            # Its own keys, read from its own database: a rotation is seen within a second.
+            settings.verifier = TokenVerifier(own_jwks, refresh_interval=1.0)
+        return settings.verifier
+
+    def _send(self, message: EmailMessage | None, quietly: bool = False) -> None:
+        if message is None:
+            return
+        try:
+            self.smtp.send(message)
+        except OSError:
+            log.exception("mail_not_sent")
+            if not quietly:
+                raise Unavailable(
+                    "MAIL_UNAVAILABLE", "Die E-Mail konnte gerade nicht verschickt werden. Bitte später noch einmal."
+                ) from None
