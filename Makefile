@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov lives in its own environment: its dependencies would pull pytest and packaging below our pins.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: run test lint clean venv
+.PHONY: run test lint clean venv tools
 
 # Create the virtual environment and install exactly the pinned dependencies (again when the lock changes).
 $(STAMP): requirements.lock pyproject.toml
@@ -17,12 +20,19 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+$(TOOLS_STAMP): deploy/k8s/tools/checkov.lock $(STAMP)
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@$(VENV)/bin/uv pip sync --quiet --python $(TOOLS)/bin/python deploy/k8s/tools/checkov.lock
+	@touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
 ## make run: the whole system on http://127.0.0.1:8000 (GATEWAY_PORT to change), state under ./run
 run: $(STAMP)
 	@$(PY) -m shared.system run
 
 ## make test: ruff, mypy and every test against real servers
-test: lint
+test: lint tools
 	@$(PY) -m pytest
 
 lint: $(STAMP)

@@ -28,6 +28,7 @@ from shared.correlation import correlated
 from shared.eventstore import PortalApplication
 from shared.logs import configure_logging
 from shared.messaging import EventPublisher
+from shared.metrics import RelayMetrics, register_readiness, serve_metrics
 from shared.sql import make_engine
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class OutboxRelay:
         positions: RelayPositions,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        metrics: RelayMetrics | None = None,
     ) -> None:
         self.application = application
         self.publisher = publisher
@@ -79,6 +81,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.position = positions.load()
+        self.metrics = metrics
 
     def relay_batch(self) -> int:
         """Publish the next batch of stored events; returns how many stored events it passed."""
@@ -98,6 +101,9 @@ class OutboxRelay:
             self.position = notifications[-1].id
             self.positions.save(self.position)
             log.info("outbox_batch_relayed", extra={"position": self.position, "count": published})
+        if self.metrics is not None:
+            head = self.application.recorder.max_notification_id() or 0
+            self.metrics.batch_relayed(head, self.position, published)
         return len(notifications)
 
     def run(self, stop: threading.Event) -> None:
@@ -160,9 +166,13 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
+    metrics = RelayMetrics(args.service)
+    register_readiness(f"{args.service}-outbox", metrics.report)
+    serve_metrics(int(config.get("METRICS_PORT", 0)))
     lock = SingleRelayLock(engine, application.name)
     if not lock.acquire(stop):
         return
+    metrics.activated()
     relay_settings = config.get("OUTBOX", {})
     try:
         with EventPublisher(str(config["AMQP_URI"]), args.service) as publisher:
@@ -172,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
                 RelayPositions(engine, application.name),
                 batch_size=int(relay_settings.get("BATCH_SIZE", 200)),
                 poll_interval=float(relay_settings.get("POLL_INTERVAL", 0.2)),
+                metrics=metrics,
             )
             relay.run(stop)
     finally:

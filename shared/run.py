@@ -1,8 +1,9 @@
 """Start one service: ``python -m shared.run <service>``.
 
 Patches the process for eventlet before anything else is imported (psycopg must see
-``PSYCOPG_WAIT_FUNC`` first), loads the service's config, switches on JSON logs and hands the
-service class to nameko's runner, which stops it gracefully on SIGTERM.
+``PSYCOPG_WAIT_FUNC`` first), loads the service's config, switches on JSON logs, serves metrics and
+health on ``METRICS_PORT`` (``shared/metrics.py``) and hands the service class to nameko's runner,
+which stops it gracefully on SIGTERM.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging  # noqa: E402
 
 from shared.config import ConfigError, load_config  # noqa: E402
 from shared.logs import configure_logging  # noqa: E402
+from shared.metrics import serve_metrics  # noqa: E402
 from shared.service import SERVICES, service_class  # noqa: E402
 
 
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"{service}: {problem}")
     configure_logging(service, str(config.get("LOG_LEVEL", "INFO")))
     logging.getLogger(__name__).info("service_starting", extra={"source": service})
+    serve_metrics(int(config.get("METRICS_PORT", 0)))
 
     from nameko.cli.run import run
 

@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 
 from shared.correlation import CorrelationScope
 from shared.health import HealthChecks, HealthReporter
+from shared.metrics import EntrypointMetrics
 
 SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
 
@@ -28,6 +29,7 @@ class PortalService:
     name: str
     correlation: str = CorrelationScope()
     health_checks: HealthReporter = HealthChecks()
+    metrics = EntrypointMetrics()
 
     @rpc
     def health(self) -> dict[str, Any]:
