@@ -14,6 +14,7 @@ from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer
 from werkzeug.wrappers import Request, Response
 
+from services.gateway.errors import response_for
 from shared.correlation import CONTEXT_KEY, HTTP_HEADER, accepted_or_new
 from shared.service import PortalService
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify")
 HEALTH_TIMEOUT_SECONDS = 3.0
+JWKS_TIMEOUT_SECONDS = 5.0
 
 
 class CorrelatingWebServer(WebServer):
@@ -60,6 +62,19 @@ class GatewayService(PortalService):
     def healthz(self, request: Request) -> Response:
         """The gateway process answers; says nothing about anything else."""
         return json_response({"status": "ok"}, self.correlation)
+
+    @http("GET", "/.well-known/jwks.json")
+    def jwks(self, request: Request) -> Response:
+        """identity's public token keys (JWKS), for verifiers outside the AMQP network."""
+        try:
+            with eventlet.Timeout(JWKS_TIMEOUT_SECONDS, TimeoutError):
+                keys = self.identity.get_jwks.call_async().result()
+        except Exception as problem:  # identity down or slow: 503, and the verifier asks again
+            return response_for(problem, self.correlation)
+        response = json_response(keys, self.correlation)
+        # Short, so that a rotated key reaches every verifier well within one token lifetime.
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
 
     @http("GET", "/readyz")
     def readyz(self, request: Request) -> Response:

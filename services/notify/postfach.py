@@ -57,6 +57,11 @@ TEXTS = {
         "Ihr Bewilligungszeitraum endet am {approval_to}. Stellen Sie bitte rechtzeitig den "
         "Weiterbewilligungsantrag. Wir haben ihn mit Ihren letzten Angaben vorausgefüllt.",
     ),
+    "document_rejected": (
+        "Ein Dokument wurde nicht angenommen",
+        "Ein Dokument, das Sie hochgeladen haben, konnte nicht angenommen werden und wurde gelöscht. "
+        "Den Grund sehen Sie beim Vorgang. Bitte laden Sie den Nachweis noch einmal hoch.",
+    ),
     "documents_reminder": (
         "Erinnerung: Unterlagen nachreichen",
         "Bitte denken Sie daran, die angeforderten Unterlagen bis zum {due_date} hochzuladen.",

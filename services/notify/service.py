@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import alerts, consent, postfach, reminders, staff
 from services.notify.consent import Channel
+from shared.auth import AccessClaims, AccessTokens, TokenVerifier
 from shared.envelope import IntegrationEvent
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.messaging import integration_event_handler
@@ -41,17 +42,17 @@ MAIL_SEND_SECONDS = 2
 REMINDER_SECONDS = 600
 
 
-def citizen(actor: dict[str, Any]) -> str:
-    """The account id of a citizen actor; raises Forbidden for anyone else."""
-    if not isinstance(actor, dict) or actor.get("role") != "citizen" or not actor.get("account_id"):
+def citizen(caller: AccessClaims) -> str:
+    """The account id of a citizen; raises Forbidden for anyone else."""
+    if caller.role != "citizen":
         raise Forbidden("CITIZEN_ONLY", "Das ist nur für Kundinnen und Kunden möglich.")
-    return str(actor["account_id"])
+    return caller.account_id
 
 
-def staff_institution(actor: dict[str, Any]) -> str:
-    if not isinstance(actor, dict) or actor.get("role") not in STAFF_ROLES or not actor.get("institution_id"):
+def staff_institution(caller: AccessClaims) -> str:
+    if caller.role not in STAFF_ROLES or not caller.institution_id:
         raise Forbidden("STAFF_ONLY", "Das ist nur für Mitarbeitende eines Jobcenters möglich.")
-    return str(actor["institution_id"])
+    return caller.institution_id
 
 
 def german_date(iso: str) -> str:
@@ -64,6 +65,7 @@ class NotifyService(PortalService):
     db: ServiceDatabase = Database(metadata)
     smtp: SmtpMailer = SmtpRelay()
     config: dict[str, Any] = Config()
+    tokens: TokenVerifier = AccessTokens()
     submissions: Any = RpcProxy("submissions")
     identity: Any = RpcProxy("identity")
 
@@ -133,6 +135,17 @@ class NotifyService(PortalService):
         if jobcenter:
             self._to_staff(event, jobcenter, "case_overdue")
 
+    # -- events of documents ----------------------------------------------------------------------
+
+    @integration_event_handler("documents", "document_rejected")
+    def on_document_rejected(self, event: IntegrationEvent) -> None:
+        # Only a refusal found after the upload (e.g. a virus) needs telling; the size and type
+        # checks while uploading answer the citizen at once.
+        if event.data.get("reason_code") in ("UPLOAD_ABORTED", "UPLOAD_ABANDONED", "FILE_TOO_LARGE"):
+            return
+        owner = self.submissions.get_case(str(event.data["case_id"]))["owner_id"]
+        self._to_citizen(event, owner, "document_rejected")
+
     # -- timers -----------------------------------------------------------------------------------
 
     @timer(interval=MAIL_SEND_SECONDS)
@@ -146,9 +159,9 @@ class NotifyService(PortalService):
     # -- the citizen ------------------------------------------------------------------------------
 
     @rpc
-    def list_postfach(self, actor: dict[str, Any], case_id: str | None = None) -> dict[str, Any]:
+    def list_postfach(self, token: str, case_id: str | None = None) -> dict[str, Any]:
         """The citizen's messages (of one case, if given), newest first, and the unread count."""
-        owner = citizen(actor)
+        owner = citizen(self.tokens.verify(token))
         with self.db.transaction() as session:
             return {
                 "messages": postfach.list_messages(session, owner, case_id),
@@ -156,19 +169,19 @@ class NotifyService(PortalService):
             }
 
     @rpc
-    def mark_read(self, actor: dict[str, Any], message_id: str) -> None:
+    def mark_read(self, token: str, message_id: str) -> None:
         with self.db.transaction() as session:
-            postfach.mark_read(session, citizen(actor), message_id)
+            postfach.mark_read(session, citizen(self.tokens.verify(token)), message_id)
 
     @rpc
-    def get_consents(self, actor: dict[str, Any]) -> dict[str, Any]:
+    def get_consents(self, token: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return consents.all_of(session, citizen(actor))
+            return consents.all_of(session, citizen(self.tokens.verify(token)))
 
     @rpc
-    def set_consent(self, actor: dict[str, Any], channel: str, granted: bool) -> dict[str, Any]:
+    def set_consent(self, token: str, channel: str, granted: bool) -> dict[str, Any]:
         """Give or take back consent for one channel; every change is recorded with its time."""
-        owner = citizen(actor)
+        owner = citizen(self.tokens.verify(token))
         if not isinstance(granted, bool):
             raise InvalidInput("CONSENT_NOT_BOOLEAN", "Bitte wählen Sie ja oder nein.")
         with self.db.transaction() as session:
@@ -177,32 +190,32 @@ class NotifyService(PortalService):
             return consents.all_of(session, owner)
 
     @rpc
-    def list_consent_changes(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+    def list_consent_changes(self, token: str) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
-            return consents.changes_of(session, citizen(actor))
+            return consents.changes_of(session, citizen(self.tokens.verify(token)))
 
     # -- the Jobcenter ----------------------------------------------------------------------------
 
     @rpc
-    def list_case_messages(self, actor: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
+    def list_case_messages(self, token: str, case_id: str) -> list[dict[str, Any]]:
         """What was sent to the citizen about a case and when it was opened, for its Jobcenter."""
-        institution = staff_institution(actor)
+        institution = staff_institution(self.tokens.verify(token))
         if self.submissions.get_case(case_id).get("jobcenter_id") != institution:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
         with self.db.transaction() as session:
             return postfach.messages_of_case(session, case_id)
 
     @rpc
-    def list_staff_alerts(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+    def list_staff_alerts(self, token: str) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
-            return staff.alerts_of(session, staff_alert_table, staff_institution(actor))
+            return staff.alerts_of(session, staff_alert_table, staff_institution(self.tokens.verify(token)))
 
     # -- operators --------------------------------------------------------------------------------
 
     @rpc
-    def replay_dead_alerts(self, actor: dict[str, Any]) -> int:
+    def replay_dead_alerts(self, token: str) -> int:
         """Put alerts that could not be sent back in the queue (admin only)."""
-        if not isinstance(actor, dict) or actor.get("role") != "admin":
+        if self.tokens.verify(token).role != "admin":
             raise Forbidden("ADMIN_ONLY", "Das dürfen nur Administratorinnen und Administratoren.")
         replayed = self.alert_queue().replay(self.db.engine)
         log.info("alerts_replayed", extra={"count": replayed})
@@ -234,15 +247,17 @@ class NotifyService(PortalService):
         then: Callable[[Session], None] | None = None,
         **values: str,
     ) -> None:
+        case_id = str(event.data.get("case_id") or event.aggregate_id)
+
         def apply(session: Session) -> str:
-            message_id = postfach.post(session, owner_id, event.aggregate_id, kind, values=values)
+            message_id = postfach.post(session, owner_id, case_id, kind, values=values)
             self._queue_alert(session, event.event_id, owner_id, message_id)
             if then is not None:
                 then(session)
             return message_id
 
         if self.db.apply_once(event, apply) is not None:
-            log.info("postfach_message_posted", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+            log.info("postfach_message_posted", extra={"case_id": case_id, "event_id": event.event_id})
 
     def _to_staff(self, event: IntegrationEvent, jobcenter_id: str, kind: str) -> None:
         def apply(session: Session) -> bool:

@@ -19,6 +19,7 @@ from services.routing.resolver import (
     parse_on_date,
     today_in_germany,
 )
+from shared.auth import ADMIN, TEAM_LEAD, AccessTokens, TokenVerifier, authorize
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.eventstore import EventSourcedApplication
@@ -34,6 +35,7 @@ class RoutingService(PortalService):
     assignments: Assignments = EventSourcedApplication(Assignments)
     index: Resolver = RoutingIndex()
     submissions: Any = RpcProxy("submissions")
+    tokens: TokenVerifier = AccessTokens()
 
     @rpc
     def resolve_residence(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:
@@ -71,13 +73,20 @@ class RoutingService(PortalService):
         return self.assignments.get_assignment(case_id)
 
     @rpc
-    def override_assignment(self, case_id: str, jobcenter_id: str, reason: str, actor_id: str) -> dict[str, Any]:
-        """A team lead's or admin's decision (the gateway checks the role), recorded with who and why.
+    def override_assignment(self, case_id: str, jobcenter_id: str, reason: str, token: str) -> dict[str, Any]:
+        """An admin's, or the assigned Jobcenter's team lead's, decision, recorded with who and why.
 
-        Raises InvalidInput ``OVERRIDE_REASON_MISSING``, NotFound ``ASSIGNMENT_NOT_FOUND`` /
-        ``JOBCENTER_NOT_FOUND``, Conflict ``JOBCENTER_NOT_SERVED`` / ``ASSIGNMENT_UNCHANGED``.
+        The caller's token is verified here. Raises Unauthenticated, Forbidden ``ROLE_NOT_ALLOWED`` /
+        ``INSTITUTION_NOT_ALLOWED``, InvalidInput ``OVERRIDE_REASON_MISSING``, NotFound
+        ``ASSIGNMENT_NOT_FOUND`` / ``JOBCENTER_NOT_FOUND``, Conflict ``JOBCENTER_NOT_SERVED`` /
+        ``ASSIGNMENT_UNCHANGED``.
         """
-        if not (isinstance(reason, str) and reason.strip()) or not (isinstance(actor_id, str) and actor_id):
+        caller = self.tokens.verify(token)
+        current = self.assignments.get_assignment(case_id)
+        # A team lead acts only on cases of their own Jobcenter; a pending case is for an admin.
+        authorize(caller, (TEAM_LEAD, ADMIN), current["jobcenter_id"] or "")
+        actor_id = caller.account_id
+        if not (isinstance(reason, str) and reason.strip()):
             raise InvalidInput("OVERRIDE_REASON_MISSING", "Bitte begründen Sie die Änderung der Zuständigkeit.")
         today = today_in_germany()
         view = self.index.register.at(today)

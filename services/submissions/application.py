@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.submissions.domainmodel import Actor, Case, CaseKind, parse_kind
+from services.submissions.domainmodel import Actor, Case, CaseErasure, CaseKind, parse_kind
 from services.submissions.forms import Form, FormCatalogue
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.eventstore import PortalApplication, Publishes
@@ -43,6 +43,9 @@ class Cases(PortalApplication):
         Case.Closed: Publishes("case_closed", ()),
         Case.Withdrawn: Publishes("case_withdrawn", ()),
         Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role")),
+        Case.Discarded: Publishes("case_draft_discarded", ()),
+        Case.Expired: Publishes("case_draft_expired", ()),
+        CaseErasure.Recorded: Publishes("case_erased", ("case_id",)),
         Case.BecameOverdue: Publishes("case_overdue", ("due_since",)),
     }
 
@@ -97,6 +100,15 @@ class Cases(PortalApplication):
             return case.submit(self.form_of(case), idempotency_key)
 
         return self._update(case_id, command)
+
+    def erase(self, case_id: str) -> None:
+        """Erase a case for good: destroy its data key and record that it was erased (idempotent)."""
+        identifier = self._parse_id(case_id)
+        self.destroy_data_key(identifier)
+        try:
+            self.save(CaseErasure.record(str(identifier)))
+        except IntegrityError:
+            pass  # erased before: the record is already there
 
     def expire_draft(self, case_id: str) -> None:
         self._update(case_id, lambda case: case.expire())

@@ -574,3 +574,23 @@ class Case(Aggregate):
     def check_actor_is_assigned_staff(self, actor: Actor) -> None:
         if actor.role not in STAFF_ROLES or not actor.institution_id or actor.institution_id != self.jobcenter_id:
             raise Forbidden("NOT_ASSIGNED_TO_YOUR_JOBCENTER", "Dieser Vorgang gehört nicht zu Ihrem Jobcenter.")
+
+
+class CaseErasure(Aggregate):
+    """What remains of an erased case: the fact that it was erased, so others can erase their copies."""
+
+    class Recorded(Aggregate.Created):
+        case_id: str
+
+    @staticmethod
+    def id_for(case_id: str) -> uuid.UUID:
+        # One record per case: erasing twice finds the record already there.
+        return uuid.uuid5(uuid.UUID(case_id), "erasure")
+
+    @classmethod
+    def record(cls, case_id: str) -> CaseErasure:
+        return cls._create(cls.Recorded, id=cls.id_for(case_id), case_id=case_id)
+
+    @event(Recorded)
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id

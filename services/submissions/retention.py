@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -39,7 +38,7 @@ def expire_drafts(application: Cases, runner: ProjectionRunner, days: int, now: 
 
 def erase_case(application: Cases, runner: ProjectionRunner, case_id: str) -> None:
     """Erase one case for good: destroy its data key and delete its read-model row."""
-    application.destroy_data_key(UUID(case_id))
+    application.erase(case_id)
     with runner.engine.begin() as connection:
         connection.execute(delete(case_list).where(case_list.c.case_id == case_id))
 

@@ -1,7 +1,8 @@
 """The submissions service: thin entrypoints over the ``Cases`` application.
 
-Who acts is passed as ``actor`` (``{"account_id", "role", "institution_id"}``) until the gateway
-hands over verified tokens; the aggregate checks ownership and the Jobcenter scope itself.
+Every entrypoint a person triggers takes the caller's access token and verifies it here
+(``shared/auth.py``), whatever the gateway checked before; the aggregate then checks ownership
+and the Jobcenter scope itself. ``get_case`` without a token is for other services only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from services.submissions.domainmodel import (
     CaseKind,
     working_days_between,
 )
+from shared.auth import AccessTokens, TokenVerifier
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.eventstore import EventSourcedApplication
@@ -76,18 +78,23 @@ class SubmissionsService(PortalService):
     name = "submissions"
 
     cases: Cases = EventSourcedApplication(Cases)
+    tokens: TokenVerifier = AccessTokens()
     case_list: readmodel.CaseListReadModel = readmodel.CaseListReadModel()
     signer: receipt.ReceiptSigner = ReceiptKey()
 
     # -- the citizen ------------------------------------------------------------------------------
 
     @rpc
-    def start_draft(self, owner_id: str, kind: str) -> str:
+    def start_draft(self, token: str, kind: str) -> str:
         """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id.
 
         A Weiterbewilligungsantrag is prefilled from the owner's last submitted case, so the
         citizen only confirms or corrects.
         """
+        owner = self._actor(token)
+        if owner.role != "citizen":
+            raise Forbidden("CITIZEN_ONLY", "Anträge stellen Kundinnen und Kunden selbst.")
+        owner_id = owner.account_id
         prefill = None
         if kind == CaseKind.WEITERBEWILLIGUNGSANTRAG.value:
             with self.case_list.session() as session:
@@ -98,87 +105,80 @@ class SubmissionsService(PortalService):
         return case_id
 
     @rpc
-    def save_section(
-        self, case_id: str, actor: dict[str, Any], section_id: str, data: dict[str, Any]
-    ) -> dict[str, Any]:
+    def save_section(self, case_id: str, token: str, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate and save one section; returns what applies now (sections, Nachweise, problems)."""
-        self.cases.save_section(case_id, Actor.from_dict(actor), section_id, data)
+        self.cases.save_section(case_id, self._actor(token), section_id, data)
         return self.cases.get_answers(case_id)
 
     @rpc
-    def attach_document(self, case_id: str, actor: dict[str, Any], document_id: str, nachweis: str) -> None:
-        self.cases.attach_document(case_id, Actor.from_dict(actor), document_id, nachweis)
+    def attach_document(self, case_id: str, token: str, document_id: str, nachweis: str) -> None:
+        self.cases.attach_document(case_id, self._actor(token), document_id, nachweis)
 
     @rpc
-    def detach_document(self, case_id: str, actor: dict[str, Any], document_id: str) -> None:
-        self.cases.detach_document(case_id, Actor.from_dict(actor), document_id)
+    def detach_document(self, case_id: str, token: str, document_id: str) -> None:
+        self.cases.detach_document(case_id, self._actor(token), document_id)
 
     @rpc
-    def submit_case(self, case_id: str, actor: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    def submit_case(self, case_id: str, token: str, idempotency_key: str) -> dict[str, Any]:
         """Submit a draft; the same idempotency key returns the same receipt."""
-        self.cases.submit(case_id, Actor.from_dict(actor), idempotency_key)
+        self.cases.submit(case_id, self._actor(token), idempotency_key)
         log.info("case_submitted", extra={"case_id": case_id})
         return self.cases.get_case(case_id)
 
     @rpc
-    def discard_draft(self, case_id: str, actor: dict[str, Any]) -> None:
-        self.cases.discard(case_id, Actor.from_dict(actor))
+    def discard_draft(self, case_id: str, token: str) -> None:
+        self.cases.discard(case_id, self._actor(token))
 
     @rpc
-    def withdraw_case(self, case_id: str, actor: dict[str, Any]) -> None:
-        self.cases.withdraw(case_id, Actor.from_dict(actor))
+    def withdraw_case(self, case_id: str, token: str) -> None:
+        self.cases.withdraw(case_id, self._actor(token))
         log.info("case_withdrawn", extra={"case_id": case_id})
 
     @rpc
-    def supply_document(self, case_id: str, actor: dict[str, Any], document_id: str, nachweis: str) -> None:
-        self.cases.supply_document(case_id, Actor.from_dict(actor), document_id, nachweis)
+    def supply_document(self, case_id: str, token: str, document_id: str, nachweis: str) -> None:
+        self.cases.supply_document(case_id, self._actor(token), document_id, nachweis)
 
     # -- the Jobcenter ----------------------------------------------------------------------------
 
     @rpc
-    def receive_case(self, case_id: str, actor: dict[str, Any]) -> None:
-        self.cases.receive(case_id, Actor.from_dict(actor))
+    def receive_case(self, case_id: str, token: str) -> None:
+        self.cases.receive(case_id, self._actor(token))
 
     @rpc
-    def start_processing(self, case_id: str, actor: dict[str, Any]) -> None:
-        self.cases.start_processing(case_id, Actor.from_dict(actor))
+    def start_processing(self, case_id: str, token: str) -> None:
+        self.cases.start_processing(case_id, self._actor(token))
 
     @rpc
-    def request_documents(
-        self, case_id: str, actor: dict[str, Any], items: list[str], note: str, due_date: str
-    ) -> None:
-        self.cases.request_documents(case_id, Actor.from_dict(actor), items, note, due_date)
+    def request_documents(self, case_id: str, token: str, items: list[str], note: str, due_date: str) -> None:
+        self.cases.request_documents(case_id, self._actor(token), items, note, due_date)
 
     @rpc
-    def waive_nachweis(self, case_id: str, actor: dict[str, Any], nachweis: str) -> None:
-        self.cases.waive_nachweis(case_id, Actor.from_dict(actor), nachweis)
+    def waive_nachweis(self, case_id: str, token: str, nachweis: str) -> None:
+        self.cases.waive_nachweis(case_id, self._actor(token), nachweis)
 
     @rpc
     def decide_case(
         self,
         case_id: str,
-        actor: dict[str, Any],
+        token: str,
         outcome: str,
         bescheid_document_id: str,
         approval_from: str | None = None,
         approval_to: str | None = None,
     ) -> None:
-        self.cases.decide(case_id, Actor.from_dict(actor), outcome, bescheid_document_id, approval_from, approval_to)
+        self.cases.decide(case_id, self._actor(token), outcome, bescheid_document_id, approval_from, approval_to)
         log.info("case_decided", extra={"case_id": case_id})
 
     @rpc
-    def close_case(self, case_id: str, actor: dict[str, Any]) -> None:
-        self.cases.close_case(case_id, Actor.from_dict(actor))
+    def close_case(self, case_id: str, token: str) -> None:
+        self.cases.close_case(case_id, self._actor(token))
 
     # -- the receipt ------------------------------------------------------------------------------
 
     @rpc
-    def get_receipt(self, case_id: str, actor: dict[str, Any]) -> dict[str, Any]:
+    def get_receipt(self, case_id: str, token: str) -> dict[str, Any]:
         """The signed receipt of a submitted case: ``{receipt_number, jws, pdf}`` (PDF base64)."""
-        who = Actor.from_dict(actor)
-        case = self.cases.get_case(case_id)
-        if not _may_read(who, case):
-            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        case = self._readable_case(case_id, token)
         if case["receipt_number"] is None:
             raise Conflict("CASE_NOT_SUBMITTED", "Dieser Antrag wurde noch nicht abgeschickt.")
         claims = receipt.receipt_claims(case)
@@ -196,30 +196,38 @@ class SubmissionsService(PortalService):
 
     @rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
+        """For other services (routing, notify, documents) only; never exposed by the gateway."""
         return self.cases.get_case(case_id)
 
     @rpc
-    def get_answers(self, case_id: str) -> dict[str, Any]:
+    def view_case(self, case_id: str, token: str) -> dict[str, Any]:
+        """The case for its owner or its Jobcenter's staff; NotFound for everyone else."""
+        return self._readable_case(case_id, token)
+
+    @rpc
+    def get_answers(self, case_id: str, token: str) -> dict[str, Any]:
+        self._readable_case(case_id, token)
         return self.cases.get_answers(case_id)
 
     @rpc
-    def get_timeline(self, case_id: str) -> list[dict[str, Any]]:
+    def get_timeline(self, case_id: str, token: str) -> list[dict[str, Any]]:
+        self._readable_case(case_id, token)
         return self.cases.timeline(case_id)
 
     @rpc
-    def list_my_cases(self, actor: dict[str, Any]) -> list[dict[str, Any]]:
+    def list_my_cases(self, token: str) -> list[dict[str, Any]]:
         """The citizen's cases, newest change first, with status and next step."""
-        citizen = Actor.from_dict(actor)
+        citizen = self._actor(token)
         with self.case_list.session() as session:
             rows = readmodel.cases_of_owner(session, citizen.account_id)
         return [readmodel.row_as_dict(row) for row in rows]
 
     @rpc
     def list_inbox(
-        self, actor: dict[str, Any], status: str | None = None, kind: str | None = None, page: int = 1
+        self, token: str, status: str | None = None, kind: str | None = None, page: int = 1
     ) -> dict[str, Any]:
         """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status."""
-        staff = Actor.from_dict(actor)
+        staff = self._actor(token)
         if staff.role not in STAFF_ROLES or not staff.institution_id:
             raise Forbidden("STAFF_ONLY", "Nur Mitarbeitende eines Jobcenters sehen den Posteingang.")
         page = max(1, int(page))
@@ -234,9 +242,9 @@ class SubmissionsService(PortalService):
         }
 
     @rpc
-    def find_by_receipt_number(self, actor: dict[str, Any], receipt_number: str) -> dict[str, Any]:
+    def find_by_receipt_number(self, token: str, receipt_number: str) -> dict[str, Any]:
         """The case with this receipt number, for its owner or its Jobcenter's staff only."""
-        who = Actor.from_dict(actor)
+        who = self._actor(token)
         with self.case_list.session() as session:
             row = readmodel.by_receipt_number(session, str(receipt_number).strip().upper())
         allowed = row is not None and (
@@ -249,15 +257,15 @@ class SubmissionsService(PortalService):
         return readmodel.row_as_dict(row)
 
     @rpc
-    def post_message(self, case_id: str, actor: dict[str, Any], text: str) -> str:
+    def post_message(self, case_id: str, token: str, text: str) -> str:
         """A message between the citizen and the assigned Jobcenter; returns its id."""
-        message_id = self.cases.post_message(case_id, Actor.from_dict(actor), text)
+        message_id = self.cases.post_message(case_id, self._actor(token), text)
         log.info("message_posted", extra={"case_id": case_id})
         return message_id
 
     @rpc
-    def list_messages(self, case_id: str, actor: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.cases.messages(case_id, Actor.from_dict(actor))
+    def list_messages(self, case_id: str, token: str) -> list[dict[str, Any]]:
+        return self.cases.messages(case_id, self._actor(token))
 
     # -- deadlines --------------------------------------------------------------------------------
 
@@ -265,6 +273,19 @@ class SubmissionsService(PortalService):
     def flag_overdue_cases(self) -> None:
         """Flag cases not received within 3 working days; idempotent, safe on every instance."""
         flag_overdue(self.cases, self.case_list.runner, date.today())
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _actor(self, token: str) -> Actor:
+        """Who calls, from a verified access token; raises Unauthenticated."""
+        claims = self.tokens.verify(token)
+        return Actor(claims.account_id, claims.role, claims.institution_id)
+
+    def _readable_case(self, case_id: str, token: str) -> dict[str, Any]:
+        case = self.cases.get_case(case_id)
+        if not _may_read(self._actor(token), case):
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        return case
 
     # -- routing's decisions ----------------------------------------------------------------------
 

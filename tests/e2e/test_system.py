@@ -2,12 +2,15 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import jwt
+import pyotp
 import pytest
 
 from services.submissions.tests.scenarios import submit_over_rpc
@@ -15,6 +18,8 @@ from shared.config import REPOSITORY_ROOT
 from shared.servers import free_port
 from shared.testing.http import get_json
 
+DEMO_CITIZEN = "erika.mustermann@example.org"
+DEMO_PASSWORD = "Demo-Passwort-2026"
 SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
 CORRELATION_ID = "e2e-corr-5e7a11d0"
 
@@ -74,12 +79,22 @@ def json_lines(path: Path) -> list[dict]:
     return lines
 
 
-def wait_for_postfach(cluster, owner_id: str, timeout: float = 30.0) -> list[dict]:
+def wait_for_postfach(cluster, token: str, timeout: float = 30.0) -> list[dict]:
     deadline = time.monotonic() + timeout
-    citizen = {"account_id": owner_id, "role": "citizen"}
-    while not (messages := cluster.notify.list_postfach(citizen)["messages"]) and time.monotonic() < deadline:
+    while not (messages := cluster.notify.list_postfach(token)["messages"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     return messages
+
+
+def log_in_as_demo_citizen(cluster, output: str) -> str:
+    """Password and TOTP, as the demo output of ``make run`` tells a person to; returns the access token."""
+    found = re.search(r"erika\.mustermann@example\.org.*?\n\s+TOTP secret (\w+)", output)
+    assert found, "make run printed no TOTP secret for the demo citizen"
+    secret = found.group(1)
+    first = cluster.identity.login_with_password(DEMO_CITIZEN, DEMO_PASSWORD, "127.0.0.1")
+    assert first["status"] == "second_factor_required"
+    session = cluster.identity.complete_login_with_totp(first["login_ticket"], pyotp.TOTP(secret).now(), "127.0.0.1")
+    return str(session["access_token"])
 
 
 @pytest.fixture
@@ -110,8 +125,10 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
 
         with rpc(CORRELATION_ID) as cluster:
             assert [cluster[name].health()["service"] for name in SERVICES] == list(SERVICES)
-            case_id = submit_over_rpc(cluster, "owner-e2e")["case_id"]
-            assert [m["case_id"] for m in wait_for_postfach(cluster, "owner-e2e")] == [case_id]
+            token = log_in_as_demo_citizen(cluster, system.text())
+            account_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+            case_id = submit_over_rpc(cluster, account_id, token=token)["case_id"]
+            assert [m["case_id"] for m in wait_for_postfach(cluster, token)] == [case_id]
 
         submitted = [
             line for line in json_lines(run_dir / "logs" / "submissions.log") if line.get("case_id") == case_id
@@ -140,7 +157,9 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
     try:
         assert "(exists)" in again.text()
         with rpc() as cluster:
-            assert cluster.submissions.get_case(case_id)["status"] == "submitted"
+            case = cluster.submissions.get_case(case_id)
+        # Routing assigned the case of a Treptow-Köpenick resident to that Bezirk's Jobcenter.
+        assert (case["status"], case["jobcenter_id"]) == ("assigned", "jc-0394")
     finally:
         assert again.interrupt() == 0
     time.sleep(0.5)

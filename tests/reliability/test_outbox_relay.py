@@ -65,6 +65,8 @@ def start_relay(event_store_url, cipher_key, amqp_uri, log_path):
         **os.environ,
         "SUBMISSIONS_DATABASE_URL": event_store_url,
         "CIPHER_KEY": cipher_key,
+        # The relay reads the service's whole config, whose required settings include this one.
+        "RECEIPT_SIGNING_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         "AMQP_URI": amqp_uri,
         "OUTBOX_BATCH_SIZE": "20",
     }

@@ -1,12 +1,12 @@
-"""Doubles for what lies outside notify: submissions (who owns a case) and identity (where to write)."""
+"""A double for what lies outside notify: submissions, who owns a case (identity: shared/testing/tokens.py)."""
 
 from typing import Any, ClassVar
 
 from nameko.rpc import rpc
 
+from shared.testing.tokens import CONTACT_NAME
+
 # Seeded social data: none of it may ever appear in an e-mail.
-CITIZEN_NAME = "Erika Mustermann"
-CITIZEN_EMAIL = "erika.mustermann@example.org"
 NET_PAY = "1710.55"
 
 
@@ -22,12 +22,4 @@ class FakeSubmissions:
             "kind": "veraenderungsmitteilung",
             "jobcenter_id": "jc-1",
         }
-        return {**case, "answers": {"name": CITIZEN_NAME, "netto_monatlich": NET_PAY}}
-
-
-class FakeIdentity:
-    name = "identity"
-
-    @rpc
-    def get_contact(self, account_id: str) -> dict[str, Any]:
-        return {"email": CITIZEN_EMAIL, "locale": "de", "display_name": CITIZEN_NAME}
+        return {**case, "answers": {"name": CONTACT_NAME, "netto_monatlich": NET_PAY}}

@@ -7,13 +7,14 @@ import pytest
 
 from services.notify.alerts import AlertQueue
 from services.notify.service import alert_table, send_due_reminders
-from services.notify.tests.doubles import CITIZEN_EMAIL, CITIZEN_NAME, NET_PAY, FakeIdentity, FakeSubmissions
+from services.notify.tests.doubles import NET_PAY, FakeSubmissions
 from shared.envelope import IntegrationEvent
 from shared.messaging import EventPublisher
 from shared.servers import free_port, start_smtp_sink
 from shared.smtp import SmtpMailer
+from shared.testing.tokens import CONTACT_EMAIL, CONTACT_NAME, TEST_ISSUER, FakeIdentity
 
-CITIZEN = {"account_id": "owner-1", "role": "citizen"}
+CITIZEN = TEST_ISSUER.token_for("owner-1")
 
 
 @pytest.fixture
@@ -54,10 +55,10 @@ def test_no_personal_data_in_any_mail(notify, rpc, amqp_uri, mailbox):
         cluster.notify.set_consent(CITIZEN, "email_alerts", True)
         publish(amqp_uri, submitted("case-pii"))
         (mail,) = wait_for(lambda: mailbox.messages())
-    assert mail["To"] == CITIZEN_EMAIL
+    assert mail["To"] == CONTACT_EMAIL
     text = mail.as_string()
     body = "".join(part.get_content() for part in mail.walk() if part.get_content_type().startswith("text/"))
-    for secret in (CITIZEN_NAME, "Mustermann", NET_PAY, "JC-2026-AAAA-BBBB", "case-pii"):
+    for secret in (CONTACT_NAME, "Mustermann", NET_PAY, "JC-2026-AAAA-BBBB", "case-pii"):
         assert secret not in text
     assert "/postfach" in body
     assert "Neues in Ihrem Jobcenter-Postfach" == mail["Subject"]
@@ -138,3 +139,23 @@ def test_the_wba_reminder_is_posted_once_eight_weeks_before_the_period_ends(noti
         assert send_due_reminders(db, queue, date(2027, 5, 6)) == 0
         kinds = [m["kind"] for m in cluster.notify.list_postfach(CITIZEN)["messages"]]
     assert kinds.count("wba_reminder") == 1
+
+
+def test_a_document_refused_after_upload_is_told_in_the_postfach_but_not_an_aborted_one(notify, rpc, amqp_uri):
+    FakeSubmissions.cases["case-doc"] = {
+        "case_id": "case-doc",
+        "owner_id": "owner-doc",
+        "kind": "x",
+        "jobcenter_id": None,
+    }
+    citizen = TEST_ISSUER.token_for("owner-doc")
+    with EventPublisher(amqp_uri, "documents") as publisher:
+        for reason in ("UPLOAD_ABORTED", "VIRUS_FOUND"):
+            data = {"case_id": "case-doc", "nachweis": "arbeitsvertrag", "reason_code": reason}
+            publisher.publish(IntegrationEvent("document_rejected", f"doc-{reason}", 2, data))
+    with rpc() as cluster:
+        messages = wait_for(lambda: cluster.notify.list_postfach(citizen)["messages"])
+        time.sleep(1)
+        messages = cluster.notify.list_postfach(citizen)["messages"]
+    assert [(m["kind"], m["case_id"]) for m in messages] == [("document_rejected", "case-doc")]
+    assert "VIRUS" not in messages[0]["body"]

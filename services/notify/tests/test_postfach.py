@@ -9,13 +9,14 @@ from services.submissions.tests.scenarios import submit_over_rpc
 from shared.messaging import EventPublisher
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.sql import make_engine
+from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
 CORRELATION_ID = "test-corr-4711abcd"
 
 
 @pytest.fixture
 def system(start_services):
-    return start_services("submissions", "notify")
+    return start_services(FakeIdentity, "submissions", "notify")
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def relay(system, amqp_uri):
 def wait_for_postfach(cluster, owner_id, count, timeout=15.0):
     deadline = time.monotonic() + timeout
     while True:
-        messages = cluster.notify.list_postfach({"account_id": owner_id, "role": "citizen"})["messages"]
+        messages = cluster.notify.list_postfach(TEST_ISSUER.token_for(owner_id))["messages"]
         if len(messages) >= count or time.monotonic() > deadline:
             return messages
         time.sleep(0.1)
@@ -81,7 +82,7 @@ def test_a_redelivered_event_posts_no_second_message(relay, rpc, amqp_uri):
 
 
 def test_health_reports_database_and_smtp(start_services, smtp_sink, rpc):
-    start_services("notify", **smtp_sink.settings)
+    start_services(FakeIdentity, "notify", **smtp_sink.settings)
     with rpc() as cluster:
         report = cluster.notify.health()
     assert report["status"] == "ok"
@@ -91,7 +92,7 @@ def test_health_reports_database_and_smtp(start_services, smtp_sink, rpc):
 def test_health_reports_smtp_down_when_nothing_listens(start_services, rpc):
     from shared.servers import free_port
 
-    start_services("notify", SMTP_PORT=str(free_port()))
+    start_services(FakeIdentity, "notify", SMTP_PORT=str(free_port()))
     with rpc() as cluster:
         report = cluster.notify.health()
     assert report["status"] == "failing"

@@ -14,11 +14,12 @@ from nameko.rpc import rpc as rpc_entrypoint
 from services.routing.application import Assignments
 from shared.config import load_config
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.messaging import EventPublisher, integration_event_handler
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.service import service_class
 from shared.sql import make_engine
+from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
 from .conftest import POSTCODE_FILE
 
@@ -58,6 +59,7 @@ def routing(amqp_uri, cipher_key, tmp_path_factory):
     containers = [
         ServiceContainer(service_class("routing"), load_config("routing", environ)),
         ServiceContainer(SubmissionsDouble, {"AMQP_URI": amqp_uri}),
+        ServiceContainer(FakeIdentity, {"AMQP_URI": amqp_uri}),
     ]
     for container in containers:
         container.start()
@@ -170,9 +172,15 @@ def test_a_case_without_residence_waits_until_an_admin_assigns_it(routing, rpc, 
         pending = wait_for_assignment(cluster, case_id)
         dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)["jobcenter"]["jobcenter_id"]
         main_kinzig = cluster.routing.resolve_residence({"kreis": "06435"}, None)["jobcenter"]["jobcenter_id"]
+        team_lead = TEST_ISSUER.token_for("lead-1", "team_lead", dahme)
+        with pytest.raises(Forbidden):  # a pending case has no Jobcenter yet: an admin decides
+            cluster.routing.override_assignment(case_id, dahme, "Meldeadresse geprüft", team_lead)
+        admin = TEST_ISSUER.token_for("admin-1", "admin")
         with pytest.raises(Conflict) as not_served:
-            cluster.routing.override_assignment(case_id, main_kinzig, "Meldeadresse geprüft", "admin-1")
-        overridden = cluster.routing.override_assignment(case_id, dahme, "Meldeadresse geprüft", "admin-1")
+            cluster.routing.override_assignment(case_id, main_kinzig, "Meldeadresse geprüft", admin)
+        overridden = cluster.routing.override_assignment(case_id, dahme, "Meldeadresse geprüft", admin)
+        with pytest.raises(Forbidden):  # a citizen never decides where a case goes
+            cluster.routing.override_assignment(case_id, main_kinzig, "x", TEST_ISSUER.token_for("c-1"))
     assert (pending["status"], pending["history"][0]["reason_code"]) == ("pending", "RESIDENCE_MISSING")
     assert not_served.value.code == "JOBCENTER_NOT_SERVED"
     assert (overridden["status"], overridden["jobcenter_id"]) == ("assigned", dahme)

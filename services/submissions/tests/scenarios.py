@@ -3,6 +3,7 @@
 from typing import Any
 
 from services.submissions.domainmodel import Actor
+from shared.testing.tokens import TEST_ISSUER
 
 CITIZEN = Actor("citizen-1", "citizen")
 OTHER_CITIZEN = Actor("citizen-2", "citizen")
@@ -44,10 +45,13 @@ def fill(cases, case_id, answers, actor=CITIZEN):
         cases.save_section(str(case_id), actor, section_id, data)
 
 
-def submit_over_rpc(cluster, owner_id, answers=ARBEITSAUFNAHME, kind="veraenderungsmitteilung"):
-    """Start, fill and submit a case through the service's RPC, as the gateway will; returns the case."""
-    actor = {"account_id": owner_id, "role": "citizen"}
-    case_id = cluster.submissions.start_draft(owner_id, kind)
+def submit_over_rpc(cluster, owner_id, answers=ARBEITSAUFNAHME, kind="veraenderungsmitteilung", token=None):
+    """Start, fill and submit a case through the service's RPC, as the gateway will; returns the case.
+
+    Without a token the test issuer's (services started with ``FakeIdentity``) is used.
+    """
+    token = token or TEST_ISSUER.token_for(owner_id)
+    case_id = cluster.submissions.start_draft(token, kind)
     for section_id, data in answers.items():
-        cluster.submissions.save_section(case_id, actor, section_id, data)
-    return cluster.submissions.submit_case(case_id, actor, f"submit-{case_id}")
+        cluster.submissions.save_section(case_id, token, section_id, data)
+    return cluster.submissions.submit_case(case_id, token, f"submit-{case_id}")

@@ -112,7 +112,11 @@ def test_a_case_erased_by_destroying_its_key_is_unreadable_everywhere(cases, run
     runner.rebuild()
     assert [row["case_id"] for row in rows(runner)] == [kept]
     relayed = [cases.integration_event_for(n) for n in cases.recorder.select_notifications(None, 100)]
-    assert {event.aggregate_id for event in relayed if event} == {kept}
+    assert {event.aggregate_id for event in relayed if event and event.type != "case_erased"} == {kept}
+    # Others learn of the erasure (documents deletes its files) by the one event left readable.
+    assert [event.data for event in relayed if event and event.type == "case_erased"] == [{"case_id": erased}]
+    erase_case(cases, runner, erased)  # again: nothing new
+    assert len([n for n in cases.recorder.select_notifications(None, 100) if "CaseErasure" in n.topic]) == 1
     assert cases.get_case(kept)["status"] == "draft"
 
 

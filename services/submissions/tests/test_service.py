@@ -9,42 +9,54 @@ import pytest
 from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, JOBCENTER, submit_over_rpc
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shared.messaging import EventPublisher
+from shared.testing.tokens import FakeIdentity, Issuer
 
 
 @pytest.fixture
 def submissions(start_services):
-    return start_services("submissions")["submissions"]
+    return start_services(FakeIdentity, "submissions")["submissions"]
 
 
-def test_a_draft_is_submitted_once_over_rpc(submissions, rpc):
+def test_a_draft_is_submitted_once_over_rpc(submissions, rpc, issue_token):
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-1")
         with pytest.raises(Conflict) as refused:
-            cluster.submissions.submit_case(case["case_id"], {"account_id": "owner-1", "role": "citizen"}, "other")
+            cluster.submissions.submit_case(case["case_id"], issue_token("owner-1"), "other")
     assert case["status"] == "submitted"
     assert refused.value.code == "CASE_ALREADY_SUBMITTED"
 
 
-def test_field_problems_cross_rpc_with_their_details(submissions, rpc):
+def test_field_problems_cross_rpc_with_their_details(submissions, rpc, issue_token):
     with rpc() as cluster:
-        case_id = cluster.submissions.start_draft("owner-1", "veraenderungsmitteilung")
+        case_id = cluster.submissions.start_draft(issue_token("owner-1"), "veraenderungsmitteilung")
         with pytest.raises(InvalidInput) as refused:
-            cluster.submissions.save_section(
-                case_id, {"account_id": "owner-1", "role": "citizen"}, "wohnsitz", {"plz": "x"}
-            )
+            cluster.submissions.save_section(case_id, issue_token("owner-1"), "wohnsitz", {"plz": "x"})
     assert refused.value.code == "SECTION_INVALID"
     assert {error["field"] for error in refused.value.details["errors"]} >= {"plz", "ort"}
 
 
-def test_another_citizen_cannot_touch_the_draft(submissions, rpc):
+def test_another_citizen_cannot_touch_the_draft(submissions, rpc, issue_token):
     with rpc() as cluster:
-        case_id = cluster.submissions.start_draft("owner-1", "veraenderungsmitteilung")
+        case_id = cluster.submissions.start_draft(issue_token("owner-1"), "veraenderungsmitteilung")
         with pytest.raises(Forbidden):
-            cluster.submissions.save_section(
-                case_id, {"account_id": "owner-2", "role": "citizen"}, "wohnsitz", ARBEITSAUFNAHME["wohnsitz"]
-            )
+            cluster.submissions.save_section(case_id, issue_token("owner-2"), "wohnsitz", ARBEITSAUFNAHME["wohnsitz"])
+        with pytest.raises(NotFound):
+            cluster.submissions.get_answers(case_id, issue_token("owner-2"))
+
+
+def test_a_forged_or_missing_token_is_refused_by_the_service_itself(submissions, rpc, issue_token):
+    forged = Issuer().token_for("owner-1")  # signed by a key identity never published
+    with rpc() as cluster:
+        for token in (forged, "", "not-a-token", issue_token("owner-1")[:-4] + "AAAA"):
+            with pytest.raises(Unauthenticated):
+                cluster.submissions.start_draft(token, "veraenderungsmitteilung")
+
+
+def test_a_caseworker_cannot_start_a_citizens_case(submissions, rpc, issue_token):
+    with rpc() as cluster, pytest.raises(Forbidden):
+        cluster.submissions.start_draft(issue_token("cw-1", "caseworker", JOBCENTER), "veraenderungsmitteilung")
 
 
 def test_an_unknown_case_is_not_found_over_rpc(submissions, rpc):
@@ -53,7 +65,8 @@ def test_an_unknown_case_is_not_found_over_rpc(submissions, rpc):
     assert missing.value.code == "CASE_NOT_FOUND"
 
 
-def test_routings_assignment_is_recorded_once_in_the_case(submissions, rpc, amqp_uri):
+def test_routings_assignment_is_recorded_once_in_the_case(submissions, rpc, amqp_uri, issue_token):
+    token = issue_token("owner-1")
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-1")
         data = {"case_id": case["case_id"], "jobcenter_id": JOBCENTER, "reason_code": "bezirk"}
@@ -65,7 +78,7 @@ def test_routings_assignment_is_recorded_once_in_the_case(submissions, rpc, amqp
         while cluster.submissions.get_case(case["case_id"])["status"] != "assigned" and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)
-        timeline = [entry["event"] for entry in cluster.submissions.get_timeline(case["case_id"])]
+        timeline = [entry["event"] for entry in cluster.submissions.get_timeline(case["case_id"], token)]
     assert timeline.count("Assigned") == 1
 
 
@@ -76,25 +89,26 @@ def test_health_reports_the_event_store_and_the_read_model(submissions, rpc):
     assert set(report["dependencies"]) == {"event_store", "read_model"}
 
 
-def test_the_citizen_sees_the_submitted_case_in_the_list_at_once(submissions, rpc):
+def test_the_citizen_sees_the_submitted_case_in_the_list_at_once(submissions, rpc, issue_token):
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-list")
-        listed = cluster.submissions.list_my_cases({"account_id": "owner-list", "role": "citizen"})
+        listed = cluster.submissions.list_my_cases(issue_token("owner-list"))
     assert [(c["case_id"], c["status"], c["receipt_number"]) for c in listed] == [
         (case["case_id"], "submitted", case["receipt_number"])
     ]
 
 
-def test_a_weiterbewilligungsantrag_is_prefilled_from_the_last_submitted_case(submissions, rpc):
+def test_a_weiterbewilligungsantrag_is_prefilled_from_the_last_submitted_case(submissions, rpc, issue_token):
+    token = issue_token("owner-wba")
     with rpc() as cluster:
         submit_over_rpc(cluster, "owner-wba")
-        case_id = cluster.submissions.start_draft("owner-wba", "weiterbewilligungsantrag")
-        answers = cluster.submissions.get_answers(case_id)["answers"]
+        case_id = cluster.submissions.start_draft(token, "weiterbewilligungsantrag")
+        answers = cluster.submissions.get_answers(case_id, token)["answers"]
     assert answers == {"wohnsitz": ARBEITSAUFNAHME["wohnsitz"]}
 
 
-def test_the_inbox_shows_only_the_caseworkers_own_jobcenter(submissions, rpc, amqp_uri):
-    caseworker = {"account_id": "cw-1", "role": "caseworker", "institution_id": "jc-inbox-test"}
+def test_the_inbox_shows_only_the_caseworkers_own_jobcenter(submissions, rpc, amqp_uri, issue_token):
+    caseworker = issue_token("cw-1", "caseworker", "jc-inbox-test")
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-inbox")
         data = {"case_id": case["case_id"], "jobcenter_id": "jc-inbox-test", "reason_code": "bezirk"}
@@ -104,33 +118,27 @@ def test_the_inbox_shows_only_the_caseworkers_own_jobcenter(submissions, rpc, am
         while not cluster.submissions.list_inbox(caseworker)["cases"] and time.monotonic() < deadline:
             time.sleep(0.1)
         inbox = cluster.submissions.list_inbox(caseworker)
-        elsewhere = cluster.submissions.list_inbox({**caseworker, "institution_id": "jc-other"})
+        elsewhere = cluster.submissions.list_inbox(issue_token("cw-2", "caseworker", "jc-other"))
         with pytest.raises(Forbidden):
-            cluster.submissions.list_inbox({"account_id": "owner-inbox", "role": "citizen"})
+            cluster.submissions.list_inbox(issue_token("owner-inbox"))
     assert [c["case_id"] for c in inbox["cases"]] == [case["case_id"]]
     assert inbox["counts"] == {"assigned": 1}
     assert elsewhere["cases"] == []
 
 
-def test_a_receipt_number_finds_nothing_for_a_stranger(submissions, rpc):
+def test_a_receipt_number_finds_nothing_for_a_stranger(submissions, rpc, issue_token):
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-receipt")
-        found = cluster.submissions.find_by_receipt_number(
-            {"account_id": "owner-receipt", "role": "citizen"}, case["receipt_number"].lower()
-        )
+        found = cluster.submissions.find_by_receipt_number(issue_token("owner-receipt"), case["receipt_number"].lower())
         with pytest.raises(NotFound):
-            cluster.submissions.find_by_receipt_number(
-                {"account_id": "someone-else", "role": "citizen"}, case["receipt_number"]
-            )
+            cluster.submissions.find_by_receipt_number(issue_token("someone-else"), case["receipt_number"])
     assert found["case_id"] == case["case_id"]
 
 
-def test_the_receipt_verifies_with_the_published_key_and_not_after_a_change(submissions, rpc):
+def test_the_receipt_verifies_with_the_published_key_and_not_after_a_change(submissions, rpc, issue_token):
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-receipt-jws")
-        issued = cluster.submissions.get_receipt(
-            case["case_id"], {"account_id": "owner-receipt-jws", "role": "citizen"}
-        )
+        issued = cluster.submissions.get_receipt(case["case_id"], issue_token("owner-receipt-jws"))
         keys = cluster.submissions.get_receipt_keys()
     claims = verify_receipt(issued["jws"], keys)
     assert claims["receipt_number"] == case["receipt_number"]
@@ -144,8 +152,8 @@ def test_the_receipt_verifies_with_the_published_key_and_not_after_a_change(subm
     assert pdf.startswith(b"%PDF-")
 
 
-def test_nobody_else_gets_the_receipt(submissions, rpc):
+def test_nobody_else_gets_the_receipt(submissions, rpc, issue_token):
     with rpc() as cluster:
         case = submit_over_rpc(cluster, "owner-receipt-2")
         with pytest.raises(NotFound):
-            cluster.submissions.get_receipt(case["case_id"], {"account_id": "intruder", "role": "citizen"})
+            cluster.submissions.get_receipt(case["case_id"], issue_token("intruder"))
