@@ -71,6 +71,19 @@ OUTBOX_LAST_BATCH = Gauge(
     registry=REGISTRY,
 )
 
+SCANS = Counter(
+    "portal_virus_scans",
+    "Files scanned by clamd, by result: clean, found (a signature matched), failed (clamd could not scan).",
+    ["result"],
+    registry=REGISTRY,
+)
+MAILS = Counter(
+    "portal_mails",
+    "E-mail alerts by outcome: sent, retry (the relay refused; tried again later), dead (given up).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
 HealthReport = Callable[[], dict[str, Any]]
 _readiness: dict[str, HealthReport] = {}
 _readiness_lock = threading.Lock()

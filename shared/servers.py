@@ -162,6 +162,10 @@ def start_seaweedfs(workdir: Path, s3_port: int | None = None) -> RunningServer:
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-webdav=false",
+        # Social data at rest: volume servers keep file chunks encrypted (keys in the filer store).
+        # The S3 gateway has its own switch; the filer's alone leaves S3 uploads in clear on disk.
+        "-filer.encryptVolumeData",
+        "-s3.encryptVolumeData",
         # Nothing routes around a lone volume server, so waiting before it stops only delays shutdown.
         "-volume.preStopSeconds=0",
         # `-admin.ui=false` hides the UI, but mini still runs the admin server for its maintenance worker.

@@ -15,6 +15,7 @@ from services.documents import checks
 from services.documents.domainmodel import Refused, Rejection
 from services.documents.storage import DocumentStore, accepted_key
 from shared.clamd import ClamdClient
+from shared.metrics import SCANS
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,12 @@ def _check(
         raise Refused(Rejection.EMPTY_FILE)
 
     tee = _Tee(store.chunks(key))
-    signature = scanner.scan(tee)
+    try:
+        signature = scanner.scan(tee)
+    except Exception:
+        SCANS.labels("failed").inc()
+        raise
+    SCANS.labels("clean" if signature is None else "found").inc()
     if signature is not None:
         raise Refused(Rejection.VIRUS_FOUND, scan_result=signature)
     verdict.scan_result = "clean"

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify")
 HEALTH_TIMEOUT_SECONDS = 3.0
+RPC_TIMEOUT_SECONDS = 5.0
 JWKS_TIMEOUT_SECONDS = 5.0
 
 
@@ -75,6 +76,32 @@ class GatewayService(PortalService):
         # Short, so that a rotated key reaches every verifier well within one token lifetime.
         response.headers["Cache-Control"] = "public, max-age=60"
         return response
+
+    @http("GET", "/.well-known/receipt-keys.json")
+    def receipt_keys(self, request: Request) -> Response:
+        """The keys that verify receipts (Eingangsbestätigungen) offline, for anyone."""
+        response = self._call(lambda: self.submissions.get_receipt_keys.call_async())
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    @http("GET", "/api/v1/postcodes/<string:plz>")
+    def lookup_postcode(self, request: Request, plz: str) -> Response:
+        """The places of a postcode with their Jobcenter, for type-ahead while filling in a form."""
+        response = self._call(lambda: self.routing.lookup_postcode.call_async(plz))
+        if response.status_code == 200:
+            # The register changes once a year at most; the answer is the same for everyone.
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    def _call(self, start: Any) -> Response:
+        """One RPC with the gateway's timeout; its answer as JSON, or the error table's answer."""
+        try:
+            with eventlet.Timeout(RPC_TIMEOUT_SECONDS, TimeoutError):
+                result = start().result()
+        except Exception as problem:
+            return response_for(problem, self.correlation)
+        return json_response(result, self.correlation)
 
     @http("GET", "/readyz")
     def readyz(self, request: Request) -> Response:

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     disable.add_argument("email")
 
     commands.add_parser("rotate-keys", help="make a new signing key; the old one verifies until its tokens expire")
+    commands.add_parser("migrate", help="bring the database schema to the newest revision (before a rollout)")
 
     args = parser.parse_args(argv)
     identity = Identity.open(load_config("identity"))
@@ -63,6 +64,9 @@ def run(identity: Identity, args: argparse.Namespace) -> int:
             print("no such account", file=sys.stderr)
             return 1
         print("account disabled, its sessions ended")
+    elif args.command == "migrate":
+        # Opening the store already ran the Alembic migrations (one instance at a time on PostgreSQL).
+        print("identity schema at the newest revision")
     elif args.command == "rotate-keys":
         print(f"new signing key {identity.rotate_signing_keys()}; the previous one verifies until its tokens expire")
     return 0

@@ -24,6 +24,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Tabl
 from sqlalchemy.orm import Session
 
 from services.notify import delivery, postfach
+from shared.metrics import MAILS
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,7 @@ class AlertQueue:
         except Exception as problem:  # the relay or identity is down: try again later
             attempts = alert["attempts"] + 1
             if attempts >= self.max_attempts:
+                MAILS.labels("dead").inc()
                 self._finish(engine, alert_id, "dead", attempts, type(problem).__name__, moment)
                 log.error("alert_dead", extra={"event_id": alert["event_id"], "attempt": attempts})
             else:
@@ -185,6 +187,7 @@ class AlertQueue:
                             claimed_at=None,
                         )
                     )
+                MAILS.labels("retry").inc()
                 log.warning("alert_retry_scheduled", extra={"event_id": alert["event_id"], "attempt": attempts})
             return 0
         with Session(engine) as session, session.begin():
@@ -196,6 +199,7 @@ class AlertQueue:
             if alert["message_id"]:
                 legal = delivery.legal_delivery_date(moment.date()) if alert["is_bescheid"] else None
                 postfach.record_alert(session, alert["message_id"], moment, legal)
+        MAILS.labels("sent").inc()
         log.info("alert_sent", extra={"event_id": alert["event_id"]})
         return 1
 

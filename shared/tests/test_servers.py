@@ -121,3 +121,19 @@ def test_a_fresh_postgres_database_accepts_a_connection(postgres_url: str) -> No
 
     assert row is not None
     assert postgres_url.endswith(f"/{row[0]}")
+
+
+def test_seaweedfs_keeps_object_data_encrypted_on_disk(seaweedfs: servers.RunningServer) -> None:
+    marker = f"Lohnabrechnung-{secrets.token_hex(8)}".encode()
+    # Random bytes around the marker: SeaweedFS compresses what compresses, which would hide it anyway.
+    data = b"".join(secrets.token_bytes(1000) + marker for _ in range(50))
+    client = minio_client(seaweedfs.settings)
+    bucket = f"jc-test-{secrets.token_hex(4)}"
+    client.make_bucket(bucket)
+    client.put_object(bucket, "payslip", io.BytesIO(data), len(data), content_type="application/pdf")
+    assert client.get_object(bucket, "payslip").read() == data  # readable through S3 ...
+    workdir = Path(seaweedfs.log_path).parent if seaweedfs.log_path else None
+    assert workdir is not None
+    stored = [path for path in workdir.rglob("*") if path.is_file() and path.suffix in (".dat", ".idx", ".ecx")]
+    assert any(path.suffix == ".dat" for path in stored)
+    assert all(marker not in path.read_bytes() for path in stored)  # ... but not on the volume's disk

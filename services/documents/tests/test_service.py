@@ -29,6 +29,7 @@ from services.documents.tests.support import (
 from shared.envelope import IntegrationEvent
 from shared.errors import InvalidInput, NotFound
 from shared.messaging import EventPublisher
+from shared.metrics import REGISTRY
 from shared.sql import make_engine
 
 
@@ -110,9 +111,11 @@ def test_the_events_of_an_accepted_upload_are_published(documents, rpc):
 @pytest.mark.parametrize("name", ["eicar.com", "rechnung.pdf"])
 def test_the_eicar_file_is_refused_and_gone_from_storage(documents, rpc, name):
     case_id = documents.new_case()
+    found_before = REGISTRY.get_sample_value("portal_virus_scans_total", {"result": "found"}) or 0
     with rpc() as cluster:
         document = upload(cluster, case_id, samples.eicar(), name)
     assert (document["state"], document["reason_code"]) == ("rejected", "VIRUS_FOUND")
+    assert REGISTRY.get_sample_value("portal_virus_scans_total", {"result": "found"}) == found_before + 1
     assert document["scan_result"] == "Eicar-Test-Signature.UNOFFICIAL"
     assert "Schadsoftware" in document["reason"]
     assert documents.keys_of(document["document_id"]) == []

@@ -78,3 +78,10 @@ def test_notify_learns_where_to_write_only_for_an_active_account(identity, opera
         assert cluster.identity.get_contact(citizen.account_id) == {"email": citizen.email, "locale": "de"}
         operator.disable_account(citizen.email)
         assert cluster.identity.get_contact(citizen.account_id) is None
+
+
+def test_the_cli_migrates_before_a_rollout(identity, cli_environment, capsys):
+    from services.identity import cli
+
+    assert cli.main(["migrate"]) == 0
+    assert "newest revision" in capsys.readouterr().out

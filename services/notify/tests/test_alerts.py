@@ -10,6 +10,7 @@ from services.notify.service import alert_table, send_due_reminders
 from services.notify.tests.doubles import NET_PAY, FakeSubmissions
 from shared.envelope import IntegrationEvent
 from shared.messaging import EventPublisher
+from shared.metrics import REGISTRY
 from shared.servers import free_port, start_smtp_sink
 from shared.smtp import SmtpMailer
 from shared.testing.tokens import CONTACT_EMAIL, CONTACT_NAME, TEST_ISSUER, FakeIdentity
@@ -112,12 +113,15 @@ def test_smtp_down_means_retries_then_exactly_one_mail(notify, rpc, amqp_uri, tm
     assert queue.send_due(engine, down, contact, now=start) == 0
     assert queue.send_due(engine, down, contact, now=start + timedelta(seconds=31)) == 0
     assert queue.counts(engine).get("pending", 0) >= 1
+    assert (REGISTRY.get_sample_value("portal_mails_total", {"outcome": "retry"}) or 0) >= 2
+    sent_before = REGISTRY.get_sample_value("portal_mails_total", {"outcome": "sent"}) or 0
     sink = start_smtp_sink(tmp_path / "late-mail", port=port)
     try:
         assert queue.send_due(engine, down, contact, now=start + timedelta(seconds=40)) == 0  # still pausing
         assert queue.send_due(engine, down, contact, now=start + timedelta(minutes=2)) == 1
         assert queue.send_due(engine, down, contact, now=start + timedelta(hours=2)) == 0
         assert len(list((tmp_path / "late-mail").glob("*.eml"))) == 1
+        assert REGISTRY.get_sample_value("portal_mails_total", {"outcome": "sent"}) == sent_before + 1
     finally:
         sink.stop()
 
