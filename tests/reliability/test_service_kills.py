@@ -1,0 +1,132 @@
+"""Under a running load of submissions, each service and each outbox relay is SIGKILLed once.
+
+Afterwards: every submission that got a success answer exists exactly once, is assigned exactly
+once and produced exactly one Postfach message; every service answers health again.
+"""
+
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from tests.support import RunningSystem, ServiceProcess, log_in_as_demo_citizen
+
+KILLED = (
+    ("shared.run", "submissions"),
+    ("shared.outbox", "submissions"),
+    ("shared.run", "routing"),
+    ("shared.outbox", "routing"),
+    ("shared.run", "notify"),
+    ("shared.run", "identity"),
+    ("shared.run", "documents"),
+    ("shared.run", "gateway"),
+)
+SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
+
+
+class Load:
+    """Citizens filing cases one after another; a failed call is repeated as a client would.
+
+    Submit carries an idempotency key, so repeating it after a lost answer cannot file twice.
+    """
+
+    def __init__(self, amqp_uri: str, token: str) -> None:
+        self.amqp_uri = amqp_uri
+        self.token = token
+        self.submitted: dict[str, str] = {}
+        self.errors = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=20) as cluster:
+            while not self.stop.is_set():
+                self.file_one(cluster.submissions)
+
+    def file_one(self, submissions) -> None:
+        case_id = self._until_it_works(submissions.start_draft, self.token, "veraenderungsmitteilung")
+        for section_id, data in ARBEITSAUFNAHME.items():
+            self._until_it_works(submissions.save_section, case_id, self.token, section_id, data)
+        key = f"load-{uuid.uuid4()}"
+        case = self._until_it_works(submissions.submit_case, case_id, self.token, key)
+        self.submitted[case_id] = case["receipt_number"]
+
+    def _until_it_works(self, call, *args):
+        for _ in range(30):
+            try:
+                return call(*args)
+            except Exception:  # a killed service: its queue waits for the restart, or the call timed out
+                self.errors += 1
+                time.sleep(0.5)
+        raise AssertionError("a call kept failing after every service was back")
+
+
+def progress(load: Load, cases: int):
+    """A condition: ``cases`` more cases filed than now."""
+    start = len(load.submitted)
+    return lambda: len(load.submitted) >= start + cases
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def system(tmp_path, amqp_uri):
+    running = RunningSystem(tmp_path / "run", amqp_uri)
+    restarted: list[subprocess.Popen[bytes]] = []
+    yield running, restarted
+    for process in restarted:
+        process.kill()
+        process.wait()
+    running.interrupt()
+
+
+def test_every_service_and_relay_killed_once_under_load_loses_and_doubles_nothing(system, amqp_uri, rpc):
+    running, restarted = system
+    with rpc() as cluster:
+        token = log_in_as_demo_citizen(cluster, running.text())
+    load = Load(amqp_uri, token)
+    worker = threading.Thread(target=load.run)
+    worker.start()
+    try:
+        for words in KILLED:
+            wait_until(progress(load, 1), 60, f"progress before killing {words}")
+            victim = ServiceProcess.find(running.run_dir, *words)
+            restarted.append(victim.kill_and_restart(running.run_dir / "logs" / f"{words[-1]}-restarted.log"))
+        wait_until(progress(load, 3), 60, "progress after the last kill")
+    finally:
+        load.stop.set()
+        worker.join(timeout=120)
+
+    submitted = dict(load.submitted)
+    assert len(submitted) >= len(KILLED)
+    with rpc() as cluster:
+
+        def settled() -> bool:
+            messages = cluster.notify.list_postfach(token)["messages"]
+            posted = {m["case_id"] for m in messages}
+            return posted >= set(submitted) and all(
+                cluster.submissions.get_case(case_id)["status"] == "assigned" for case_id in submitted
+            )
+
+        wait_until(settled, 120, "every submitted case to be assigned and posted")
+        messages = cluster.notify.list_postfach(token)["messages"]
+        for case_id, receipt_number in submitted.items():
+            case = cluster.submissions.get_case(case_id)
+            timeline = [entry["event"] for entry in cluster.submissions.get_timeline(case_id, token)]
+            assert case["receipt_number"] == receipt_number
+            assert timeline.count("Submitted") == 1
+            assert timeline.count("Assigned") == 1
+            assert [m["kind"] for m in messages if m["case_id"] == case_id] == ["receipt"]
+        assert {cluster[name].health()["status"] for name in SERVICES} == {"ok"}
+    status, _, report = running.get("/readyz")
+    assert status == 200, report
+    print(f"{len(submitted)} cases filed under {len(KILLED)} kills; {load.errors} calls had to be repeated")
