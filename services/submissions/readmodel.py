@@ -12,7 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, Date, DateTime, Index, MetaData, String, Table, func, select, update
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.submissions.domainmodel import Case, CaseStatus
@@ -23,7 +25,7 @@ metadata = MetaData()
 # Read models are disposable: a change to a table gets a new name (_v2...), and the new table is
 # built from the event store on first use while the old one is dropped by hand.
 case_list = Table(
-    "submissions_case_list_v1",
+    "submissions_case_list_v2",
     metadata,
     Column("case_id", String(36), primary_key=True),
     Column("owner_id", String(64), nullable=False),
@@ -36,8 +38,18 @@ case_list = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("documents_due", Date, nullable=True),
     Column("overdue_since", Date, nullable=True),
-    Index("submissions_case_list_owner", "owner_id", "updated_at"),
-    Index("submissions_case_list_inbox", "jobcenter_id", "status", "submitted_at"),
+    Index("submissions_case_list_v2_owner", "owner_id", "updated_at"),
+    Index("submissions_case_list_v2_inbox", "jobcenter_id", "status", "submitted_at"),
+    Index("submissions_case_list_v2_age", "jobcenter_id", "submitted_at"),
+)
+# The inbox's counts per status, kept by the projection: counting 100,000 rows per page view would
+# cost more than the page itself.
+inbox_counts = Table(
+    "submissions_inbox_counts_v2",
+    metadata,
+    Column("jobcenter_id", String(64), primary_key=True),
+    Column("status", String(30), primary_key=True),
+    Column("count", Integer, nullable=False),
 )
 
 STATUS_AFTER: dict[type, CaseStatus] = {
@@ -63,7 +75,7 @@ NEXT_STEP_FOR_CITIZEN = {
 
 
 class CaseList(SqlProjection):
-    name = "submissions_case_list_v1"
+    name = "submissions_case_list_v2"
     metadata: ClassVar[MetaData] = metadata
 
     def apply(self, session: Session, domain_event: Any) -> None:
@@ -96,7 +108,29 @@ class CaseList(SqlProjection):
             changes["overdue_since"] = date.fromisoformat(domain_event.due_since)
         if isinstance(domain_event, Case.Received | Case.Reassigned):
             changes["overdue_since"] = None
+        if "status" in changes or "jobcenter_id" in changes:
+            before = session.execute(
+                select(case_list.c.jobcenter_id, case_list.c.status).where(case_list.c.case_id == case_id)
+            ).first()
+            if before is not None:
+                _count(session, before.jobcenter_id, before.status, -1)
+                _count(
+                    session, changes.get("jobcenter_id", before.jobcenter_id), changes.get("status", before.status), 1
+                )
         session.execute(update(case_list).where(case_list.c.case_id == case_id).values(**changes))
+
+
+def _count(session: Session, jobcenter_id: str | None, status: str, delta: int) -> None:
+    if jobcenter_id is None:
+        return
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(inbox_counts).values(jobcenter_id=jobcenter_id, status=status, count=delta)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[inbox_counts.c.jobcenter_id, inbox_counts.c.status],
+            set_={"count": inbox_counts.c.count + delta},
+        )
+    )
 
 
 def row_as_dict(row: Any) -> dict[str, Any]:
@@ -148,9 +182,9 @@ def inbox(
         select(case_list).where(*conditions).order_by(case_list.c.submitted_at.asc()).limit(limit).offset(offset)
     ).mappings()
     counts = session.execute(
-        select(case_list.c.status, func.count())
-        .where(case_list.c.jobcenter_id == jobcenter_id)
-        .group_by(case_list.c.status)
+        select(inbox_counts.c.status, inbox_counts.c.count).where(
+            inbox_counts.c.jobcenter_id == jobcenter_id, inbox_counts.c.count > 0
+        )
     ).all()
     return list(rows), {str(status_): int(count) for status_, count in counts}
 

@@ -149,3 +149,36 @@ def test_a_case_not_received_within_three_working_days_is_flagged_overdue_once(c
     cases.receive(case_id, CASEWORKER)
     runner.catch_up()
     assert [row["overdue_since"] for row in rows(runner)] == [None]
+
+
+def test_the_inbox_counts_kept_by_the_projection_match_the_cases(cases, runner):
+    from sqlalchemy import func
+
+    from services.submissions.readmodel import inbox
+
+    walk_some_cases(cases)
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    cases.submit(case_id, CITIZEN, "k")
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.reassign(case_id, "jc-elsewhere", "umzug", "2026-12-01")
+    runner.catch_up()
+
+    def counted(session, jobcenter):
+        query = (
+            select(case_list.c.status, func.count())
+            .where(case_list.c.jobcenter_id == jobcenter)
+            .group_by(case_list.c.status)
+        )
+        return {status: count for status, count in session.execute(query).all()}
+
+    with Session(runner.engine) as session:
+        assert (
+            inbox(session, JOBCENTER, None, None, 50, 0)[1]
+            == counted(session, JOBCENTER)
+            == {"assigned": 1, "received": 1}
+        )
+        assert inbox(session, "jc-elsewhere", None, None, 50, 0)[1] == {"assigned": 1}
+    runner.rebuild()
+    with Session(runner.engine) as session:
+        assert inbox(session, JOBCENTER, None, None, 50, 0)[1] == {"assigned": 1, "received": 1}
