@@ -29,6 +29,17 @@ HTTP_STATUS: dict[type[PortalError], int] = {
     Unavailable: 503,
 }
 
+
+class Refused(Exception):
+    """A refusal of the gateway's own that no class of ``shared/errors.py`` stands for (413, 429)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
 GENERIC_MESSAGE = "Das hat leider nicht geklappt. Bitte versuchen Sie es später noch einmal."
 
 
@@ -43,7 +54,10 @@ def error_body(code: str, message: str, correlation_id: str, details: dict[str, 
 def response_for(exc: BaseException, correlation_id: str) -> Response:
     """The HTTP answer for an exception a service (or the gateway) raised; never leaks internals."""
     status = HTTP_STATUS.get(type(exc)) if isinstance(exc, PortalError) else None
-    if isinstance(exc, PortalError) and status is not None:
+    if isinstance(exc, Refused):
+        status = exc.status
+        body = error_body(exc.code, exc.message, correlation_id)
+    elif isinstance(exc, PortalError) and status is not None:
         body = error_body(exc.code, exc.message, correlation_id, exc.details)
     else:
         status = 503 if isinstance(exc, TimeoutError) else 500

@@ -1,4 +1,4 @@
-"""The gateway service: HTTP in, RPC out. Health endpoints for operators."""
+"""The gateway service: HTTP in, RPC out. The JSON API, the citizen's pages, health for operators."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from typing import Any
 import eventlet
 from kombu import Connection
 from nameko.dependency_providers import Config
+from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer
+from nameko.web.server import WebServer, WsgiApp
 from werkzeug.wrappers import Request, Response
 
+from services.gateway import api, pages
 from services.gateway.errors import response_for
+from services.gateway.exchange import Exchange, GatewayState, RpcBackend
+from services.gateway.security import GatewaySettings, SecurityHeaders, served_over_https
 from shared.correlation import CONTEXT_KEY, HTTP_HEADER, accepted_or_new
 from shared.service import PortalService
 
@@ -31,6 +35,19 @@ class CorrelatingWebServer(WebServer):
 
     def context_data_from_headers(self, request: Request) -> dict[str, str]:
         return {CONTEXT_KEY: accepted_or_new(request.headers.get(HTTP_HEADER))}
+
+    def get_wsgi_app(self) -> Any:
+        return SecurityHeaders(WsgiApp(self), served_over_https(self.container.config))
+
+
+class Gateway(DependencyProvider):
+    """The process's settings, cached access tokens and rate-limit counts, made in ``setup()``."""
+
+    def setup(self) -> None:
+        self.state = GatewayState(GatewaySettings.from_config(self.container.config))
+
+    def get_dependency(self, worker_ctx: Any) -> GatewayState:
+        return self.state
 
 
 class PortalHttp(HttpRequestHandler):
@@ -53,6 +70,7 @@ class GatewayService(PortalService):
     name = "gateway"
 
     config: dict[str, Any] = Config()
+    state: GatewayState = Gateway()
     identity: Any = RpcProxy("identity")
     submissions: Any = RpcProxy("submissions")
     documents: Any = RpcProxy("documents")
@@ -85,14 +103,23 @@ class GatewayService(PortalService):
             response.headers["Cache-Control"] = "public, max-age=3600"
         return response
 
-    @http("GET", "/api/v1/postcodes/<string:plz>")
-    def lookup_postcode(self, request: Request, plz: str) -> Response:
-        """The places of a postcode with their Jobcenter, for type-ahead while filling in a form."""
-        response = self._call(lambda: self.routing.lookup_postcode.call_async(plz))
-        if response.status_code == 200:
-            # The register changes once a year at most; the answer is the same for everyone.
-            response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
+    @http("GET,POST,PUT,DELETE", "/api/v1/<path:path>")
+    def api(self, request: Request, path: str) -> Response:
+        """The JSON API; routes, CSRF and errors in ``api.py``."""
+        return api.dispatch(self._exchange(request))
+
+    @http("GET,POST", "/")
+    def home(self, request: Request) -> Response:
+        """The start page."""
+        return pages.dispatch(self._exchange(request))
+
+    @http("GET,POST", "/<path:path>")
+    def page(self, request: Request, path: str) -> Response:
+        """The citizen's pages; routes in ``pages.py``."""
+        return pages.dispatch(self._exchange(request))
+
+    def _exchange(self, request: Request) -> Exchange:
+        return Exchange(request, RpcBackend(self), self.state, self.correlation)
 
     def _call(self, start: Any) -> Response:
         """One RPC with the gateway's timeout; its answer as JSON, or the error table's answer."""

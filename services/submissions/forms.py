@@ -90,6 +90,18 @@ class Form:
         self.nachweis_rules: list[dict[str, Any]] = list(definition.get("nachweise", []))
         self.categories: dict[str, Any] = dict(definition.get("categories", {}))
 
+    def describe(self) -> dict[str, Any]:
+        """The form as a client renders it: its sections with their JSON Schemas and conditions."""
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "title": self.title,
+            "categories": self.categories,
+            "sections": [
+                {"id": s.id, "title": s.title, "schema": s.schema, "applies_if": s.applies_if} for s in self.sections
+            ],
+        }
+
     def section(self, section_id: str) -> Section:
         """The section ``section_id``; raises InvalidInput ``SECTION_UNKNOWN``."""
         try:

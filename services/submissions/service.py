@@ -28,7 +28,7 @@ from services.submissions.domainmodel import (
 )
 from shared.auth import AccessTokens, TokenVerifier
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.eventstore import EventSourcedApplication
 from shared.messaging import integration_event_handler
 from shared.projection import ProjectionRunner
@@ -186,6 +186,20 @@ class SubmissionsService(PortalService):
         form, content = self.cases.submitted_form_and_content(case_id)
         document = receipt.receipt_pdf(claims, form, content, token)
         return {"receipt_number": case["receipt_number"], "jws": token, "pdf": base64.b64encode(document).decode()}
+
+    @rpc
+    def get_form(self, kind: str, version: str | None = None) -> dict[str, Any]:
+        """The current form of ``kind`` (or the given version) with its sections' schemas; public data.
+
+        Raises InvalidInput ``CASE_KIND_UNKNOWN`` / ``FORM_VERSION_UNKNOWN``.
+        """
+        forms = self.cases.forms
+        if version is None:
+            return forms.current(str(kind)).describe()
+        try:
+            return forms.version(str(kind), str(version)).describe()
+        except KeyError:
+            raise InvalidInput("FORM_VERSION_UNKNOWN", "Diese Fassung des Formulars gibt es nicht.") from None
 
     @rpc
     def get_receipt_keys(self) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from shared.config import REPOSITORY_ROOT
 from shared.testing.http import get_json
 from shared.testing.tokens import FakeIdentity
 
-
 POSTCODES = REPOSITORY_ROOT.parent / "shared" / "data" / "zuordnung_plz_ort_osm_2022.csv"
 
 

@@ -157,3 +157,17 @@ def test_nobody_else_gets_the_receipt(submissions, rpc, issue_token):
         case = submit_over_rpc(cluster, "owner-receipt-2")
         with pytest.raises(NotFound):
             cluster.submissions.get_receipt(case["case_id"], issue_token("intruder"))
+
+
+def test_the_form_is_described_with_its_section_schemas_for_rendering(submissions, rpc):
+    with rpc() as cluster:
+        form = cluster.submissions.get_form("veraenderungsmitteilung")
+        same = cluster.submissions.get_form("veraenderungsmitteilung", form["version"])
+        with pytest.raises(InvalidInput) as unknown:
+            cluster.submissions.get_form("veraenderungsmitteilung", "1999-1")
+    sections = {section["id"]: section for section in form["sections"]}
+    assert sections["arbeitsaufnahme"]["applies_if"] == {"aenderungen": "arbeitsaufnahme"}
+    assert sections["arbeitsaufnahme"]["schema"]["properties"]["arbeitgeber"]["title"] == "Arbeitgeber"
+    assert "$ref" not in str(sections["wohnsitz"]["schema"])
+    assert same == form
+    assert unknown.value.code == "FORM_VERSION_UNKNOWN"

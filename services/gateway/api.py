@@ -1,0 +1,358 @@
+"""The JSON API ``/api/v1``: the routes, each with its OpenAPI description as data next to it.
+
+Handlers only translate HTTP to the calls of ``citizen.py`` (the layer the pages use too); the
+services decide ownership. Errors go through ``errors.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import NotFound as NoRoute
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
+
+from services.gateway import citizen
+from services.gateway.errors import Refused, response_for
+from services.gateway.exchange import Exchange
+from shared.errors import InvalidInput, NotFound
+
+PREFIX = "/api/v1"
+Handler = Callable[..., Response]
+
+OBJECT: dict[str, Any] = {"type": "object"}
+ARRAY_OF_OBJECTS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: the router uses routes as endpoints
+class Route:
+    """One operation: how it is routed and how the OpenAPI document describes it."""
+
+    method: str
+    path: str  # OpenAPI style, below PREFIX: "/cases/{case_id}"
+    handler: Handler
+    summary: str
+    ok: int = 200
+    response: dict[str, Any] | None = field(default_factory=lambda: OBJECT)  # None: no body
+    response_type: str = "application/json"
+    request: dict[str, Any] | None = None  # JSON body schema
+    request_type: str = "application/json"
+    public: bool = False  # no session needed
+    headers: tuple[str, ...] = ()  # required request headers besides CSRF
+    query: tuple[str, ...] = ()  # required query parameters
+    errors: tuple[int, ...] = (400, 401, 403, 404, 409)
+
+    @property
+    def rule(self) -> str:
+        return PREFIX + self.path.replace("{", "<").replace("}", ">")
+
+    @property
+    def changes_state(self) -> bool:
+        return self.method not in {"GET", "HEAD"}
+
+
+def ok(exchange: Exchange, payload: Any, status: int = 200) -> Response:
+    return exchange.finish(
+        Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+    )
+
+
+def empty(exchange: Exchange) -> Response:
+    return exchange.finish(Response(status=204))
+
+
+def session_answer(exchange: Exchange, result: dict[str, Any]) -> Response:
+    """identity's login answer for the client: the session goes into the cookie, never into the body."""
+    if result.get("status") == "authenticated":
+        exchange.begin_session(result)
+        return ok(
+            exchange,
+            {
+                "status": "authenticated",
+                "account_id": result["account_id"],
+                "role": result["role"],
+                "csrf_token": exchange.csrf_token(),
+            },
+        )
+    return ok(exchange, {key: result[key] for key in ("status", "login_ticket", "methods") if key in result})
+
+
+def text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput("FIELD_REQUIRED", f"Bitte füllen Sie das Feld „{name}“ aus.", {"field": name})
+    return value
+
+
+# -- session ---------------------------------------------------------------------------------------
+
+
+def login(x: Exchange) -> Response:
+    x.limit("login", x.settings.login_per_minute)
+    body = x.json_object()
+    return session_answer(
+        x, citizen.log_in(x.backend, text_field(body, "email"), text_field(body, "password"), x.client)
+    )
+
+
+def second_factor(x: Exchange) -> Response:
+    x.limit("login", x.settings.login_per_minute)
+    body = x.json_object()
+    code, recovery = body.get("code"), body.get("recovery_code")
+    if not isinstance(code, str | None) or not isinstance(recovery, str | None) or not (code or recovery):
+        raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie den Code ein.", {"field": "code"})
+    result = citizen.complete_second_factor(x.backend, text_field(body, "login_ticket"), code, recovery, x.client)
+    return session_answer(x, result)
+
+
+def logout(x: Exchange) -> Response:
+    if x.session_token:
+        citizen.log_out(x.backend, x.session_token, x.client)
+    x.end_session()
+    return empty(x)
+
+
+def me(x: Exchange) -> Response:
+    return ok(x, {**citizen.who_am_i(x.backend, x.access_token()), "csrf_token": x.csrf_token()})
+
+
+def registration(x: Exchange) -> Response:
+    x.limit("registration", x.settings.login_per_minute)
+    body = x.json_object()
+    result = citizen.register(
+        x.backend, text_field(body, "email"), text_field(body, "password"), text_field(body, "activation_code"),
+        x.client,
+    )  # fmt: skip
+    return ok(x, result, 202)
+
+
+# -- cases -----------------------------------------------------------------------------------------
+
+
+def list_cases(x: Exchange) -> Response:
+    return ok(x, {"cases": citizen.my_cases(x.backend, x.access_token())})
+
+
+def start_case(x: Exchange) -> Response:
+    body = x.json_object()
+    return ok(x, {"case_id": citizen.start_case(x.backend, x.access_token(), text_field(body, "kind"))}, 201)
+
+
+def get_case(x: Exchange, case_id: str) -> Response:
+    return ok(x, citizen.case_detail(x.backend, x.access_token(), case_id))
+
+
+def save_section(x: Exchange, case_id: str, section_id: str) -> Response:
+    return ok(x, citizen.save_section(x.backend, x.access_token(), case_id, section_id, x.json()))
+
+
+def submit_case(x: Exchange, case_id: str) -> Response:
+    return ok(x, citizen.submit(x.backend, x.access_token(), case_id, x.request.headers.get("Idempotency-Key")))
+
+
+def case_timeline(x: Exchange, case_id: str) -> Response:
+    return ok(x, {"events": citizen.timeline(x.backend, x.access_token(), case_id)})
+
+
+def case_receipt(x: Exchange, case_id: str) -> Response:
+    found = citizen.receipt(x.backend, x.access_token(), case_id)
+    return x.finish(
+        Response(
+            found.pdf,
+            mimetype="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{found.receipt_number}.pdf"',
+                "X-Receipt-Number": found.receipt_number,
+            },
+        )
+    )
+
+
+def withdraw_case(x: Exchange, case_id: str) -> Response:
+    citizen.withdraw(x.backend, x.access_token(), case_id)
+    return empty(x)
+
+
+def list_messages(x: Exchange, case_id: str) -> Response:
+    return ok(x, {"messages": citizen.messages(x.backend, x.access_token(), case_id)})
+
+
+def post_message(x: Exchange, case_id: str) -> Response:
+    body = x.json_object()
+    return ok(x, {"message_id": citizen.post_message(x.backend, x.access_token(), case_id, body.get("text"))}, 201)
+
+
+def upload_document(x: Exchange, case_id: str) -> Response:
+    x.limit("upload", x.settings.upload_per_minute)
+    token = x.access_token()
+    nachweis = x.request.args.get("nachweis", "")
+    filename = x.request.args.get("filename", "") or "upload"
+    if not nachweis:
+        raise InvalidInput("FIELD_REQUIRED", "Bitte wählen Sie, welchen Nachweis Sie hochladen.", {"field": "nachweis"})
+    size = x.request.content_length
+    document = citizen.upload(x.backend, token, case_id, nachweis, filename, x.body_chunks(), size)
+    return ok(x, document, 201)
+
+
+# -- Postfach, consents, Mein Jobcenter, public -----------------------------------------------------
+
+
+def list_postfach(x: Exchange) -> Response:
+    return ok(x, citizen.postfach(x.backend, x.access_token()))
+
+
+def mark_read(x: Exchange, message_id: str) -> Response:
+    citizen.mark_read(x.backend, x.access_token(), message_id)
+    return empty(x)
+
+
+def get_consents(x: Exchange) -> Response:
+    return ok(x, {"consents": citizen.consents(x.backend, x.access_token())})
+
+
+def set_consent(x: Exchange, channel: str) -> Response:
+    body = x.json_object()
+    return ok(x, {"consents": citizen.set_consent(x.backend, x.access_token(), channel, body.get("granted"))})
+
+
+def my_jobcenter(x: Exchange) -> Response:
+    return ok(x, citizen.my_jobcenter(x.backend, x.access_token()))
+
+
+def get_form(x: Exchange, kind: str) -> Response:
+    response = ok(x, citizen.current_form(x.backend, kind))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def lookup_postcode(x: Exchange, plz: str) -> Response:
+    response = ok(x, citizen.lookup_postcode(x.backend, plz))
+    # The register changes once a year at most; the answer is the same for everyone.
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def openapi_document(x: Exchange) -> Response:
+    from services.gateway.openapi import document
+
+    response = ok(x, document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+CREDENTIALS = {
+    "type": "object",
+    "required": ["email", "password"],
+    "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+}
+SECOND_FACTOR = {
+    "type": "object",
+    "required": ["login_ticket"],
+    "properties": {
+        "login_ticket": {"type": "string"},
+        "code": {"type": "string", "description": "the TOTP code"},
+        "recovery_code": {"type": "string", "description": "instead of a code: one of the recovery codes"},
+    },
+}
+LOGIN_ANSWER = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"enum": ["authenticated", "second_factor_required", "second_factor_setup_required"]},
+        "login_ticket": {"type": "string"},
+        "methods": {"type": "array", "items": {"type": "string"}},
+        "account_id": {"type": "string"},
+        "role": {"type": "string"},
+        "csrf_token": {"type": "string"},
+    },
+}
+CASE_DETAIL = {
+    "type": "object",
+    "required": ["case", "answers", "sections", "nachweise", "problems", "documents"],
+    "properties": {
+        "case": OBJECT,
+        "answers": OBJECT,
+        "sections": ARRAY_OF_OBJECTS,
+        "nachweise": ARRAY_OF_OBJECTS,
+        "problems": {},
+        "documents": ARRAY_OF_OBJECTS,
+    },
+}
+
+
+def listing(name: str) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: ARRAY_OF_OBJECTS}}
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/session", login, "Log in with e-mail and password (first step)", request=CREDENTIALS,
+          response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+    Route("POST", "/session/second-factor", second_factor, "Second step: TOTP code or recovery code",
+          request=SECOND_FACTOR, response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+    Route("GET", "/session", me, "The logged-in account and the CSRF token of the session",
+          response={"type": "object", "required": ["account_id", "role", "csrf_token"]}, errors=(401,)),
+    Route("DELETE", "/session", logout, "Log out (idempotent)", ok=204, response=None, public=True, errors=(403,)),
+    Route("POST", "/registration", registration, "Register with an activation code", ok=202,
+          request={"type": "object", "required": ["email", "password", "activation_code"]}, public=True,
+          errors=(400, 401, 403, 429, 503)),
+    Route("GET", "/cases", list_cases, "My cases with status and next step", response=listing("cases"),
+          errors=(401,)),
+    Route("POST", "/cases", start_case, "Start a Veränderungsmitteilung or Weiterbewilligungsantrag", ok=201,
+          request={"type": "object", "required": ["kind"],
+                   "properties": {"kind": {"enum": ["veraenderungsmitteilung", "weiterbewilligungsantrag"]}}},
+          response={"type": "object", "required": ["case_id"], "properties": {"case_id": {"type": "string"}}}),
+    Route("GET", "/cases/{case_id}", get_case, "The case with answers, sections, Nachweise and documents",
+          response=CASE_DETAIL),
+    Route("PUT", "/cases/{case_id}/sections/{section_id}", save_section, "Save one section of a draft",
+          request=OBJECT),
+    Route("POST", "/cases/{case_id}/submit", submit_case, "Submit the draft; the same Idempotency-Key gives "
+          "the same receipt", headers=("Idempotency-Key",)),
+    Route("GET", "/cases/{case_id}/timeline", case_timeline, "The case's events", response=listing("events")),
+    Route("GET", "/cases/{case_id}/receipt", case_receipt, "The receipt (Eingangsbestätigung) as PDF",
+          response={"type": "string", "format": "binary"}, response_type="application/pdf"),
+    Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204, response=None),
+    Route("GET", "/cases/{case_id}/messages", list_messages, "Messages with the Jobcenter",
+          response=listing("messages")),
+    Route("POST", "/cases/{case_id}/messages", post_message, "Write to the Jobcenter", ok=201,
+          request={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+          response={"type": "object", "required": ["message_id"]}),
+    Route("POST", "/cases/{case_id}/documents", upload_document, "Upload a Nachweis: the raw file as body",
+          ok=201, request={"type": "string", "format": "binary"}, request_type="application/octet-stream",
+          query=("nachweis",), errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+    Route("GET", "/postfach", list_postfach, "My Postfach, newest first, with the unread count",
+          response={"type": "object", "required": ["messages", "unread"]}, errors=(401, 403)),
+    Route("POST", "/postfach/{message_id}/read", mark_read, "Mark a Postfach message read", ok=204,
+          response=None),
+    Route("GET", "/consents", get_consents, "My consents per channel", errors=(401,)),
+    Route("PUT", "/consents/{channel}", set_consent, "Give or take back consent for one channel",
+          request={"type": "object", "required": ["granted"], "properties": {"granted": {"type": "boolean"}}}),
+    Route("GET", "/my-jobcenter", my_jobcenter, "The Jobcenter responsible for the address of my last case",
+          response={"type": "object", "required": ["case_id", "resolution"]}, errors=(401, 404)),
+    Route("GET", "/forms/{kind}", get_form, "The current form of a kind: sections with their JSON Schemas",
+          response={"type": "object", "required": ["kind", "version", "sections"]}, public=True, errors=(400,)),
+    Route("GET", "/postcodes/{plz}", lookup_postcode, "The places of a postcode with their Jobcenter",
+          public=True, errors=(400,)),
+    Route("GET", "/openapi.json", openapi_document, "This document", public=True, errors=()),
+)  # fmt: skip
+
+URL_MAP = Map([Rule(route.rule, methods=[route.method], endpoint=route) for route in ROUTES])
+
+
+def dispatch(x: Exchange) -> Response:
+    """Route an API request, check CSRF for every state change, and answer errors from the one table."""
+    try:
+        try:
+            route, params = URL_MAP.bind("", url_scheme="http").match(x.request.path, method=x.request.method)
+        except MethodNotAllowed as refused:
+            raise Refused(405, "METHOD_NOT_ALLOWED", "Diese Methode gibt es hier nicht.") from refused
+        except NoRoute as missing:
+            raise NotFound("ROUTE_NOT_FOUND", "Diese Adresse gibt es nicht.") from missing
+        if route.changes_state:
+            x.check_csrf()
+        return route.handler(x, **params)
+    except Exception as problem:
+        return x.finish(response_for(problem, x.correlation))
