@@ -52,6 +52,21 @@ def postgres_url() -> Iterator[str]:
     servers.drop_postgres_database(name)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: an SQLite file (the embedded default), then PostgreSQL.
+
+    Tests of event stores and read models take it to run the same scenario on both.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.sqlite"
+        return
+    request.getfixturevalue("postgres_url")  # the server runs, and the session's database is cleaned up
+    name = _test_name()
+    yield servers.create_postgres_database(name)
+    servers.drop_postgres_database(name)
+
+
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.RunningServer]:
     """A SeaweedFS with S3 for this session."""

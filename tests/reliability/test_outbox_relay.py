@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from nameko.containers import ServiceContainer
@@ -15,7 +14,6 @@ from services.submissions.application import Cases
 from shared.config import REPOSITORY_ROOT
 from shared.envelope import IntegrationEvent
 from shared.messaging import integration_event_handler
-from shared.servers import create_postgres_database, drop_postgres_database
 from shared.sql import Database, make_engine
 
 EVENTS = 1000
@@ -39,17 +37,6 @@ class LedgerService:
         )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def event_store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/submissions.sqlite"
-        return
-    request.getfixturevalue("postgres_url")  # makes sure the server runs
-    name = f"jc_relay_{uuid.uuid4().hex[:10]}"
-    yield create_postgres_database(name)
-    drop_postgres_database(name)
-
-
 @pytest.fixture
 def ledger(amqp_uri, tmp_path):
     deliveries.clear()
@@ -60,10 +47,10 @@ def ledger(amqp_uri, tmp_path):
     container.stop()
 
 
-def start_relay(event_store_url, cipher_key, amqp_uri, log_path):
+def start_relay(database_url, cipher_key, amqp_uri, log_path):
     environ = {
         **os.environ,
-        "SUBMISSIONS_DATABASE_URL": event_store_url,
+        "SUBMISSIONS_DATABASE_URL": database_url,
         "CIPHER_KEY": cipher_key,
         # The relay reads the service's whole config, whose required settings include this one.
         "RECEIPT_SIGNING_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
@@ -101,20 +88,20 @@ def applied_count(ledger):
 
 
 def test_a_relay_killed_while_publishing_delivers_every_event_once(
-    event_store_url, cipher_key, amqp_uri, ledger, tmp_path
+    database_url, cipher_key, amqp_uri, ledger, tmp_path
 ):
-    cases = Cases.from_settings(event_store_url, cipher_key)
+    cases = Cases.from_settings(database_url, cipher_key)
     case_ids = {str(cases.start_draft(f"owner-{n}", "veraenderungsmitteilung")) for n in range(EVENTS)}
-    store = make_engine(event_store_url)
+    store = make_engine(database_url)
 
-    relay = start_relay(event_store_url, cipher_key, amqp_uri, tmp_path / "relay.log")
+    relay = start_relay(database_url, cipher_key, amqp_uri, tmp_path / "relay.log")
     wait_until(lambda: relay_position(store) > 0, 60, "the relay's first batch")
     relay.send_signal(signal.SIGKILL)
     relay.wait()
     position_at_kill = relay_position(store)
     assert position_at_kill < EVENTS, "the relay finished before it was killed; the test proved nothing"
 
-    restarted = start_relay(event_store_url, cipher_key, amqp_uri, tmp_path / "relay.log")
+    restarted = start_relay(database_url, cipher_key, amqp_uri, tmp_path / "relay.log")
     try:
         wait_until(lambda: applied_count(ledger) >= EVENTS, 120, "every event to be applied")
         wait_until(lambda: relay_position(store) >= EVENTS, 30, "the relay to record its position")

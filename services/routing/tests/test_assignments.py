@@ -16,13 +16,6 @@ MAIN_KINZIG_KREIS = Residence(kreis="06435")
 HAMBURG_OR_STORMARN = Residence(plz="22145")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/routing.sqlite"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def assignments(database_url, cipher_key):
     application = Assignments.from_settings(database_url, cipher_key)

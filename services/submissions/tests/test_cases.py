@@ -25,13 +25,6 @@ MARKER = "Zeichenkette-7f3a9c"
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/submissions.sqlite"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def cases(database_url, cipher_key):
     application = Cases.from_settings(database_url, cipher_key)

@@ -13,19 +13,7 @@ from services.submissions.readmodel import CaseList, case_list, cases_of_owner
 from services.submissions.retention import erase_case, erase_finished_cases, expire_drafts
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
 from shared.projection import ProjectionRunner
-from shared.servers import create_postgres_database, drop_postgres_database
 from shared.sql import make_engine
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/submissions.sqlite"
-        return
-    request.getfixturevalue("postgres_url")
-    name = f"jc_readmodel_{uuid.uuid4().hex[:10]}"
-    yield create_postgres_database(name)
-    drop_postgres_database(name)
 
 
 @pytest.fixture
