@@ -31,9 +31,10 @@ tools: $(TOOLS_STAMP)
 run: $(STAMP)
 	@$(PY) -m shared.system run
 
-## make test: ruff, mypy and every test against real servers
+## make test: ruff, mypy and every test against real servers, then the browser tests (their own process)
 test: lint tools
 	@$(PY) -m pytest
+	@PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
 
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .

@@ -1,16 +1,35 @@
-"""Root conftest: eventlet first (as in ``shared.run``), then the shared fixtures for every test."""
+"""Root conftest: eventlet first (as in ``shared.run``), then the shared fixtures for every test.
+
+Browser tests (``tests/browser``) run in a pytest process of their own with ``PORTAL_BROWSER_TESTS=1``:
+Playwright's synchronous API hangs under eventlet's monkey patching, and they need none of it, since
+they drive the whole system in separate processes. ``make test`` runs both processes.
+"""
 
 import os
+from pathlib import Path
 
 # psycopg reads this when it is imported; under eventlet it must wait with select, not block the hub.
 os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
-import eventlet  # noqa: E402
+BROWSER_RUN = os.environ.get("PORTAL_BROWSER_TESTS") == "1"
+BROWSER_TESTS = Path(__file__).parent / "tests" / "browser"
 
-eventlet.monkey_patch()
+if not BROWSER_RUN:
+    import eventlet
+
+    eventlet.monkey_patch()
 
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
 pytest_plugins = ["shared.testing.fixtures", "shared.testing.services", "shared.testing.tokens"]
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Each process collects only its own tests: the browser run the browser tests, the main run the rest."""
+    inside = collection_path == BROWSER_TESTS or BROWSER_TESTS in collection_path.parents
+    if BROWSER_RUN:
+        holds = collection_path in BROWSER_TESTS.parents
+        return None if inside or holds else True
+    return True if inside else None

@@ -1,0 +1,78 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against the whole system as ``make run`` starts it.
+
+This package runs in a pytest process of its own (``PORTAL_BROWSER_TESTS=1``, see the root conftest).
+One system serves the whole package; each test gets a fresh browser context (no cookies) and keeps a
+screenshot of every step under ``test-artifacts/screenshots/<test>/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from shared.config import REPOSITORY_ROOT
+from tests.browser.portal import PHONE, Portal, Screenshots
+from tests.support import RunningSystem, processes_of
+
+CHROMIUM = "/usr/bin/chromium"
+# The flags DESIGN.md gives: no sandbox as root, and nothing that reaches out to the closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = REPOSITORY_ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory: pytest.TempPathFactory, amqp_uri: str) -> Iterator[Portal]:
+    run_dir = tmp_path_factory.mktemp("browser") / "run"
+    system = RunningSystem(run_dir, amqp_uri)
+    try:
+        yield Portal(system, run_dir)
+    finally:
+        system.interrupt()
+        for command in processes_of(run_dir):
+            print("left behind:", command)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def context(chromium: Browser, portal: Portal) -> Iterator[BrowserContext]:
+    """A phone-sized browser with German settings and no cookies (mobile first)."""
+    created = chromium.new_context(base_url=portal.base_url, locale="de-DE", accept_downloads=True, **PHONE)
+    created.set_default_timeout(20_000)
+    yield created
+    created.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Screenshots:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+    folder: Path = SCREENSHOTS / name
+    return Screenshots(folder)
