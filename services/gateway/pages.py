@@ -408,14 +408,22 @@ PAGES: tuple[Page, ...] = (
     Page(("GET",), "/static/<name>", static),
     Page(("GET",), "/<any(impressum, datenschutz, barrierefreiheit):page>", legal),
 )
-URL_MAP = Map([Rule(page.path, methods=list(page.methods), endpoint=page) for page in PAGES])
+
+
+@lru_cache(maxsize=1)
+def url_map() -> Map:
+    """Every page of the portal: the citizen's here, account and staff pages from their own modules."""
+    from services.gateway import account_pages, staff_pages  # they build on this module
+
+    every = PAGES + account_pages.PAGES + staff_pages.PAGES
+    return Map([Rule(page.path, methods=list(page.methods), endpoint=page) for page in every])
 
 
 def dispatch(x: Exchange) -> Response:
     """Route a page request; a missing session leads to the login, errors to a page that explains."""
     try:
         try:
-            page, params = URL_MAP.bind("", url_scheme="http").match(x.request.path, method=x.request.method)
+            page, params = url_map().bind("", url_scheme="http").match(x.request.path, method=x.request.method)
         except MethodNotAllowed as refused:
             raise Refused(405, "METHOD_NOT_ALLOWED", "Diese Seite gibt es so nicht.") from refused
         except NoRoute as missing:
