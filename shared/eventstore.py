@@ -7,6 +7,7 @@ in clear, which is why ids are random and never derived from personal data.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import InternalError, Mapper, Notification, StoredEvent
 from eventsourcing.utils import get_topic
 from nameko.extensions import DependencyProvider
 
@@ -27,6 +28,7 @@ from shared.envelope import IntegrationEvent, stable_event_id
 
 # Where a per-aggregate-key application keeps its data keys (the database of its events).
 DATA_KEYS_URL = "DATA_KEYS_URL"
+TABLE_CREATION_ATTEMPTS = 5
 # The key under which the correlation id rides inside each stored event's (encrypted) state.
 CORRELATION_ATTRIBUTE = "_correlation_id"
 
@@ -116,7 +118,16 @@ class PortalApplication(Application[UUID]):
             path.parent.mkdir(parents=True, exist_ok=True)
         env = eventstore_environment(database_url, cipher_key)
         env[DATA_KEYS_URL] = database_url
-        return cls(env=env)
+        for attempt in range(TABLE_CREATION_ATTEMPTS):
+            try:
+                return cls(env=env)
+            except InternalError:
+                # On a fresh PostgreSQL database the service and its outbox relay (or two instances)
+                # create the same tables at once; the loser gets "tuple concurrently updated".
+                if attempt == TABLE_CREATION_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def construct_mapper(self) -> Mapper[UUID]:
         if not self.per_aggregate_keys:

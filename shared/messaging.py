@@ -95,3 +95,48 @@ def integration_event_handler(source_service: str, event_type: str) -> Callable[
         return event_handler(source_service, event_type, handler_type=SERVICE_POOL, requeue_on_error=True)(handle)
 
     return decorate
+
+
+def survive_broker_restarts() -> None:
+    """Let a worker whose broker connection broke finish without killing its service's container.
+
+    nameko 2.14 sends an RPC reply and acks (or requeues) a message after its worker ran, and only
+    ignores amqp's own ConnectionError there: a socket error or a reply that cannot be published
+    because the broker restarted while the worker ran escapes, the container counts it as a crashed
+    thread and kills itself, and the process serves nothing until restarted by hand. The broker has
+    given an unacked message back to its queue when the connection dropped, so it is delivered again
+    and handlers de-duplicate (events by id, submit by its idempotency key); the caller of a lost
+    reply times out and tries again.
+    """
+    import amqp.exceptions
+    import kombu.exceptions
+    from nameko.messaging import QueueConsumer
+    from nameko.rpc import RpcConsumer
+
+    lost = (amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError, OSError)
+    send_reply_and_ack = RpcConsumer.handle_result
+
+    def ack_message(self: QueueConsumer, message: Any) -> None:
+        if message.channel.connection:
+            try:
+                message.ack()
+            except lost:
+                log.warning("ack_lost_with_connection")
+
+    def requeue_message(self: QueueConsumer, message: Any) -> None:
+        if message.channel.connection:
+            try:
+                message.requeue()
+            except lost:
+                log.warning("requeue_lost_with_connection")
+
+    def handle_result(self: RpcConsumer, message: Any, result: Any, exc_info: Any) -> Any:
+        try:
+            return send_reply_and_ack(self, message, result, exc_info)
+        except lost:
+            log.warning("rpc_reply_lost_with_connection")
+            return result, exc_info
+
+    QueueConsumer.ack_message = ack_message
+    QueueConsumer.requeue_message = requeue_message
+    RpcConsumer.handle_result = handle_result

@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from nameko.cli.run import run
 
+    from shared.messaging import survive_broker_restarts
+
+    survive_broker_restarts()
     run([service_class(service)], config)
 
 

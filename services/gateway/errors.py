@@ -40,6 +40,17 @@ class Refused(Exception):
         self.message = message
 
 
+# What a broker or database outage raises (kombu's in the gateway; SQLAlchemy's, psycopg's and
+# eventsourcing's in a service, which reach the gateway as a RemoteError of that name): the caller
+# may try again later, so the answer is 503 SERVICE_UNAVAILABLE, not 500.
+OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError"})
+
+
+def dependency_down(exc: BaseException) -> bool:
+    kind = exc.exc_type if isinstance(exc, RemoteError) else type(exc).__name__
+    return kind in OUTAGE_ERROR_TYPES
+
+
 GENERIC_MESSAGE = "Das hat leider nicht geklappt. Bitte versuchen Sie es später noch einmal."
 
 
@@ -60,7 +71,7 @@ def response_for(exc: BaseException, correlation_id: str) -> Response:
     elif isinstance(exc, PortalError) and status is not None:
         body = error_body(exc.code, exc.message, correlation_id, exc.details)
     else:
-        status = 503 if isinstance(exc, TimeoutError) else 500
+        status = 503 if isinstance(exc, TimeoutError) or dependency_down(exc) else 500
         code = "SERVICE_UNAVAILABLE" if status == 503 else "INTERNAL_ERROR"
         # RemoteError text may quote the failed input; only its type is logged.
         kind = exc.exc_type if isinstance(exc, RemoteError) else type(exc).__name__

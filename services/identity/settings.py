@@ -6,13 +6,35 @@ import base64
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
+import eventlet
+import eventlet.tpool
 from argon2 import PasswordHasher, Type
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
+
+T = TypeVar("T")
+
+
+class ThreadedPasswordHasher(PasswordHasher):
+    """argon2 in a native thread: under eventlet a hash would otherwise stop every other request of the
+    process for its whole duration (argon2-cffi releases the GIL, so two logins use two cores)."""
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        return _off_the_hub(super().hash, password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        return _off_the_hub(super().verify, hash, password)
+
+
+def _off_the_hub(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    if eventlet.patcher.is_monkey_patched("thread"):
+        return eventlet.tpool.execute(call, *args, **kwargs)
+    return call(*args, **kwargs)
 
 
 class SecretBox:
@@ -87,7 +109,7 @@ class IdentitySettings:
         abuse = config["LOGIN_THROTTLE"]
         key = load_secrets_key(str(config["SECRETS"]["KEY"] or ""), Path(str(config["SECRETS"]["KEY_FILE"])))
         return cls(
-            hasher=PasswordHasher(
+            hasher=ThreadedPasswordHasher(
                 time_cost=int(argon2["TIME_COST"]),
                 memory_cost=int(argon2["MEMORY_KIB"]),
                 parallelism=int(argon2["PARALLELISM"]),

@@ -25,7 +25,7 @@ KILLED = (
     ("shared.run", "documents"),
     ("shared.run", "gateway"),
 )
-SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
+SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 
 
 class Load:

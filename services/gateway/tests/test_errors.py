@@ -33,3 +33,20 @@ def test_an_unexpected_remote_error_says_nothing_of_its_content():
     assert response.status_code == 500
     assert body["error"]["code"] == "INTERNAL_ERROR"
     assert "erika" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "error", [RemoteError("OperationalError", "connection refused"), RemoteError("InterfaceError", "closed")]
+)
+def test_a_database_or_broker_outage_is_service_unavailable_not_an_internal_error(error):
+    response = response_for(error, "corr-3")
+    assert response.status_code == 503
+    assert json.loads(response.get_data())["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "refused" not in response.get_data(as_text=True)
+
+
+def test_the_gateways_own_broker_outage_is_service_unavailable():
+    from kombu.exceptions import OperationalError
+
+    response = response_for(OperationalError("[Errno 111] ECONNREFUSED"), "corr-4")
+    assert response.status_code == 503
