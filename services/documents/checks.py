@@ -74,8 +74,9 @@ def sniff(head: bytes) -> str | None:
         return PNG
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
         return HEIC
-    # The PDF specification lets readers accept the header anywhere in the first 1024 bytes.
-    if b"%PDF-" in head[:SNIFF_BYTES]:
+    # Readers accept the header anywhere in the first 1024 bytes, which lets an HTML page or another
+    # format pass as PDF (a polyglot); what scanners and office programs write starts with it.
+    if head.startswith(b"%PDF-"):
         return PDF
     return None
 

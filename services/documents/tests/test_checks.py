@@ -31,6 +31,7 @@ def refusal(call, *args):
         (samples.executable(), None),
         (samples.eicar(), None),
         (b"<html><script>alert(1)</script></html>", None),
+        (b"<html><script>alert(1)</script>%PDF-1.7\n</html>", None),  # a polyglot: not a PDF for us
     ],
 )
 def test_the_type_is_decided_by_the_first_bytes(data, expected):
