@@ -130,12 +130,38 @@ def find_by_email(session: Session, email: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def find_citizen_by_customer_number(session: Session, customer_number: str) -> str | None:
+    """The account id of the citizen with this (normalised) Kundennummer, or None."""
+    query = select(accounts.c.account_id).where(
+        accounts.c.customer_number == customer_number, accounts.c.role == Role.CITIZEN.value
+    )
+    found = session.execute(query.limit(1)).scalar_one_or_none()
+    return str(found) if found else None
+
+
 def get(session: Session, account_id: str) -> dict[str, Any]:
     """The account row; raises NotFound ``ACCOUNT_NOT_FOUND``."""
     row = session.execute(select(accounts).where(accounts.c.account_id == account_id)).mappings().first()
     if row is None:
         raise NotFound("ACCOUNT_NOT_FOUND", "Dieses Konto gibt es nicht.")
     return dict(row)
+
+
+def staff_of(session: Session, institution_id: str) -> list[dict[str, str]]:
+    """The active caseworkers and team leads of one Jobcenter, by address: id, role and work address."""
+    query = (
+        select(accounts.c.account_id, accounts.c.email, accounts.c.role)
+        .where(
+            accounts.c.institution_id == institution_id,
+            accounts.c.role.in_([role.value for role in STAFF_ROLES]),
+            accounts.c.status == Status.ACTIVE.value,
+        )
+        .order_by(accounts.c.email)
+    )
+    return [
+        {"account_id": str(row.account_id), "email": str(row.email), "role": str(row.role)}
+        for row in session.execute(query)
+    ]
 
 
 def public_view(row: dict[str, Any]) -> dict[str, Any]:

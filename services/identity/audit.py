@@ -28,6 +28,10 @@ ACTIONS = frozenset(
         "totp_enrolled",
         "recovery_code_used",
         "passkey_registered",
+        "passkey_removed",
+        "email_change_requested",
+        "email_changed",
+        "recovery_codes_renewed",
         "role_changed",
         "signing_key_rotated",
     }

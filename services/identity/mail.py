@@ -56,3 +56,24 @@ def staff_invitation(to: str, public_url: str, token: str) -> EmailMessage:
         f"Ihr Passwort (gültig eine Stunde):\n\n{link}\n\nBei der ersten Anmeldung richten Sie eine "
         "Authenticator-App oder einen Passkey als zweiten Faktor ein.",
     )
+
+
+def email_change(to: str, public_url: str, token: str) -> EmailMessage:
+    link = f"{public_url}/e-mail-aendern/bestaetigen?token={quote(token)}"
+    return _message(
+        to,
+        "Bitte bestätigen Sie Ihre neue E-Mail-Adresse",
+        "Guten Tag,\n\nSie möchten im Jobcenter-Portal diese E-Mail-Adresse benutzen. Bitte bestätigen Sie das "
+        f"mit diesem Link (gültig 24 Stunden):\n\n{link}\n\n"
+        "Waren Sie das nicht, können Sie diese E-Mail einfach löschen.",
+    )
+
+
+def email_change_requested(to: str, public_url: str) -> EmailMessage:
+    return _message(
+        to,
+        "Ihre E-Mail-Adresse im Jobcenter-Portal soll geändert werden",
+        "Guten Tag,\n\nfür Ihr Konto im Jobcenter-Portal wurde eine neue E-Mail-Adresse angegeben. Sie gilt erst, "
+        "wenn der Link in der E-Mail an die neue Adresse bestätigt wird.\n\n"
+        f"Waren Sie das nicht, ändern Sie bitte sofort Ihr Passwort: {public_url}/passwort-vergessen",
+    )

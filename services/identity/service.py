@@ -15,6 +15,7 @@ from typing import Any
 from nameko.rpc import rpc
 
 from services.identity import (
+    account_settings,
     accounts,
     activation,
     audit,
@@ -207,7 +208,123 @@ class IdentityService(PortalService):
         log.info("passkey_registered", extra={"account_id": claims.account_id})
         return {"status": "registered"}
 
+    # --- the account's own settings ------------------------------------------------------------------
+
+    @rpc
+    def get_security_overview(self, access_token: str) -> dict[str, Any]:
+        """The caller's own address, whether TOTP is on, recovery codes left and passkeys."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            return account_settings.overview(session, claims.account_id)
+
+    @rpc
+    def list_passkeys(self, access_token: str) -> list[dict[str, Any]]:
+        """The caller's passkeys: ``[{credential_id, created_at, last_used_at}]``, oldest first."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            return account_settings.list_passkeys(session, claims.account_id)
+
+    @rpc
+    def remove_passkey(self, access_token: str, credential_id: str, client_address: str = "") -> None:
+        """Delete one of the caller's passkeys; raises NotFound ``PASSKEY_NOT_FOUND``."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            account_settings.remove_passkey(session, claims.account_id, credential_id)
+            audit.record(session, "passkey_removed", account_id=claims.account_id, client_address=client_address)
+        log.info("passkey_removed", extra={"account_id": claims.account_id})
+
+    @rpc
+    def change_password(
+        self, access_token: str, current_password: str, new_password: str, client_address: str = ""
+    ) -> dict[str, str]:
+        """A new password after the current one; the caller's other sessions end."""
+        claims = self._caller(access_token)
+        account_settings.change_password(
+            self.db, self.settings, claims.account_id, claims.session_id, current_password, new_password,
+            client_address,
+        )  # fmt: skip
+        log.info("password_changed", extra={"account_id": claims.account_id})
+        return {"status": "password_changed"}
+
+    @rpc
+    def request_email_change(
+        self, access_token: str, current_password: str, new_email: str, client_address: str = ""
+    ) -> dict[str, str]:
+        """Mail a confirmation link to the new address; the old one stays until it is followed."""
+        claims = self._caller(access_token)
+        answer, messages = account_settings.request_email_change(
+            self.db, self.settings, claims.account_id, current_password, new_email, client_address
+        )
+        for message in messages:
+            self._send(message)
+        log.info("email_change_answered", extra={"account_id": claims.account_id})
+        return answer
+
+    @rpc
+    def confirm_email_change(self, token: str) -> dict[str, str]:
+        """Make the new address of a mailed link the account's; raises ``LINK_INVALID``, ``EMAIL_TAKEN``."""
+        account_id = account_settings.confirm_email_change(self.db, token)
+        log.info("email_changed", extra={"account_id": account_id})
+        return {"status": "email_changed"}
+
+    @rpc
+    def start_totp_replacement(self, access_token: str) -> dict[str, str]:
+        """``{ticket, secret, otpauth_uri}`` for a new authenticator app (also the first one)."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            return account_settings.start_totp_replacement(session, self.settings, claims.account_id)
+
+    @rpc
+    def confirm_totp_replacement(
+        self, access_token: str, ticket: str, code: str, client_address: str = ""
+    ) -> dict[str, Any]:
+        """Switch to the new authenticator app with its first code; new recovery codes (shown once)."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            codes = account_settings.confirm_totp_replacement(session, self.settings, claims.account_id, ticket, code)
+            if codes is not None:
+                audit.record(
+                    session, "totp_enrolled", account_id=claims.account_id, client_address=client_address,
+                    detail="replaced",
+                )  # fmt: skip
+        if codes is None:
+            raise InvalidInput("TOTP_CODE_WRONG", login.SECOND_FACTOR_FAILED_MESSAGE)
+        log.info("totp_replaced", extra={"account_id": claims.account_id})
+        return {"status": "enabled", "recovery_codes": codes}
+
+    @rpc
+    def renew_recovery_codes(self, access_token: str, client_address: str = "") -> dict[str, Any]:
+        """Ten new recovery codes; the old ones stop working. Raises Conflict ``TOTP_NOT_ENROLLED``."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            codes = account_settings.renew_recovery_codes(session, claims.account_id)
+            audit.record(session, "recovery_codes_renewed", account_id=claims.account_id, client_address=client_address)
+        log.info("recovery_codes_renewed", extra={"account_id": claims.account_id})
+        return {"recovery_codes": codes}
+
     # --- what a Jobcenter and the operators do --------------------------------------------------------
+
+    @rpc
+    def find_customer(self, access_token: str, customer_number: str) -> str | None:
+        """The account id of the citizen with this Kundennummer, or None; caseworkers and team leads only.
+
+        Staff filter their own Jobcenter's inbox with it; the id never leaves the gateway. Raises
+        Forbidden, InvalidInput ``CUSTOMER_NUMBER_INVALID``.
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD), claims.institution_id or "")
+        number = activation.normalise_customer_number(str(customer_number))
+        with self.db.transaction() as session:
+            return accounts.find_citizen_by_customer_number(session, number)
+
+    @rpc
+    def list_jobcenter_staff(self, access_token: str) -> list[dict[str, str]]:
+        """The active caseworkers and team leads of the caller's own Jobcenter (``account_id``, work
+        ``email``, ``role``), for a team lead handing a case to a colleague; team leads only (Forbidden)."""
+        claims = self._caller(access_token)
+        authorize(claims, (TEAM_LEAD,), claims.institution_id or "")
+        with self.db.transaction() as session:
+            return accounts.staff_of(session, claims.institution_id or "")
 
     @rpc
     def issue_activation_code(self, access_token: str, customer_number: str, institution_id: str) -> dict[str, Any]:

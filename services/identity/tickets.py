@@ -22,6 +22,10 @@ class Purpose(StrEnum):
     LOGIN = "login"
     PASSKEY_REGISTRATION = "passkey_registration"
     PASSKEY_LOGIN = "passkey_login"
+    # A new e-mail address of a logged-in account, until its owner follows the link sent to it.
+    EMAIL_CHANGE = "email_change"
+    # A new authenticator app's secret (sealed), until its first code confirms it.
+    TOTP_REPLACEMENT = "totp_replacement"
 
 
 LIFETIMES = {
@@ -30,6 +34,8 @@ LIFETIMES = {
     Purpose.LOGIN: timedelta(minutes=10),
     Purpose.PASSKEY_REGISTRATION: timedelta(minutes=5),
     Purpose.PASSKEY_LOGIN: timedelta(minutes=5),
+    Purpose.EMAIL_CHANGE: timedelta(days=1),
+    Purpose.TOTP_REPLACEMENT: timedelta(minutes=10),
 }
 
 MESSAGES = {
@@ -38,7 +44,10 @@ MESSAGES = {
     Purpose.LOGIN: "Die Anmeldung hat zu lange gedauert. Bitte beginnen Sie noch einmal.",
     Purpose.PASSKEY_REGISTRATION: "Die Einrichtung hat zu lange gedauert. Bitte beginnen Sie noch einmal.",
     Purpose.PASSKEY_LOGIN: "Die Anmeldung hat zu lange gedauert. Bitte beginnen Sie noch einmal.",
+    Purpose.EMAIL_CHANGE: "Dieser Bestätigungslink ist nicht mehr gültig. Bitte ändern Sie die Adresse noch einmal.",
+    Purpose.TOTP_REPLACEMENT: "Die Einrichtung hat zu lange gedauert. Bitte beginnen Sie noch einmal.",
 }
+LINKS = (Purpose.EMAIL_CONFIRMATION, Purpose.PASSWORD_RESET, Purpose.EMAIL_CHANGE)
 
 
 def issue(session: Session, purpose: Purpose, account_id: str | None, data: dict[str, Any] | None = None) -> str:
@@ -73,7 +82,7 @@ def peek(session: Session, purpose: Purpose, token: str) -> dict[str, Any]:
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=UTC)
     if row is None or row["used_at"] is not None or expires_at is None or expires_at <= datetime.now(UTC):
-        code = "LINK_INVALID" if purpose in (Purpose.EMAIL_CONFIRMATION, Purpose.PASSWORD_RESET) else "TICKET_INVALID"
+        code = "LINK_INVALID" if purpose in LINKS else "TICKET_INVALID"
         raise Unauthenticated(code, MESSAGES[purpose])
     return dict(row)
 

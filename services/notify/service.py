@@ -17,7 +17,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from sqlalchemy.orm import Session
 
-from services.notify import alerts, consent, postfach, reminders, staff
+from services.notify import alerts, consent, feedback, postfach, reminders, staff
 from services.notify.consent import Channel
 from shared.auth import AccessClaims, AccessTokens, TokenVerifier
 from shared.envelope import IntegrationEvent
@@ -34,6 +34,7 @@ consent_table, consent_history = consent.add_tables(metadata)
 alert_table = alerts.add_table(metadata)
 reminder_table = reminders.add_table(metadata)
 staff_alert_table = staff.add_table(metadata)
+feedback_table = feedback.add_table(metadata)
 consents = consent.Consents(consent_table, consent_history)
 reminder_book = reminders.Reminders(reminder_table)
 
@@ -220,6 +221,24 @@ class NotifyService(PortalService):
         replayed = self.alert_queue().replay(self.db.engine)
         log.info("alerts_replayed", extra={"count": replayed})
         return replayed
+
+    @rpc
+    def record_accessibility_feedback(self, barrier: str, page: str = "", contact: str = "") -> str:
+        """Keep a barrier someone reported (anyone may, no login); its text is never logged."""
+        if not isinstance(barrier, str) or not barrier.strip():
+            raise InvalidInput("FEEDBACK_EMPTY", "Bitte beschreiben Sie die Barriere.")
+        with self.db.transaction() as session:
+            feedback_id = feedback.record(session, feedback_table, barrier.strip(), str(page or ""), str(contact or ""))
+        log.info("accessibility_feedback_received", extra={"feedback_id": feedback_id})
+        return feedback_id
+
+    @rpc
+    def list_accessibility_feedback(self, token: str) -> list[dict[str, Any]]:
+        """The reported barriers, newest first (admin only)."""
+        if self.tokens.verify(token).role != "admin":
+            raise Forbidden("ADMIN_ONLY", "Das dürfen nur Administratorinnen und Administratoren.")
+        with self.db.transaction() as session:
+            return feedback.newest(session, feedback_table)
 
     @rpc
     def alert_counts(self) -> dict[str, int]:
