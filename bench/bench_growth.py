@@ -40,6 +40,10 @@ from shared.sql import make_engine  # noqa: E402
 BIG_JOBCENTER = "jc-0394"
 JOBCENTERS = [f"jc-{n:04d}" for n in range(1, 301)]
 STATUSES = ["submitted", "assigned", "received", "in_progress", "waiting_for_documents", "decided", "closed"]
+# A VÄM reports one or two changes; each row gets the change and its category (as the projection writes them).
+CHANGES = ["arbeitsaufnahme", "umzug", "einkommensaenderung", "bankverbindung", "mieterhoehung", "geburt", "kindergeld"]
+GROUPS = ["einkommen", "persoenliches", "einkommen", "persoenliches", "wohnkosten", "haushalt", "einkommen"]
+CASEWORKERS_OF_BIG = 40
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -62,41 +66,63 @@ def fill_case_list(engine, cases: int) -> None:
         connection.execute(
             text(
                 """
-                INSERT INTO submissions_case_list_v2
-                  (case_id, owner_id, kind, status, receipt_number, jobcenter_id, started_at, submitted_at,
-                   updated_at, documents_due, overdue_since)
+                INSERT INTO submissions_case_list_v3
+                  (case_id, owner_id, kind, form_version, status, receipt_number, jobcenter_id, assignee_id,
+                   started_at, submitted_at, updated_at, documents_due, overdue_since)
                 SELECT md5(n::text || 'c')::uuid::text,
                        'owner-' || (n % (:cases / 3))::text,
                        CASE WHEN n % 4 = 0 THEN 'weiterbewilligungsantrag' ELSE 'veraenderungsmitteilung' END,
+                       '2026-1',
                        (CAST(:statuses AS text[]))[1 + n % 7],
                        'JC-2026-' || upper(substr(md5(n::text), 1, 12)),
                        CASE WHEN n % 10 = 0 THEN :big ELSE 'jc-' || lpad((1 + n % 300)::text, 4, '0') END,
+                       CASE WHEN n % 7 IN (0, 1) THEN NULL ELSE 'caseworker-' || (n % :caseworkers)::text END,
                        now() - (n % 400) * interval '1 day',
                        now() - (n % 400) * interval '1 day' + interval '1 hour',
                        now() - (n % 300) * interval '1 day',
-                       NULL, NULL
+                       NULL,
+                       CASE WHEN n % 70 = 1 THEN current_date - 2 END
                 FROM generate_series(1, :cases) AS n
                 """
-            ).bindparams(cases=cases, big=BIG_JOBCENTER, statuses=STATUSES)
+            ).bindparams(cases=cases, big=BIG_JOBCENTER, statuses=STATUSES, caseworkers=CASEWORKERS_OF_BIG)
+        )
+        # Each VÄM: its change and that change's category; every third one a second change.
+        connection.execute(
+            text(
+                """
+                INSERT INTO submissions_case_categories_v3 (case_id, category, jobcenter_id, status, submitted_at)
+                SELECT DISTINCT l.case_id, c.code, l.jobcenter_id, l.status, l.submitted_at
+                FROM (SELECT n, md5(n::text || 'c')::uuid::text AS case_id FROM generate_series(1, :cases) AS n
+                      WHERE n % 4 <> 0) AS v
+                JOIN submissions_case_list_v3 l ON l.case_id = v.case_id
+                CROSS JOIN LATERAL (VALUES
+                    ((CAST(:changes AS text[]))[1 + v.n % 7]), ((CAST(:groups AS text[]))[1 + v.n % 7]),
+                    (CASE WHEN v.n % 3 = 0 THEN (CAST(:changes AS text[]))[1 + (v.n / 7) % 7] END),
+                    (CASE WHEN v.n % 3 = 0 THEN (CAST(:groups AS text[]))[1 + (v.n / 7) % 7] END)
+                ) AS c(code)
+                WHERE c.code IS NOT NULL
+                """
+            ).bindparams(cases=cases, changes=CHANGES, groups=GROUPS)
         )
         connection.execute(
             text(
-                "INSERT INTO submissions_inbox_counts_v2 (jobcenter_id, status, count) "
-                "SELECT jobcenter_id, status, count(*) FROM submissions_case_list_v2 GROUP BY jobcenter_id, status"
+                "INSERT INTO submissions_inbox_counts_v3 (jobcenter_id, status, count) "
+                "SELECT jobcenter_id, status, count(*) FROM submissions_case_list_v3 GROUP BY jobcenter_id, status"
             )
         )
-        connection.execute(text("ANALYZE submissions_case_list_v2"))
+        connection.execute(text("ANALYZE submissions_case_list_v3"))
+        connection.execute(text("ANALYZE submissions_case_categories_v3"))
 
 
 def bench_read_models(engine, cases: int, samples: int) -> None:
     started = time.perf_counter()
     fill_case_list(engine, cases)
     print(f"   filled {cases:,} rows in {time.perf_counter() - started:.1f} s")
-    owners = [f"owner-{random.randrange(cases // 3)}" for _ in range(samples)]
+    owners = [f"owner-{random.randrange(cases // 3)}" for _ in range(samples * 2)]
     jobcenters = [BIG_JOBCENTER if i % 2 == 0 else random.choice(JOBCENTERS) for i in range(samples)]
     with engine.connect() as connection:
         some_ids = [
-            row[0] for row in connection.execute(text("SELECT case_id FROM submissions_case_list_v2 LIMIT 5000"))
+            row[0] for row in connection.execute(text("SELECT case_id FROM submissions_case_list_v3 LIMIT 5000"))
         ]
     with Session(engine) as session:
         iterator_owner = iter(owners)
@@ -105,6 +131,34 @@ def bench_read_models(engine, cases: int, samples: int) -> None:
         case_list = timed(lambda: readmodel.cases_of_owner(session, next(iterator_owner)), samples)
         inbox = timed(lambda: readmodel.inbox(session, next(iterator_jobcenter), None, None, 50, 0), samples)
         big_inbox = timed(lambda: readmodel.inbox(session, BIG_JOBCENTER, "assigned", None, 50, 0), samples // 2)
+        # The caseworker's filters (issue #9) on the 100,000-case Jobcenter.
+        big_kind = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, "received", "weiterbewilligungsantrag", 50, 0),
+            samples // 2,
+        )
+        big_overdue = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, None, None, 50, 0, overdue=True), samples // 2
+        )
+        big_owner = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, None, None, 50, 0, owner_id=next(iterator_owner)),
+            samples // 2,
+        )
+        big_category = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, None, None, 50, 0, category="arbeitsaufnahme"),
+            samples // 2,
+        )
+        big_rare_category = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, "assigned", None, 50, 0, category="wohnkosten"),
+            samples // 2,
+        )
+        big_mine = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, None, None, 50, 0, assignee="caseworker-3"), samples // 2
+        )
+        big_nobody = timed(
+            lambda: readmodel.inbox(session, BIG_JOBCENTER, "assigned", None, 50, 0, assignee=readmodel.UNASSIGNED),
+            samples // 2,
+        )
+        big_page_20 = timed(lambda: readmodel.inbox(session, BIG_JOBCENTER, None, None, 50, 950), samples // 2)
         baseline = timed(
             lambda: session.execute(
                 select(readmodel.case_list).where(readmodel.case_list.c.case_id == next(iterator_ids))
@@ -117,6 +171,14 @@ def bench_read_models(engine, cases: int, samples: int) -> None:
         ("citizen's case list", case_list),
         ("inbox page (mixed Jobcenters)", inbox),
         ("inbox page, 100,000-case Jobcenter", big_inbox),
+        ("  filtered by status and kind", big_kind),
+        ("  only overdue", big_overdue),
+        ("  one customer (Kundennummer)", big_owner),
+        ("  one VÄM change (Arbeitsaufnahme)", big_category),
+        ("  new, category Wohnkosten", big_rare_category),
+        ("  assigned to one caseworker", big_mine),
+        ("  new, nobody assigned", big_nobody),
+        ("  page 20", big_page_20),
     ):
         p50, p95 = percentiles(measured)
         print(f"   {label:<40} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms   p95 ratio {p95 / base95:5.1f}")

@@ -12,10 +12,19 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.submissions.domainmodel import Actor, Case, CaseErasure, CaseKind, parse_kind
+from services.submissions.domainmodel import (
+    DRAFT_ONLY_EVENTS,
+    TIMELINE_LABELS,
+    Actor,
+    Case,
+    CaseErasure,
+    CaseKind,
+    parse_kind,
+)
 from services.submissions.forms import Form, FormCatalogue
+from shared.envelope import stable_event_id
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.eventstore import PortalApplication, Publishes
+from shared.eventstore import PortalApplication, Publishes, jsonable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +56,10 @@ class Cases(PortalApplication):
         Case.Expired: Publishes("case_draft_expired", ()),
         CaseErasure.Recorded: Publishes("case_erased", ("case_id",)),
         Case.BecameOverdue: Publishes("case_overdue", ("due_since",)),
+        # The reason of a refusal stays in the case (it may name the person): only the fact is published.
+        Case.HandoverConfirmed: Publishes("case_handover_confirmed", ("jobcenter_id",)),
+        Case.HandoverRefused: Publishes("case_handover_refused", ("jobcenter_id",)),
+        Case.CaseworkerAssigned: Publishes("case_caseworker_assigned", ("caseworker_id",)),
     }
 
     def __init__(self, env: Any = None) -> None:
@@ -137,6 +150,10 @@ class Cases(PortalApplication):
     def receive(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.receive(actor))
 
+    def assign_caseworker(self, case_id: str, actor: Actor, caseworker: Actor) -> bool:
+        """Give the case to a caseworker of its Jobcenter; False when it was theirs already."""
+        return self._update(case_id, lambda case: case.assign_caseworker(actor, caseworker))
+
     def start_processing(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.start_processing(actor))
 
@@ -177,6 +194,14 @@ class Cases(PortalApplication):
     def close_case(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.close(actor))
 
+    def confirm_handover(self, case_id: str, jobcenter_id: str) -> bool:
+        """Record that the Jobcenter's e-file took the case over; False when it was recorded before."""
+        return self._update(case_id, lambda case: case.confirm_handover(jobcenter_id))
+
+    def refuse_handover(self, case_id: str, jobcenter_id: str, reason: str) -> bool:
+        """Record that the Jobcenter's e-file refused the case; False when it was recorded before."""
+        return self._update(case_id, lambda case: case.refuse_handover(jobcenter_id, reason))
+
     # -- queries ----------------------------------------------------------------------------------
 
     def get_case(self, case_id: str) -> dict[str, Any]:
@@ -192,6 +217,7 @@ class Cases(PortalApplication):
             "content_hash": case.content_hash,
             "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
             "jobcenter_id": case.jobcenter_id,
+            "assignee_id": case.assignee(),
             "residence": form.residence(case.answers),
             "checklist": case.checklist,
             "decision": case.decision,
@@ -224,14 +250,68 @@ class Cases(PortalApplication):
         }
 
     def timeline(self, case_id: str) -> list[dict[str, Any]]:
-        """The case's events as the citizen's timeline: what happened when, without content."""
+        """The case's events as the citizen's timeline: what happened when, without content.
+
+        ``draft`` marks the events of the draft (sections saved, documents attached), which staff do not need.
+        """
         entries = []
         for domain_event in self.events.get(self._parse_id(case_id)):
+            name = type(domain_event).__name__
+            entry = {
+                "event": name,
+                "label": TIMELINE_LABELS.get(name, name),
+                "version": domain_event.originator_version,
+                "at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
+                "draft": name in DRAFT_ONLY_EVENTS,
+            }
+            # Which Jobcenter an assignment went to: the citizen sees its name on the timeline.
+            jobcenter_id = getattr(domain_event, "jobcenter_id", None)
+            if isinstance(jobcenter_id, str):
+                entry["jobcenter_id"] = jobcenter_id
+            entries.append(entry)
+        return entries
+
+    def export_case(self, case_id: str) -> dict[str, Any]:
+        """What the Jobcenter's e-file takes over: the submitted answers with form kind and version,
+        the Nachweis checklist and the attached document ids. Conflict ``CASE_NOT_SUBMITTED`` for a draft."""
+        case = self._get(case_id)
+        case.check_is_submitted()
+        form = self.form_of(case)
+        document_ids = [document_id for item in case.checklist.values() for document_id in item["document_ids"]]
+        return {
+            "case_id": str(case.id),
+            "kind": case.kind.value,
+            "form_version": case.form_version,
+            "status": case.status.value,
+            "receipt_number": case.receipt_number,
+            "content_hash": case.content_hash,
+            "submitted_at": case.submitted_at.isoformat() if case.submitted_at else None,
+            "jobcenter_id": case.jobcenter_id,
+            "answers": form.submitted_content(case.answers),
+            "nachweise": [
+                {"kind": kind, "label": form.labels.get(kind, kind), **item} for kind, item in case.checklist.items()
+            ],
+            "document_ids": list(dict.fromkeys(document_ids)),
+            "decision": case.decision,
+            "handovers": case.handover_states(),
+        }
+
+    def export_events(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's events for the Jobcenter's e-file: stable id (as published), type, time and the
+        published ids and codes - never the content of a section or message, nor the owner's account."""
+        entries = []
+        identifier = self._parse_id(case_id)
+        for domain_event in self.events.get(identifier):
+            spec = self.integration_events.get(type(domain_event))
+            state = vars(domain_event)
+            fields = spec.fields if spec else ()
             entries.append(
                 {
-                    "event": type(domain_event).__name__,
+                    "event_id": stable_event_id(self.name, str(identifier), domain_event.originator_version),
+                    "type": spec.type if spec else _snake_case(type(domain_event).__name__),
                     "version": domain_event.originator_version,
                     "at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
+                    "data": {name: jsonable(state[name]) for name in fields if name != "owner_id"},
                 }
             )
         return entries
@@ -267,6 +347,10 @@ class Cases(PortalApplication):
             return uuid.UUID(str(case_id))
         except ValueError:
             raise InvalidInput("CASE_ID_INVALID", "Die Vorgangsnummer ist ungültig.") from None
+
+
+def _snake_case(name: str) -> str:
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name).lstrip("_")
 
 
 def _parse_date(value: str | None, code: str) -> date:

@@ -27,6 +27,37 @@ STAFF_ROLES = ("caseworker", "team_lead")
 MESSAGE_MAX_LENGTH = 5000
 # A case its Jobcenter has not received after this many working days is overdue.
 RECEIVE_WITHIN_WORKING_DAYS = 3
+HANDOVER_REASON_MAX_LENGTH = 1000
+
+# The citizen's timeline names each event in plain German; events not named here show their class name.
+TIMELINE_LABELS = {
+    "DraftStarted": "Antrag begonnen",
+    "Submitted": "Antrag abgeschickt",
+    "Assigned": "Dem zuständigen Jobcenter zugeordnet",
+    "Reassigned": "An ein anderes Jobcenter weitergegeben",
+    "HandedOver": "An eine andere Stelle abgegeben",
+    "Received": "Vom Jobcenter erhalten",
+    "ProcessingStarted": "In Bearbeitung",
+    "DocumentsRequested": "Unterlagen angefordert",
+    "DocumentSupplied": "Unterlagen nachgereicht",
+    "NachweisWaived": "Nachweis nicht mehr nötig",
+    "Decided": "Entschieden",
+    "Closed": "Abgeschlossen",
+    "MessagePosted": "Nachricht",
+    "Withdrawn": "Zurückgezogen",
+    "HandoverConfirmed": "Vom Jobcenter übernommen",
+    "HandoverRefused": "Vom Jobcenter nicht übernommen",
+    # Neutral on purpose: the citizen's timeline never names the caseworker.
+    "CaseworkerAssigned": "Bearbeitung übernommen",
+    "SectionSaved": "Angaben gespeichert",
+    "DocumentAttached": "Unterlage angehängt",
+    "DocumentDetached": "Unterlage entfernt",
+    "MoveReported": "Umzug gemeldet",
+    "BecameOverdue": "Eingang nicht rechtzeitig bestätigt",
+    "AssignmentPending": "Zuständiges Jobcenter wird ermittelt",
+}
+# Events of the draft only: the staff's timeline of a case leaves them out.
+DRAFT_ONLY_EVENTS = frozenset({"SectionSaved", "DocumentAttached", "DocumentDetached"})
 
 
 class CaseKind(StrEnum):
@@ -198,6 +229,17 @@ class Case(Aggregate):
     class BecameOverdue(Aggregate.Event):
         due_since: str
 
+    class HandoverConfirmed(Aggregate.Event):
+        jobcenter_id: str
+
+    class HandoverRefused(Aggregate.Event):
+        jobcenter_id: str
+        reason: str
+
+    class CaseworkerAssigned(Aggregate.Event):
+        caseworker_id: str
+        by: str
+
     class Withdrawn(Aggregate.Event):
         pass
 
@@ -229,6 +271,7 @@ class Case(Aggregate):
         self.document_requests: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.overdue_since: str | None = None
+        self.assignee_id: str | None = None
 
     # -- the citizen's draft ----------------------------------------------------------------------
 
@@ -362,6 +405,7 @@ class Case(Aggregate):
     @event(Reassigned)
     def _reassigned(self, jobcenter_id: str, reason_code: str, effective_from: str) -> None:
         self.jobcenter_id = jobcenter_id
+        self.assignee_id = None  # the other Jobcenter decides who works on it
         self.assignment_reason = reason_code
         if self.status in (CaseStatus.SUBMITTED, CaseStatus.ASSIGNMENT_PENDING):
             self.status = CaseStatus.ASSIGNED
@@ -379,9 +423,47 @@ class Case(Aggregate):
     # -- the Jobcenter's work ---------------------------------------------------------------------
 
     def receive(self, actor: Actor) -> None:
+        """Confirm the case arrived; whoever receives a case nobody works on yet takes it."""
         self.check_actor_is_assigned_staff(actor)
         self.check_status(CaseStatus.ASSIGNED)
         self._received(actor_id=actor.account_id)
+        if self.assignee() is None:
+            self._caseworker_assigned(caseworker_id=actor.account_id, by=actor.account_id)
+
+    def assign_caseworker(self, actor: Actor, caseworker: Actor) -> bool:
+        """Give the case to ``caseworker``; False when it is theirs already (no event).
+
+        A caseworker takes a case nobody works on; only a team lead gives a case to someone else or
+        takes it from a colleague. Raises Forbidden ``NOT_ASSIGNED_TO_YOUR_JOBCENTER`` /
+        ``TEAM_LEAD_ONLY``, Conflict ``CASE_TAKEN`` / ``CASE_CLOSED`` / ``CASE_NOT_SUBMITTED`` and
+        InvalidInput ``CASEWORKER_NOT_OF_THIS_JOBCENTER`` for anyone not on the staff of the case's Jobcenter.
+        """
+        self.check_actor_is_assigned_staff(actor)
+        self.check_is_submitted()
+        self.check_not_final()
+        if caseworker.role not in STAFF_ROLES or caseworker.institution_id != self.jobcenter_id:
+            raise InvalidInput(
+                "CASEWORKER_NOT_OF_THIS_JOBCENTER",
+                "Diese Person arbeitet nicht in dem Jobcenter, dem der Vorgang zugeordnet ist.",
+                {"field": "caseworker_id"},
+            )
+        if caseworker.account_id == self.assignee():
+            return False
+        if actor.role != "team_lead":
+            if caseworker.account_id != actor.account_id:
+                raise Forbidden("TEAM_LEAD_ONLY", "Nur die Teamleitung kann Vorgänge anderen zuweisen.")
+            if self.assignee() is not None:
+                raise Conflict("CASE_TAKEN", "Diesen Vorgang bearbeitet schon eine Kollegin oder ein Kollege.")
+        self._caseworker_assigned(caseworker_id=caseworker.account_id, by=actor.account_id)
+        return True
+
+    @event(CaseworkerAssigned)
+    def _caseworker_assigned(self, caseworker_id: str, by: str) -> None:
+        self.assignee_id = caseworker_id
+
+    def assignee(self) -> str | None:
+        """Who of the Jobcenter works on the case (cases restored from older snapshots have nobody)."""
+        return getattr(self, "assignee_id", None)
 
     @event(Received)
     def _received(self, actor_id: str) -> None:
@@ -544,6 +626,64 @@ class Case(Aggregate):
     @event(BecameOverdue)
     def _became_overdue(self, due_since: str) -> None:
         self.overdue_since = due_since
+
+    # -- the handover to the Jobcenter's e-file (back-office interface) ---------------------------
+
+    def confirm_handover(self, jobcenter_id: str) -> bool:
+        """The Jobcenter's e-file took the case over; returns False when it had confirmed before (no event).
+
+        Raises Conflict ``CASE_NOT_ASSIGNED_TO_JOBCENTER`` unless the case is assigned to ``jobcenter_id``
+        and ``HANDOVER_ALREADY_REFUSED`` after a refusal by that Jobcenter.
+        """
+        previous = self.check_handover_possible(jobcenter_id)
+        if previous == "confirmed":
+            return False
+        if previous == "refused":
+            raise Conflict("HANDOVER_ALREADY_REFUSED", "Das Jobcenter hat die Übernahme schon abgelehnt.")
+        self._handover_confirmed(jobcenter_id=jobcenter_id)
+        return True
+
+    @event(HandoverConfirmed)
+    def _handover_confirmed(self, jobcenter_id: str) -> None:
+        self.handovers = {**self.handover_states(), jobcenter_id: "confirmed"}
+
+    def refuse_handover(self, jobcenter_id: str, reason: str) -> bool:
+        """The Jobcenter's e-file refused the case, with a reason; returns False when refused before (no event).
+
+        Raises Conflict as :meth:`confirm_handover` does (``HANDOVER_ALREADY_CONFIRMED`` after a confirmation)
+        and InvalidInput ``REASON_REQUIRED`` for an empty or overlong reason.
+        """
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not text or len(text) > HANDOVER_REASON_MAX_LENGTH:
+            raise InvalidInput(
+                "REASON_REQUIRED",
+                f"Bitte geben Sie einen Grund an (1 bis {HANDOVER_REASON_MAX_LENGTH} Zeichen).",
+                {"max": HANDOVER_REASON_MAX_LENGTH},
+            )
+        previous = self.check_handover_possible(jobcenter_id)
+        if previous == "refused":
+            return False
+        if previous == "confirmed":
+            raise Conflict("HANDOVER_ALREADY_CONFIRMED", "Das Jobcenter hat den Vorgang schon übernommen.")
+        self._handover_refused(jobcenter_id=jobcenter_id, reason=text)
+        return True
+
+    @event(HandoverRefused)
+    def _handover_refused(self, jobcenter_id: str, reason: str) -> None:
+        self.handovers = {**self.handover_states(), jobcenter_id: "refused"}
+
+    def handover_states(self) -> dict[str, str]:
+        """Per Jobcenter: ``confirmed`` or ``refused`` (cases restored from older snapshots have none)."""
+        return dict(getattr(self, "handovers", {}))
+
+    def check_handover_possible(self, jobcenter_id: str) -> str | None:
+        """The earlier answer of this Jobcenter, if any; Conflict unless the case is assigned to it."""
+        self.check_is_submitted()
+        if self.jobcenter_id is None or jobcenter_id != self.jobcenter_id:
+            raise Conflict("CASE_NOT_ASSIGNED_TO_JOBCENTER", "Dieser Vorgang ist nicht diesem Jobcenter zugeordnet.")
+        if self.status in (CaseStatus.WITHDRAWN, CaseStatus.HANDED_OVER):
+            raise Conflict("CASE_CLOSED", "Dieser Vorgang ist abgeschlossen.")
+        return self.handover_states().get(jobcenter_id)
 
     # -- invariants -------------------------------------------------------------------------------
 

@@ -89,6 +89,7 @@ class Form:
         self.prefill_sections: list[str] = list(definition.get("prefill", []))
         self.nachweis_rules: list[dict[str, Any]] = list(definition.get("nachweise", []))
         self.categories: dict[str, Any] = dict(definition.get("categories", {}))
+        self.categories_from: dict[str, str] | None = definition.get("categories_from")
 
     def describe(self) -> dict[str, Any]:
         """The form as a client renders it: its sections with their JSON Schemas and conditions."""
@@ -101,6 +102,19 @@ class Form:
                 {"id": s.id, "title": s.title, "schema": s.schema, "applies_if": s.applies_if} for s in self.sections
             ],
         }
+
+    def category_codes(self, section_id: str, data: Any) -> list[str] | None:
+        """The changes a saved section reports, each with its category (``arbeitsaufnahme``, ``einkommen``).
+
+        None when this section does not hold the changes (or the form has no categories).
+        """
+        source = self.categories_from
+        if not source or section_id != source["section"]:
+            return None
+        chosen = data.get(source["field"]) if isinstance(data, dict) else None
+        changes = [str(change) for change in chosen] if isinstance(chosen, list) else []
+        groups = [name for name, group in self.categories.items() if set(group.get("changes", [])) & set(changes)]
+        return sorted({*changes, *groups})
 
     def section(self, section_id: str) -> Section:
         """The section ``section_id``; raises InvalidInput ``SECTION_UNKNOWN``."""

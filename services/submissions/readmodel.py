@@ -1,7 +1,8 @@
 """The read models of the submissions service: the citizen's cases and the Jobcenter's inbox.
 
 One row per case, built from the case's events by ``CaseList`` (see ``shared/projection.py``).
-Rows hold ids, codes and dates - no form content.
+Rows hold ids, codes and dates - no form content beyond the codes of what a VÄM reports as changed
+(its categories, one row each in a side table, so that the inbox filters by one with an index).
 """
 
 from __future__ import annotations
@@ -12,40 +13,66 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, String, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.submissions.domainmodel import Case, CaseStatus
+from services.submissions.forms import FormCatalogue
 from shared.projection import ProjectionRunner, SqlProjection
 from shared.sql import make_engine
 
 metadata = MetaData()
 # Read models are disposable: a change to a table gets a new name (_v2...), and the new table is
-# built from the event store on first use while the old one is dropped by hand.
+# built from the event store on first use while the old one is dropped by hand. v3 added the form
+# version, the assigned caseworker, the categories table and the partial index of overdue cases.
 case_list = Table(
-    "submissions_case_list_v2",
+    "submissions_case_list_v3",
     metadata,
     Column("case_id", String(36), primary_key=True),
     Column("owner_id", String(64), nullable=False),
     Column("kind", String(40), nullable=False),
+    Column("form_version", String(20), nullable=False),
     Column("status", String(30), nullable=False),
     Column("receipt_number", String(30), nullable=True, unique=True),
     Column("jobcenter_id", String(64), nullable=True),
+    Column("assignee_id", String(64), nullable=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("documents_due", Date, nullable=True),
     Column("overdue_since", Date, nullable=True),
-    Index("submissions_case_list_v2_owner", "owner_id", "updated_at"),
-    Index("submissions_case_list_v2_inbox", "jobcenter_id", "status", "submitted_at"),
-    Index("submissions_case_list_v2_age", "jobcenter_id", "submitted_at"),
+    Index("submissions_case_list_v3_owner", "owner_id", "updated_at"),
+    Index("submissions_case_list_v3_inbox", "jobcenter_id", "status", "submitted_at"),
+    Index("submissions_case_list_v3_age", "jobcenter_id", "submitted_at"),
+    Index("submissions_case_list_v3_assignee", "jobcenter_id", "assignee_id", "submitted_at"),
+)
+# Overdue cases are few: a partial index holds only them (PostgreSQL and SQLite both know partial indexes).
+_OVERDUE = (case_list.c.status == CaseStatus.ASSIGNED.value) & case_list.c.overdue_since.is_not(None)
+Index(
+    "submissions_case_list_v3_overdue", case_list.c.jobcenter_id, case_list.c.submitted_at,
+    postgresql_where=_OVERDUE, sqlite_where=_OVERDUE,
+)  # fmt: skip
+# What a VÄM reports as changed (``arbeitsaufnahme``) and its category (``einkommen``), one row each,
+# with the case's Jobcenter, status and submission time copied in so that one category's cases of one
+# Jobcenter (and status), oldest first, are one index range.
+case_categories = Table(
+    "submissions_case_categories_v3",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("jobcenter_id", String(64), nullable=True),
+    Column("status", String(30), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=True),
+    Index("submissions_case_categories_v3_inbox", "jobcenter_id", "category", "submitted_at"),
+    Index("submissions_case_categories_v3_status", "jobcenter_id", "category", "status", "submitted_at"),
 )
 # The inbox's counts per status, kept by the projection: counting 100,000 rows per page view would
 # cost more than the page itself.
 inbox_counts = Table(
-    "submissions_inbox_counts_v2",
+    "submissions_inbox_counts_v3",
     metadata,
     Column("jobcenter_id", String(64), primary_key=True),
     Column("status", String(30), primary_key=True),
@@ -75,8 +102,11 @@ NEXT_STEP_FOR_CITIZEN = {
 
 
 class CaseList(SqlProjection):
-    name = "submissions_case_list_v2"
+    name = "submissions_case_list_v3"
     metadata: ClassVar[MetaData] = metadata
+
+    def __init__(self) -> None:
+        self.forms = FormCatalogue.load()
 
     def apply(self, session: Session, domain_event: Any) -> None:
         case_id = str(domain_event.originator_id)
@@ -87,12 +117,17 @@ class CaseList(SqlProjection):
                     case_id=case_id,
                     owner_id=domain_event.owner_id,
                     kind=str(domain_event.kind),
+                    form_version=str(domain_event.form_version),
                     status=CaseStatus.DRAFT.value,
                     started_at=at,
                     updated_at=at,
                 )
             )
+            for section_id, data in dict(domain_event.answers).items():
+                self._record_categories(session, case_id, section_id, data)
             return
+        if isinstance(domain_event, Case.SectionSaved):
+            self._record_categories(session, case_id, domain_event.section_id, domain_event.data)
         changes: dict[str, Any] = {"updated_at": at}
         if type(domain_event) in STATUS_AFTER:
             changes["status"] = STATUS_AFTER[type(domain_event)].value
@@ -108,6 +143,13 @@ class CaseList(SqlProjection):
             changes["overdue_since"] = date.fromisoformat(domain_event.due_since)
         if isinstance(domain_event, Case.Received | Case.Reassigned):
             changes["overdue_since"] = None
+        if isinstance(domain_event, Case.CaseworkerAssigned):
+            changes["assignee_id"] = domain_event.caseworker_id
+        if isinstance(domain_event, Case.Reassigned):
+            changes["assignee_id"] = None
+        copied = {key: changes[key] for key in ("jobcenter_id", "status", "submitted_at") if key in changes}
+        if copied:
+            session.execute(update(case_categories).where(case_categories.c.case_id == case_id).values(**copied))
         if "status" in changes or "jobcenter_id" in changes:
             before = session.execute(
                 select(case_list.c.jobcenter_id, case_list.c.status).where(case_list.c.case_id == case_id)
@@ -118,6 +160,49 @@ class CaseList(SqlProjection):
                     session, changes.get("jobcenter_id", before.jobcenter_id), changes.get("status", before.status), 1
                 )
         session.execute(update(case_list).where(case_list.c.case_id == case_id).values(**changes))
+
+    def _record_categories(self, session: Session, case_id: str, section_id: str, data: Any) -> None:
+        """A saved section that reports what changed replaces the case's categories."""
+        row = session.execute(
+            select(
+                case_list.c.kind,
+                case_list.c.form_version,
+                case_list.c.jobcenter_id,
+                case_list.c.status,
+                case_list.c.submitted_at,
+            ).where(case_list.c.case_id == case_id)
+        ).first()
+        if row is None:
+            return
+        try:
+            form = self.forms.version(row.kind, row.form_version)
+        except KeyError:
+            return
+        codes = form.category_codes(section_id, data)
+        if codes is None:
+            return
+        session.execute(delete(case_categories).where(case_categories.c.case_id == case_id))
+        if codes:
+            session.execute(
+                case_categories.insert(),
+                [{"case_id": case_id, "category": code, "jobcenter_id": row.jobcenter_id,
+                  "status": row.status, "submitted_at": row.submitted_at} for code in codes],
+            )  # fmt: skip
+
+
+def forget_case(connection: Connection, case_id: str) -> None:
+    """Delete an erased case's rows and take it out of its Jobcenter's counts."""
+    row = connection.execute(
+        select(case_list.c.jobcenter_id, case_list.c.status).where(case_list.c.case_id == case_id)
+    ).first()
+    if row is not None and row.jobcenter_id is not None:
+        connection.execute(
+            update(inbox_counts)
+            .where(inbox_counts.c.jobcenter_id == row.jobcenter_id, inbox_counts.c.status == row.status)
+            .values(count=inbox_counts.c.count - 1)
+        )
+    connection.execute(delete(case_categories).where(case_categories.c.case_id == case_id))
+    connection.execute(delete(case_list).where(case_list.c.case_id == case_id))
 
 
 def _count(session: Session, jobcenter_id: str | None, status: str, delta: int) -> None:
@@ -141,6 +226,7 @@ def row_as_dict(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "receipt_number": row["receipt_number"],
         "jobcenter_id": row["jobcenter_id"],
+        "assignee_id": row["assignee_id"],
         "submitted_at": _aware(submitted_at).isoformat() if submitted_at else None,
         "updated_at": _aware(row["updated_at"]).isoformat(),
         "documents_due": row["documents_due"].isoformat() if row["documents_due"] else None,
@@ -164,6 +250,9 @@ def last_submitted_case_of_owner(session: Session, owner_id: str) -> str | None:
     return session.execute(query).scalar_one_or_none()
 
 
+UNASSIGNED = "nobody"  # the ``assignee`` filter for cases nobody of the Jobcenter works on yet
+
+
 def inbox(
     session: Session,
     jobcenter_id: str,
@@ -171,16 +260,40 @@ def inbox(
     kind: str | None,
     limit: int,
     offset: int,
+    overdue: bool = False,
+    owner_id: str | None = None,
+    category: str | None = None,
+    assignee: str | None = None,
 ) -> tuple[list[Any], dict[str, int]]:
-    """A page of a Jobcenter's cases, oldest submission first, and the count per status."""
+    """A page of a Jobcenter's cases, oldest submission first, and the count per status.
+
+    Overdue cases (assigned, not yet received) are read from their partial index; one category's
+    cases from the categories table's (Jobcenter, category, submitted) index; ``assignee`` (an
+    account id, or ``UNASSIGNED``) walks the (Jobcenter, assignee, submitted) index; one customer's
+    cases the owner index.
+    """
     conditions = [case_list.c.jobcenter_id == jobcenter_id]
+    if overdue:
+        conditions.append(_OVERDUE)
+    if owner_id:
+        conditions.append(case_list.c.owner_id == owner_id)
     if status:
         conditions.append(case_list.c.status == status)
     if kind:
         conditions.append(case_list.c.kind == kind)
-    rows = session.execute(
-        select(case_list).where(*conditions).order_by(case_list.c.submitted_at.asc()).limit(limit).offset(offset)
-    ).mappings()
+    if assignee:
+        conditions.append(
+            case_list.c.assignee_id.is_(None) if assignee == UNASSIGNED else case_list.c.assignee_id == assignee
+        )
+    query = select(case_list)
+    order = case_list.c.submitted_at
+    if category:
+        query = query.join(case_categories, case_categories.c.case_id == case_list.c.case_id)
+        conditions += [case_categories.c.jobcenter_id == jobcenter_id, case_categories.c.category == category]
+        if status:
+            conditions.append(case_categories.c.status == status)
+        order = case_categories.c.submitted_at
+    rows = session.execute(query.where(*conditions).order_by(order.asc()).limit(limit).offset(offset)).mappings()
     counts = session.execute(
         select(inbox_counts.c.status, inbox_counts.c.count).where(
             inbox_counts.c.jobcenter_id == jobcenter_id, inbox_counts.c.count > 0

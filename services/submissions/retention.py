@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
-from services.submissions.readmodel import CaseList, case_list, drafts_untouched_since, finished_before
+from services.submissions.readmodel import CaseList, drafts_untouched_since, finished_before, forget_case
 from shared.config import load_config
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
@@ -40,7 +39,7 @@ def erase_case(application: Cases, runner: ProjectionRunner, case_id: str) -> No
     """Erase one case for good: destroy its data key and delete its read-model row."""
     application.erase(case_id)
     with runner.engine.begin() as connection:
-        connection.execute(delete(case_list).where(case_list.c.case_id == case_id))
+        forget_case(connection, case_id)
 
 
 def erase_finished_cases(

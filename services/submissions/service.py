@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from sqlalchemy.orm import Session
 
-from services.submissions import readmodel, receipt
+from services.submissions import accesslog, readmodel, receipt
 from services.submissions.application import Cases
 from services.submissions.domainmodel import (
     RECEIVE_WITHIN_WORKING_DAYS,
@@ -81,6 +81,8 @@ class SubmissionsService(PortalService):
     tokens: TokenVerifier = AccessTokens()
     case_list: readmodel.CaseListReadModel = readmodel.CaseListReadModel()
     signer: receipt.ReceiptSigner = ReceiptKey()
+    access_log: accesslog.StaffAccessLog = accesslog.StaffAccessLog()
+    identity: Any = RpcProxy("identity")
 
     # -- the citizen ------------------------------------------------------------------------------
 
@@ -143,6 +145,21 @@ class SubmissionsService(PortalService):
     @rpc
     def receive_case(self, case_id: str, token: str) -> None:
         self.cases.receive(case_id, self._actor(token))
+
+    @rpc
+    def assign_caseworker(self, case_id: str, token: str, caseworker_id: str | None = None) -> bool:
+        """Give the case to a caseworker of its Jobcenter (none: the caller takes it); False when theirs already.
+
+        Who the caseworker is and where they work is asked of identity, never taken from the caller.
+        """
+        actor = self._actor(token)
+        if not caseworker_id or caseworker_id == actor.account_id:
+            caseworker = actor
+        else:
+            caseworker = self._staff_account(str(caseworker_id))
+        assigned = self.cases.assign_caseworker(case_id, actor, caseworker)
+        log.info("case_caseworker_assigned", extra={"case_id": case_id, "account_id": actor.account_id})
+        return assigned
 
     @rpc
     def start_processing(self, case_id: str, token: str) -> None:
@@ -215,8 +232,29 @@ class SubmissionsService(PortalService):
 
     @rpc
     def view_case(self, case_id: str, token: str) -> dict[str, Any]:
-        """The case for its owner or its Jobcenter's staff; NotFound for everyone else."""
-        return self._readable_case(case_id, token)
+        """The case for its owner or its Jobcenter's staff; NotFound for everyone else.
+
+        Every opening by staff is recorded (who, role, Jobcenter, when) before the case is answered.
+        """
+        case = self._readable_case(case_id, token)
+        who = self._actor(token)
+        if who.role == "citizen":
+            case.pop("assignee_id", None)  # who at the Jobcenter works on it is the Jobcenter's business
+        if who.role in STAFF_ROLES:
+            self.access_log.record(case["case_id"], who.account_id, who.role, who.institution_id, "case_viewed")
+            log.info("case_viewed_by_staff", extra={"case_id": case["case_id"], "account_id": who.account_id})
+        return case
+
+    @rpc
+    def list_staff_accesses(self, token: str, case_id: str | None = None) -> list[dict[str, Any]]:
+        """Who of the staff opened which case when, newest first (200): admins see all, team leads
+        their Jobcenter's. Forbidden ``ADMIN_ONLY`` for everyone else."""
+        who = self._actor(token)
+        if who.role == "admin":
+            return self.access_log.list(case_id=case_id or None)
+        if who.role == "team_lead" and who.institution_id:
+            return self.access_log.list(case_id=case_id or None, institution_id=who.institution_id)
+        raise Forbidden("ADMIN_ONLY", "Das Zugriffsprotokoll sehen nur Administration und Teamleitung.")
 
     @rpc
     def get_answers(self, case_id: str, token: str) -> dict[str, Any]:
@@ -238,17 +276,36 @@ class SubmissionsService(PortalService):
 
     @rpc
     def list_inbox(
-        self, token: str, status: str | None = None, kind: str | None = None, page: int = 1
+        self,
+        token: str,
+        status: str | None = None,
+        kind: str | None = None,
+        page: int = 1,
+        overdue: bool = False,
+        owner_id: str | None = None,
+        category: str | None = None,
+        assignee: str | None = None,
     ) -> dict[str, Any]:
-        """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status."""
+        """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status.
+
+        ``overdue`` keeps the cases not received in time; ``owner_id`` one customer's cases;
+        ``category`` the VÄM reporting that change or category (``arbeitsaufnahme``, ``einkommen``);
+        ``assignee`` ``me``, ``nobody`` or a colleague's account id.
+        """
         staff = self._actor(token)
         if staff.role not in STAFF_ROLES or not staff.institution_id:
             raise Forbidden("STAFF_ONLY", "Nur Mitarbeitende eines Jobcenters sehen den Posteingang.")
         page = max(1, int(page))
+        if assignee == "me":
+            assignee = staff.account_id
+        elif assignee == "nobody":
+            assignee = readmodel.UNASSIGNED
         with self.case_list.session() as session:
             rows, counts = readmodel.inbox(
-                session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE
-            )
+                session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE,
+                overdue=bool(overdue), owner_id=owner_id or None, category=category or None,
+                assignee=assignee or None,
+            )  # fmt: skip
         return {
             "cases": [readmodel.row_as_dict(row) for row in rows],
             "counts": counts,
@@ -279,7 +336,37 @@ class SubmissionsService(PortalService):
 
     @rpc
     def list_messages(self, case_id: str, token: str) -> list[dict[str, Any]]:
+        self._readable_case(case_id, token)  # another's case is NotFound, as on every reading route
         return self.cases.messages(case_id, self._actor(token))
+
+    # -- the back-office interface (for the backoffice service only) -----------------------------
+
+    @rpc
+    def confirm_handover(self, case_id: str, jobcenter_id: str) -> bool:
+        """The Jobcenter's e-file took the case over; idempotent (False when recorded before).
+
+        Conflict ``CASE_NOT_ASSIGNED_TO_JOBCENTER`` unless the case is assigned to ``jobcenter_id``.
+        """
+        recorded = self.cases.confirm_handover(case_id, jobcenter_id)
+        log.info("case_handover_confirmed", extra={"case_id": case_id, "code": "new" if recorded else "repeated"})
+        return recorded
+
+    @rpc
+    def refuse_handover(self, case_id: str, jobcenter_id: str, reason: str) -> bool:
+        """The Jobcenter's e-file refused the case with a reason; idempotent as ``confirm_handover``."""
+        recorded = self.cases.refuse_handover(case_id, jobcenter_id, reason)
+        log.info("case_handover_refused", extra={"case_id": case_id, "code": "new" if recorded else "repeated"})
+        return recorded
+
+    @rpc
+    def export_case(self, case_id: str) -> dict[str, Any]:
+        """A submitted case for the Jobcenter's e-file (answers, form kind and version, Nachweise, documents)."""
+        return self.cases.export_case(case_id)
+
+    @rpc
+    def export_case_events(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's event log for the Jobcenter's e-file: ids, types, times, codes."""
+        return self.cases.export_events(case_id)
 
     # -- deadlines --------------------------------------------------------------------------------
 
@@ -294,6 +381,20 @@ class SubmissionsService(PortalService):
         """Who calls, from a verified access token; raises Unauthenticated."""
         claims = self.tokens.verify(token)
         return Actor(claims.account_id, claims.role, claims.institution_id)
+
+    def _staff_account(self, account_id: str) -> Actor:
+        """A colleague as identity knows them; InvalidInput ``CASEWORKER_NOT_OF_THIS_JOBCENTER`` if unknown/disabled."""
+        try:
+            account = self.identity.get_account(account_id)
+        except NotFound:
+            account = None
+        if not account or account.get("status") != "active":
+            raise InvalidInput(
+                "CASEWORKER_NOT_OF_THIS_JOBCENTER",
+                "Diese Person arbeitet nicht in dem Jobcenter, dem der Vorgang zugeordnet ist.",
+                {"field": "caseworker_id"},
+            )
+        return Actor(str(account["account_id"]), str(account["role"]), account.get("institution_id"))
 
     def _readable_case(self, case_id: str, token: str) -> dict[str, Any]:
         case = self.cases.get_case(case_id)

@@ -77,8 +77,8 @@ def test_a_vaem_arbeitsaufnahme_walks_through_every_step(cases):
     }
     assert [entry["event"] for entry in cases.timeline(case_id)] == [
         "DraftStarted", "SectionSaved", "SectionSaved", "SectionSaved", "SectionSaved", "DocumentAttached",
-        "Submitted", "Assigned", "Received", "ProcessingStarted", "DocumentsRequested", "DocumentSupplied",
-        "NachweisWaived", "ProcessingStarted", "Decided", "Closed",
+        "Submitted", "Assigned", "Received", "CaseworkerAssigned", "ProcessingStarted", "DocumentsRequested",
+        "DocumentSupplied", "NachweisWaived", "ProcessingStarted", "Decided", "Closed",
     ]  # fmt: skip
 
 
