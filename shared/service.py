@@ -11,7 +11,7 @@ from shared.correlation import CorrelationScope
 from shared.health import HealthChecks, HealthReporter
 from shared.metrics import EntrypointMetrics
 
-SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
+SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 
 
 def service_class(service: str) -> type[Any]:

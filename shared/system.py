@@ -1,7 +1,7 @@
 """The whole system on one machine: ``python -m shared.system run`` (what ``make run`` calls).
 
-Starts what the services need (RabbitMQ if it is down, SeaweedFS, clamd, an SMTP sink), then the
-six services and the outbox relay, waits until the gateway is ready, seeds the demo accounts and
+Starts what the services need (RabbitMQ if it is down, SeaweedFS, clamd, an SMTP sink), then
+the services and the outbox relays, waits until the gateway is ready, seeds the demo accounts and
 follows the logs. Ctrl-C (or SIGTERM) stops everything it started. State lives in the run folder,
 so a second run continues where the first stopped; ``clean`` removes it.
 """
@@ -55,13 +55,17 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
     path = run_dir / "dev-secrets.json"
     if path.exists():
         secrets: dict[str, str] = json.loads(path.read_text())
-        if "RECEIPT_SIGNING_KEY" not in secrets:  # run folders made before receipts were signed
-            secrets["RECEIPT_SIGNING_KEY"] = base64.b64encode(os.urandom(32)).decode()
+        # Run folders made before receipts (or the back-office SETs) were signed get their key now.
+        missing = [name for name in ("RECEIPT_SIGNING_KEY", "BACKOFFICE_SIGNING_KEY") if name not in secrets]
+        for name in missing:
+            secrets[name] = base64.b64encode(os.urandom(32)).decode()
+        if missing:
             path.write_text(json.dumps(secrets))
         return secrets
     secrets = {
         "CIPHER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "RECEIPT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "BACKOFFICE_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
     }
     path.write_text(json.dumps(secrets))
     path.chmod(0o600)
@@ -151,19 +155,23 @@ class System:
         raise RuntimeError(f"the system did not become ready: {json.dumps(report)}")
 
     def seed_demo_accounts(self) -> str:
+        """The demo accounts (identity) and the demo back-office client (backoffice), as printed for people."""
         environ = {**os.environ, **self.environ}
-        result = subprocess.run(
-            [sys.executable, "-m", "services.identity.demo"],
-            cwd=REPOSITORY_ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"seeding the demo accounts failed: {result.stderr[-2000:]}")
-        return result.stdout
+        printed = []
+        for module in ("services.identity.demo", "services.backoffice.demo"):
+            result = subprocess.run(
+                [sys.executable, "-m", module],
+                cwd=REPOSITORY_ROOT,
+                env=environ,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"seeding the demo accounts failed ({module}): {result.stderr[-2000:]}")
+            printed.append(result.stdout)
+        return "".join(printed)
 
     @property
     def url(self) -> str:
@@ -247,7 +255,7 @@ def run(run_dir: Path, gateway_port: int, follow: bool) -> None:
             system.start_infrastructure(stack)
             stack.callback(system.stop)
             system.use_reference_data()
-            say("starting the six services and the outbox relays")
+            say("starting the services and the outbox relays")
             system.start_services()
             system.wait_until_ready()
             accounts = system.seed_demo_accounts()

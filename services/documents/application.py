@@ -21,6 +21,7 @@ from minio.error import S3Error
 
 from services.documents import checks, metadata
 from services.documents.domainmodel import (
+    STAFF_ROLES,
     Actor,
     Rejection,
     State,
@@ -32,6 +33,7 @@ from services.documents.domainmodel import (
     is_owner,
     may_read,
     may_see_access_record,
+    may_upload,
     sanitise_name,
 )
 from services.documents.intake import Limits, Verdict, check_upload
@@ -89,7 +91,7 @@ class Documents:
         ``CASE_QUOTA_EXCEEDED`` when the declared size breaks a limit.
         """
         case = self._case(case_id)
-        if not is_owner(who, case):
+        if not may_upload(who, case, nachweis):
             raise _case_not_found()
         check_case_takes_uploads(case)
         check_nachweis(nachweis)
@@ -305,6 +307,35 @@ class Documents:
             "sha256": row["stored_sha256"],
         }
 
+    def handover_download_url(
+        self, case_id: str, document_id: str, jobcenter_id: str, receiver_id: str
+    ) -> dict[str, Any]:
+        """A presigned GET of an accepted document of a case, for the e-file of the case's assigned Jobcenter.
+
+        For the backoffice service, which has verified its client; the read is recorded like a staff read
+        (role ``backoffice``, the client id as account). NotFound ``DOCUMENT_NOT_FOUND`` for anything else.
+        """
+        with self.db.transaction() as session:
+            row = metadata.get(session, str(document_id))
+        if row is None or row["case_id"] != str(case_id) or row["state"] != State.ACCEPTED:
+            raise document_not_found()
+        case = self._case(row["case_id"], missing=document_not_found)
+        if not jobcenter_id or case.get("jobcenter_id") != jobcenter_id:
+            raise document_not_found()
+        with self.db.transaction() as session:
+            metadata.record_access(session, Actor(receiver_id, "backoffice", jobcenter_id), row, "handover_download")
+        log.info("document_handed_over", extra={"document_id": row["document_id"], "institution_id": jobcenter_id})
+        lifetime = self.settings.download_url_lifetime
+        filename = display_name_for(row["original_name"], row["content_type"])
+        return {
+            "url": self.store.presigned_get(str(row["object_key"]), lifetime, filename, row["content_type"]),
+            "expires_in": int(lifetime.total_seconds()),
+            "content_type": row["content_type"],
+            "filename": filename,
+            "size": row["stored_size"],
+            "sha256": row["stored_sha256"],
+        }
+
     def list_documents(self, who: Actor, case_id: str) -> list[dict[str, Any]]:
         """The case's documents, oldest first: all of them for the owner, accepted ones for staff."""
         case = self._case(case_id)
@@ -382,7 +413,8 @@ class Documents:
     def _own_upload(self, who: Actor, upload_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             row = metadata.get(session, str(upload_id))
-        if row is None or who.role != "citizen" or row["uploaded_by"] != who.account_id:
+        # The uploader only: the citizen for Nachweise, a caseworker for the Bescheid they upload.
+        if row is None or who.role not in ("citizen", *STAFF_ROLES) or row["uploaded_by"] != who.account_id:
             raise NotFound("UPLOAD_NOT_FOUND", "Diesen Upload gibt es nicht.")
         return row
 

@@ -121,8 +121,21 @@ def may_read(actor: Actor, case: dict[str, Any]) -> bool:
 
 
 def may_see_access_record(actor: Actor, case: dict[str, Any]) -> bool:
-    """The data subject, and the team leads who supervise their Jobcenter's staff."""
-    return is_owner(actor, case) or (is_assigned_staff(actor, case) and actor.role == "team_lead")
+    """The data subject, the team leads who supervise their Jobcenter's staff, and admins (audit)."""
+    return (
+        is_owner(actor, case)
+        or (is_assigned_staff(actor, case) and actor.role == "team_lead")
+        or (actor.role == "admin")
+    )
+
+
+# What staff of the assigned Jobcenter upload to a case: the Bescheid that records the decision.
+STAFF_UPLOAD_NACHWEISE = ("bescheid",)
+
+
+def may_upload(actor: Actor, case: dict[str, Any], nachweis: str) -> bool:
+    """The owner uploads Nachweise; the assigned Jobcenter's staff upload a Bescheid."""
+    return is_owner(actor, case) or (is_assigned_staff(actor, case) and nachweis in STAFF_UPLOAD_NACHWEISE)
 
 
 def document_not_found() -> NotFound:

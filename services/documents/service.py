@@ -103,6 +103,14 @@ class DocumentsService(PortalService):
         return self._documents().download_url(self._actor(token), document_id)
 
     @rpc
+    def handover_download_url(
+        self, case_id: str, document_id: str, jobcenter_id: str, receiver_id: str
+    ) -> dict[str, Any]:
+        """For the backoffice service only: a presigned GET (≤ 60 s) of an accepted document for the case's
+        assigned Jobcenter's e-file; recorded before the URL is made. NotFound ``DOCUMENT_NOT_FOUND``."""
+        return self._documents().handover_download_url(case_id, document_id, jobcenter_id, receiver_id)
+
+    @rpc
     def list_documents(self, token: str, case_id: str) -> list[dict[str, Any]]:
         """The case's documents, oldest first: all of them for the owner, accepted ones for staff."""
         return self._documents().list_documents(self._actor(token), case_id)

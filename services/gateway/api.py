@@ -6,9 +6,6 @@ services decide ownership. Errors go through ``errors.py``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed
@@ -16,53 +13,12 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from services.gateway import citizen
+from services.gateway import account_pages, citizen, staff_api
 from services.gateway.errors import Refused, response_for
 from services.gateway.exchange import Exchange
+from services.gateway.routes import ARRAY_OF_OBJECTS, OBJECT, Route, empty, listing, ok
+from services.gateway.routes import PREFIX as PREFIX  # openapi.py reads it here
 from shared.errors import InvalidInput, NotFound
-
-PREFIX = "/api/v1"
-Handler = Callable[..., Response]
-
-OBJECT: dict[str, Any] = {"type": "object"}
-ARRAY_OF_OBJECTS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
-
-
-@dataclass(frozen=True, eq=False)  # hashed by identity: the router uses routes as endpoints
-class Route:
-    """One operation: how it is routed and how the OpenAPI document describes it."""
-
-    method: str
-    path: str  # OpenAPI style, below PREFIX: "/cases/{case_id}"
-    handler: Handler
-    summary: str
-    ok: int = 200
-    response: dict[str, Any] | None = field(default_factory=lambda: OBJECT)  # None: no body
-    response_type: str = "application/json"
-    request: dict[str, Any] | None = None  # JSON body schema
-    request_type: str = "application/json"
-    public: bool = False  # no session needed
-    headers: tuple[str, ...] = ()  # required request headers besides CSRF
-    query: tuple[str, ...] = ()  # required query parameters
-    errors: tuple[int, ...] = (400, 401, 403, 404, 409)
-
-    @property
-    def rule(self) -> str:
-        return PREFIX + self.path.replace("{", "<").replace("}", ">")
-
-    @property
-    def changes_state(self) -> bool:
-        return self.method not in {"GET", "HEAD"}
-
-
-def ok(exchange: Exchange, payload: Any, status: int = 200) -> Response:
-    return exchange.finish(
-        Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
-    )
-
-
-def empty(exchange: Exchange) -> Response:
-    return exchange.finish(Response(status=204))
 
 
 def session_answer(exchange: Exchange, result: dict[str, Any]) -> Response:
@@ -198,6 +154,14 @@ def upload_document(x: Exchange, case_id: str) -> Response:
     return ok(x, document, 201)
 
 
+def merge_photos(x: Exchange, case_id: str) -> Response:
+    x.limit("upload", x.settings.upload_per_minute)
+    body = x.json_object()
+    token = x.access_token()
+    document = citizen.merge_photos(x.backend, token, case_id, body.get("nachweis"), body.get("document_ids"))
+    return ok(x, document, 201)
+
+
 # -- Postfach, consents, Mein Jobcenter, public -----------------------------------------------------
 
 
@@ -270,6 +234,16 @@ LOGIN_ANSWER = {
         "csrf_token": {"type": "string"},
     },
 }
+PASSKEY_OPTIONS = {
+    "type": "object",
+    "required": ["ticket", "options"],
+    "properties": {"ticket": {"type": "string"}, "options": OBJECT},
+}
+PASSKEY_ANSWER = {
+    "type": "object",
+    "required": ["ticket", "credential"],
+    "properties": {"ticket": {"type": "string"}, "credential": OBJECT},
+}
 CASE_DETAIL = {
     "type": "object",
     "required": ["case", "answers", "sections", "nachweise", "problems", "documents"],
@@ -284,10 +258,6 @@ CASE_DETAIL = {
 }
 
 
-def listing(name: str) -> dict[str, Any]:
-    return {"type": "object", "required": [name], "properties": {name: ARRAY_OF_OBJECTS}}
-
-
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/session", login, "Log in with e-mail and password (first step)", request=CREDENTIALS,
           response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
@@ -296,6 +266,21 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/session", me, "The logged-in account and the CSRF token of the session",
           response={"type": "object", "required": ["account_id", "role", "csrf_token"]}, errors=(401,)),
     Route("DELETE", "/session", logout, "Log out (idempotent)", ok=204, response=None, public=True, errors=(403,)),
+    Route("POST", "/session/passkey/options", account_pages.api_passkey_login_options,
+          "Passkey login, step 1: the ticket and the options for navigator.credentials.get", public=True,
+          response=PASSKEY_OPTIONS, errors=(400, 403, 429)),
+    Route("POST", "/session/passkey", account_pages.api_passkey_login, "Passkey login, step 2: the assertion",
+          request=PASSKEY_ANSWER, response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+    Route("GET", "/account/passkeys", account_pages.api_list_passkeys, "My passkeys",
+          response=listing("passkeys"), errors=(401,)),
+    Route("POST", "/account/passkeys/options", account_pages.api_passkey_registration_options,
+          "Add a passkey, step 1: the ticket and the options for navigator.credentials.create",
+          response=PASSKEY_OPTIONS, errors=(401, 403)),
+    Route("POST", "/account/passkeys", account_pages.api_register_passkey,
+          "Add a passkey, step 2: the authenticator's answer", ok=201, request=PASSKEY_ANSWER,
+          response=listing("passkeys")),
+    Route("DELETE", "/account/passkeys/{credential_id}", account_pages.api_remove_passkey, "Remove a passkey",
+          ok=204, response=None),
     Route("POST", "/registration", registration, "Register with an activation code", ok=202,
           request={"type": "object", "required": ["email", "password", "activation_code"]}, public=True,
           errors=(400, 401, 403, 429, 503)),
@@ -323,11 +308,18 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/cases/{case_id}/documents", upload_document, "Upload a Nachweis: the raw file as body",
           ok=201, request={"type": "string", "format": "binary"}, request_type="application/octet-stream",
           query=("nachweis",), errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+    Route("POST", "/cases/{case_id}/documents/merge", merge_photos, "Make one PDF of photos uploaded before "
+          "(2 to 20, a page each in the order given); it takes their place in the case", ok=201,
+          request={"type": "object", "required": ["nachweis", "document_ids"],
+                   "properties": {"nachweis": {"type": "string"},
+                                  "document_ids": {"type": "array", "items": {"type": "string"},
+                                                   "minItems": 2, "maxItems": 20}}},
+          errors=(400, 401, 403, 404, 409, 429, 503)),
     Route("GET", "/postfach", list_postfach, "My Postfach, newest first, with the unread count",
           response={"type": "object", "required": ["messages", "unread"]}, errors=(401, 403)),
     Route("POST", "/postfach/{message_id}/read", mark_read, "Mark a Postfach message read", ok=204,
           response=None),
-    Route("GET", "/consents", get_consents, "My consents per channel", errors=(401,)),
+    Route("GET", "/consents", get_consents, "My consents per channel", errors=(401, 403)),  # 403: staff
     Route("PUT", "/consents/{channel}", set_consent, "Give or take back consent for one channel",
           request={"type": "object", "required": ["granted"], "properties": {"granted": {"type": "boolean"}}}),
     Route("GET", "/my-jobcenter", my_jobcenter, "The Jobcenter responsible for the address of my last case",
@@ -338,6 +330,7 @@ ROUTES: tuple[Route, ...] = (
           public=True, errors=(400,)),
     Route("GET", "/openapi.json", openapi_document, "This document", public=True, errors=()),
 )  # fmt: skip
+ROUTES += staff_api.ROUTES  # the caseworker's routes, /api/v1/staff/...
 
 URL_MAP = Map([Rule(route.rule, methods=[route.method], endpoint=route) for route in ROUTES])
 
@@ -351,7 +344,8 @@ def dispatch(x: Exchange) -> Response:
             raise Refused(405, "METHOD_NOT_ALLOWED", "Diese Methode gibt es hier nicht.") from refused
         except NoRoute as missing:
             raise NotFound("ROUTE_NOT_FOUND", "Diese Adresse gibt es nicht.") from missing
-        if route.changes_state:
+        # A public route (login, registration) is safe as JSON alone; a stale session cookie must not block it.
+        if route.changes_state and not (route.public and x.is_json()):
             x.check_csrf()
         return route.handler(x, **params)
     except Exception as problem:

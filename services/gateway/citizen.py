@@ -19,6 +19,8 @@ from shared.errors import InvalidInput, NotFound, Unavailable
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 RESIDENCE_FIELDS = ("ags", "kreis", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
 DRAFT = "draft"
+# Photos documents can merge into one PDF (merge_photos).
+PHOTO_TYPES = ("image/jpeg", "image/png")
 # Checking an upload means one pass over the object with clamd: allow more than a plain RPC.
 CHECK_TIMEOUT_SECONDS = 60.0
 
@@ -154,6 +156,72 @@ def upload(
     ``FILE_TOO_LARGE`` / ``DOCUMENT_REJECTED`` (with ``reason_code``), Unavailable ``UPLOAD_FAILED``.
     """
     case = backend.call("submissions", "view_case", case_id, token)
+    document = _store(backend, token, case_id, nachweis, filename, chunks, declared_size)
+    _add_to_case(backend, token, case, document["document_id"], nachweis)
+    return document
+
+
+def upload_files(
+    backend: Backend, token: str, case_id: str, nachweis: str, files: Iterable[tuple[str, Iterable[bytes]]]
+) -> list[dict[str, Any]]:
+    """Several files for one Nachweis, read one after the other: photos become one PDF, others stay as they are.
+
+    Each file is streamed and checked as ``upload`` does. Two or more photos (JPEG, PNG) are merged
+    by documents into one PDF (a page each, in the order chosen), which alone is added to the case;
+    a PDF among them keeps every file its own document. Returns the documents added. Raises
+    InvalidInput ``FILE_REQUIRED`` without a file and, naming the file, ``DOCUMENT_REJECTED`` as ``upload``.
+    """
+    case = backend.call("submissions", "view_case", case_id, token)
+    stored = []
+    for filename, chunks in files:
+        try:
+            stored.append(_store(backend, token, case_id, nachweis, filename, chunks, None))
+        except InvalidInput as refused:
+            raise InvalidInput(refused.code, f"„{filename}“: {refused.message}", refused.details) from refused
+    if not stored:
+        raise InvalidInput("FILE_REQUIRED", "Bitte wählen Sie eine Datei aus.", {"field": "datei"})
+    if len(stored) > 1 and all(document.get("content_type") in PHOTO_TYPES for document in stored):
+        ids = [str(document["document_id"]) for document in stored]
+        stored = [dict(backend.call("documents", "merge_photos", token, case_id, nachweis, ids))]
+    for document in stored:
+        _add_to_case(backend, token, case, document["document_id"], nachweis)
+    return stored
+
+
+def merge_photos(backend: Backend, token: str, case_id: str, nachweis: Any, document_ids: Any) -> dict[str, Any]:
+    """Make one PDF of photos uploaded before (2 to 20, in the order given) and put it in their place.
+
+    On a draft the photos are detached and the PDF attached; on a submitted case the PDF is supplied
+    (photos supplied before stay in the case's record, merged). Raises InvalidInput ``MERGE_INVALID``,
+    ``MERGE_NOT_A_PHOTO`` and the rest of documents' ``merge_photos``.
+    """
+    if not isinstance(nachweis, str) or not nachweis:
+        raise InvalidInput("FIELD_REQUIRED", "Bitte wählen Sie, welchen Nachweis Sie hochladen.", {"field": "nachweis"})
+    if not isinstance(document_ids, list) or not all(isinstance(item, str) for item in document_ids):
+        raise InvalidInput("MERGE_INVALID", "Bitte nennen Sie die Fotos als Liste ihrer document_id.")
+    case = backend.call("submissions", "view_case", case_id, token)
+    document = dict(backend.call("documents", "merge_photos", token, case_id, nachweis, document_ids))
+    if case["status"] == DRAFT:
+        for photo_id in document_ids:
+            try:
+                backend.call("submissions", "detach_document", case_id, token, photo_id)
+            except InvalidInput as refused:
+                if refused.code != "DOCUMENT_NOT_ATTACHED":  # uploaded, never attached: nothing to take off
+                    raise
+    _add_to_case(backend, token, case, document["document_id"], nachweis)
+    return document
+
+
+def _store(
+    backend: Backend,
+    token: str,
+    case_id: str,
+    nachweis: str,
+    filename: str,
+    chunks: Iterable[bytes],
+    declared_size: int | None,
+) -> dict[str, Any]:
+    """One file streamed into documents and checked there: the accepted document, or InvalidInput."""
     started = backend.call("documents", "start_upload", token, case_id, nachweis, filename, declared_size)
     upload_id = started["upload_id"]
     try:
@@ -181,11 +249,13 @@ def upload(
             str(document.get("reason") or "Die Datei wurde nicht angenommen."),
             {"reason_code": document.get("reason_code"), "document_id": document.get("document_id")},
         )
-    if case["status"] == DRAFT:
-        backend.call("submissions", "attach_document", case_id, token, document["document_id"], nachweis)
-    else:
-        backend.call("submissions", "supply_document", case_id, token, document["document_id"], nachweis)
     return document
+
+
+def _add_to_case(backend: Backend, token: str, case: dict[str, Any], document_id: str, nachweis: str) -> None:
+    """A draft gets the document attached; a submitted case gets it as supplied."""
+    method = "attach_document" if case["status"] == DRAFT else "supply_document"
+    backend.call("submissions", method, case["case_id"], token, document_id, nachweis)
 
 
 # -- Postfach, consents, Mein Jobcenter ------------------------------------------------------------
@@ -220,5 +290,104 @@ def my_jobcenter(backend: Backend, token: str) -> dict[str, Any]:
     raise NotFound("ADDRESS_UNKNOWN", "Wir kennen Ihre Anschrift noch nicht. Sie steht in Ihrem ersten Antrag.")
 
 
+def jobcenter(backend: Backend, jobcenter_id: str) -> dict[str, Any]:
+    """A Jobcenter of routing's register with its name and areas (public data)."""
+    return dict(backend.call("routing", "get_jobcenter", jobcenter_id))
+
+
+def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
+    """``Jobcenter Berlin Treptow-Köpenick``: the register's name, with Berlin for a Jobcenter of a Bezirk.
+
+    The one naming of a Jobcenter for the citizen (timeline, Mein Jobcenter); None when the register
+    does not know the id.
+    """
+    try:
+        found = jobcenter(backend, jobcenter_id)
+    except NotFound:
+        return None
+    name = str(found["name"])
+    in_berlin = any(area.get("kind") == "berlin_bezirk" for area in found.get("areas", []))
+    if in_berlin and not name.startswith("Berlin"):
+        name = f"Berlin {name}"
+    return name if name.startswith("Jobcenter") else f"Jobcenter {name}"
+
+
 def lookup_postcode(backend: Backend, plz: str) -> Any:
     return backend.call("routing", "lookup_postcode", plz)
+
+
+# -- the account: registration, links by mail, passwords, second factor, passkeys -----------------
+
+
+def confirm_email(backend: Backend, token: str) -> None:
+    backend.call("identity", "confirm_email", token)
+
+
+def request_password_reset(backend: Backend, email: str, client: str) -> dict[str, Any]:
+    """identity's answer is the same whether or not the address has an account."""
+    return dict(backend.call("identity", "request_password_reset", email, client))
+
+
+def reset_password(backend: Backend, token: str, new_password: str, client: str) -> None:
+    backend.call("identity", "reset_password", token, new_password, client)
+
+
+def security_overview(backend: Backend, token: str) -> dict[str, Any]:
+    return dict(backend.call("identity", "get_security_overview", token))
+
+
+def change_password(backend: Backend, token: str, current: str, new_password: str, client: str) -> None:
+    backend.call("identity", "change_password", token, current, new_password, client)
+
+
+def request_email_change(backend: Backend, token: str, current: str, new_email: str, client: str) -> dict[str, Any]:
+    return dict(backend.call("identity", "request_email_change", token, current, new_email, client))
+
+
+def confirm_email_change(backend: Backend, token: str) -> None:
+    backend.call("identity", "confirm_email_change", token)
+
+
+def start_authenticator(backend: Backend, token: str) -> dict[str, Any]:
+    """``{ticket, secret, otpauth_uri}`` of a new authenticator app (the first one or a replacement)."""
+    return dict(backend.call("identity", "start_totp_replacement", token))
+
+
+def confirm_authenticator(backend: Backend, token: str, ticket: str, code: str, client: str) -> list[str]:
+    """The new recovery codes once the app's first code fits."""
+    return list(backend.call("identity", "confirm_totp_replacement", token, ticket, code, client)["recovery_codes"])
+
+
+def renew_recovery_codes(backend: Backend, token: str, client: str) -> list[str]:
+    return list(backend.call("identity", "renew_recovery_codes", token, client)["recovery_codes"])
+
+
+def passkey_login_options(backend: Backend) -> dict[str, Any]:
+    """``{ticket, options}`` for ``navigator.credentials.get``."""
+    return dict(backend.call("identity", "start_passkey_login"))
+
+
+def log_in_with_passkey(backend: Backend, ticket: str, credential: dict[str, Any], client: str) -> dict[str, Any]:
+    return dict(backend.call("identity", "complete_passkey_login", ticket, credential, client))
+
+
+def passkey_registration_options(backend: Backend, token: str) -> dict[str, Any]:
+    """``{ticket, options}`` for ``navigator.credentials.create``."""
+    return dict(backend.call("identity", "start_passkey_registration", token))
+
+
+def register_passkey(backend: Backend, token: str, ticket: str, credential: dict[str, Any], client: str) -> None:
+    backend.call("identity", "complete_passkey_registration", token, ticket, credential, client)
+
+
+def my_passkeys(backend: Backend, token: str) -> list[dict[str, Any]]:
+    return list(backend.call("identity", "list_passkeys", token))
+
+
+def remove_passkey(backend: Backend, token: str, credential_id: str, client: str) -> None:
+    backend.call("identity", "remove_passkey", token, credential_id, client)
+
+
+def send_accessibility_feedback(backend: Backend, barrier: str, page: str, contact: str) -> None:
+    """A reported barrier for the operators (notify keeps it; nothing of it is logged)."""
+    backend.call("notify", "record_accessibility_feedback", barrier, page, contact)

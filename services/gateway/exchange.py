@@ -13,7 +13,15 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.errors import Refused
-from services.gateway.security import CSRF_FIELD, CSRF_HEADER, GatewaySettings, RateLimiter, csrf_token, csrf_valid
+from services.gateway.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    GatewaySettings,
+    RateLimiter,
+    client_address,
+    csrf_token,
+    csrf_valid,
+)
 from services.gateway.session import AccessTokenCache, access_token_for
 from shared.errors import Forbidden, InvalidInput, Unauthenticated
 
@@ -64,9 +72,13 @@ class Exchange:
 
     @property
     def client(self) -> str:
-        # Behind the Ingress this is the proxy's address unless the server is told otherwise; identity
+        # The socket's peer, or behind a proxy of GATEWAY_TRUSTED_PROXIES the client it names; identity
         # throttles per login name as well, so a shared address is not a bypass.
-        return str(self.request.remote_addr or "")
+        return client_address(
+            str(self.request.remote_addr or ""),
+            self.request.headers.getlist("X-Forwarded-For"),
+            self.settings.trusted_proxies,
+        )
 
     @property
     def session_token(self) -> str | None:

@@ -46,6 +46,7 @@ def operation(route: Route) -> dict[str, Any]:
     parameters += [
         {"name": name, "in": "query", "required": True, "schema": {"type": "string"}} for name in route.query
     ]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in route.filters]
     if route.path.endswith("/documents"):
         parameters.append({"name": "filename", "in": "query", "required": False, "schema": {"type": "string"}})
     parameters += [

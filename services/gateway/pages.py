@@ -7,13 +7,16 @@ the session's CSRF token in a hidden field; before login the token is bound to a
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import date, datetime, timedelta
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -22,7 +25,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from services.gateway import citizen
+from services.gateway import citizen, i18n
 from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, Refused
 from services.gateway.exchange import Exchange
 from services.gateway.multipart import open_upload_form
@@ -31,7 +34,7 @@ from shared.errors import InvalidInput, NotFound, PortalError, Unauthenticated
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-STATIC = {"portal.css": "text/css"}
+STATIC = {"portal.css": "text/css", "portal.js": "text/javascript", "passkeys.js": "text/javascript"}
 
 STATUS_NAMES = {
     "draft": "Entwurf",
@@ -40,11 +43,13 @@ STATUS_NAMES = {
     "assignment_pending": "Wird zugeordnet",
     "received": "Eingegangen",
     "in_progress": "In Bearbeitung",
-    "documents_requested": "Unterlagen angefordert",
+    "waiting_for_documents": "Unterlagen angefordert",
     "decided": "Entschieden",
     "closed": "Abgeschlossen",
     "withdrawn": "Zurückgenommen",
     "handed_over": "Weitergegeben",
+    "discarded": "Verworfen",
+    "expired": "Abgelaufen",
 }
 KIND_NAMES = {
     "veraenderungsmitteilung": "Veränderungsmitteilung",
@@ -62,25 +67,162 @@ CHANGE_NAMES = {
     "vermoegen": "Vermögen", "mieterhoehung": "Die Miete steigt", "nebenkostenabrechnung": "Nebenkostenabrechnung",
     "heizkosten": "Heizkosten",
 }  # fmt: skip
+# The German names of the options a form offers, by field name (the forms keep stable keys).
+OPTION_NAMES: dict[str, dict[str, str]] = {
+    "aenderungen": CHANGE_NAMES,
+    "berlin_bezirk": {
+        "01": "Mitte",
+        "02": "Friedrichshain-Kreuzberg",
+        "03": "Pankow",
+        "04": "Charlottenburg-Wilmersdorf",
+        "05": "Spandau",
+        "06": "Steglitz-Zehlendorf",
+        "07": "Tempelhof-Schöneberg",
+        "08": "Neukölln",
+        "09": "Treptow-Köpenick",
+        "10": "Marzahn-Hellersdorf",
+        "11": "Lichtenberg",
+        "12": "Reinickendorf",
+    },
+    "beziehung": {
+        "partner": "Partnerin oder Partner",
+        "kind": "Kind",
+        "elternteil": "Mutter oder Vater",
+        "sonstige": "Andere Person",
+    },
+    "arten": {
+        "schwangerschaft": "Schwangerschaft",
+        "alleinerziehend": "Alleinerziehend",
+        "behinderung": "Behinderung",
+        "ernaehrung": "Teure Ernährung aus medizinischen Gründen",
+    },
+    "ergebnis": {"nachzahlung": "Ich muss nachzahlen", "guthaben": "Ich bekomme Geld zurück"},
+}
+# The timeline in plain German; {jobcenter} is the name of the Jobcenter the event names.
+EVENT_NAMES = {
+    "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
+    "DocumentDetached": "Nachweis entfernt", "Submitted": "Eingereicht", "MoveReported": "Umzug gemeldet",
+    "Assigned": "Dem {jobcenter} zugeordnet", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "Reassigned": "An das {jobcenter} weitergegeben", "HandedOver": "An eine andere Stelle abgegeben",
+    "Received": "Beim Jobcenter eingegangen", "ProcessingStarted": "In Bearbeitung",
+    "DocumentsRequested": "Unterlagen angefordert", "DocumentSupplied": "Unterlagen nachgereicht",
+    "NachweisWaived": "Ein Nachweis wird nicht mehr gebraucht", "Decided": "Entschieden",
+    "Closed": "Abgeschlossen", "MessagePosted": "Nachricht", "BecameOverdue": "Frist abgelaufen",
+    "HandoverConfirmed": "Vom {jobcenter} übernommen", "HandoverRefused": "Vom {jobcenter} nicht übernommen",
+    "Withdrawn": "Zurückgenommen", "Discarded": "Verworfen", "Expired": "Abgelaufen",
+}  # fmt: skip
+ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")  # fmt: skip
+MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+          "November", "Dezember")  # fmt: skip
+GERMANY = ZoneInfo("Europe/Berlin")
+# Dates are typed as the citizen writes them (1.12.2026); ISO dates are taken as they are.
+GERMAN_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+# A WBA is due in the last two months of the approval period (Bewilligungszeitraum), so that the
+# Jobcenter can decide before it ends (§ 37 SGB II: benefits only from the month of the application).
+WBA_DUE_DAYS_BEFORE_END = 61
+SECOND_FACTORS = ("totp", "passkey")  # identity's names; the second-factor page offers what the account has
 LEGAL_PAGES = {"impressum": "Impressum", "datenschutz": "Datenschutzerklärung",
                "barrierefreiheit": "Erklärung zur Barrierefreiheit"}  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def templates() -> Environment:
-    """The Jinja2 templates, loaded when the first page is rendered (no I/O at import)."""
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
+    """The Jinja2 templates in one language, loaded when the first page is rendered (no I/O at import)."""
     environment = Environment(
-        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )  # fmt: skip
+    environment.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    # Text that is not written in the template (the services' messages, names made in pages.py) is
+    # translated with ``translated``, not ``_``: new-style ``_`` formats with ``%`` and marks its result
+    # safe, which is right for the template's own text but not for text that may quote a file name.
+    environment.globals.update(lang=language, languages=i18n.LANGUAGES, translated=i18n.translations(language).gettext)
+    environment.globals.update(
+        status_names=STATUS_NAMES, kind_names=KIND_NAMES, change_names=CHANGE_NAMES, option_name=option_name
     )
-    environment.globals.update(status_names=STATUS_NAMES, kind_names=KIND_NAMES, change_names=CHANGE_NAMES)
+    translate = i18n.translations(language).gettext
+    environment.filters.update(
+        german_date=partial(german_date, language=language), german_time=partial(german_time, language=language),
+        answer=partial(answer_text, translate=translate), date_input=date_input,
+    )  # fmt: skip
     return environment
+
+
+def option_name(field: str, value: Any) -> str:
+    return OPTION_NAMES.get(field, {}).get(str(value), str(value))
+
+
+def gettext(x: Exchange, text: str) -> str:
+    """``text`` (German) in the language of the request, for text made in Python rather than a template."""
+    return i18n.translations(i18n.language_of(x.request)).gettext(text)
+
+
+def german_date(value: str | date | None, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """``2026-12-01`` (or a timestamp) as ``1. Dezember 2026`` (English: ``1 December 2026``); else unchanged."""
+    if not value:
+        return ""
+    try:
+        day = value if isinstance(value, date) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if isinstance(day, datetime):
+        day = (day.astimezone(GERMANY) if day.tzinfo else day).date()
+    if language == "en":
+        return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+
+
+def date_input(value: Any) -> str:
+    """An ISO date as the citizen types it into a date field (``01.12.2026``)."""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return "" if value is None else str(value)
+    return f"{day:%d.%m.%Y}"
+
+
+def german_time(value: str, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+    """A timestamp as ``1. Dezember 2026, 14:05 Uhr`` in German time (English: ``1 December 2026, 14:05``)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    moment = moment.astimezone(GERMANY) if moment.tzinfo else moment
+    if language == "en":
+        return f"{german_date(moment.date(), language)}, {moment:%H:%M}"
+    return f"{german_date(moment.date())}, {moment:%H:%M} Uhr"
+
+
+def answer_text(
+    value: Any, name: str, field: dict[str, Any] | None = None, translate: Callable[[str], str] = str
+) -> str:
+    """One answer as the citizen reads it on the review page: Ja/Nein, option names, German dates and amounts."""
+    field = field or {}
+    if value is True:
+        return translate("Ja")
+    if value is False:
+        return translate("Nein")
+    if isinstance(value, list):
+        return ", ".join(option_name(name, item) for item in value) or translate("Keine")
+    if field.get("format") == "date":
+        return german_date(value)
+    if field.get("format") == "euro" and isinstance(value, int | float):
+        return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + " Euro"
+    return option_name(name, value)
 
 
 def render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
     html = (
-        templates()
+        templates(i18n.language_of(x.request))
         .get_template(template)
-        .render(csrf_field=CSRF_FIELD, csrf_token=x.csrf_token(), logged_in=bool(x.session_token), **context)
+        .render(
+            csrf_field=CSRF_FIELD,
+            csrf_token=x.csrf_token(),
+            logged_in=bool(x.session_token),
+            here=x.request.path,
+            **context,
+        )
     )
     return x.finish(Response(html, status=status, mimetype="text/html"))
 
@@ -123,9 +265,15 @@ def form_nonce(x: Exchange) -> str:
 def render_with_nonce(x: Exchange, nonce: str, template: str, status: int, **context: Any) -> Response:
     """A pre-login form: its CSRF token is bound to a random nonce cookie set with it."""
     html = (
-        templates()
+        templates(i18n.language_of(x.request))
         .get_template(template)
-        .render(csrf_field=CSRF_FIELD, csrf_token=csrf_token(x.settings, nonce), logged_in=False, **context)
+        .render(
+            csrf_field=CSRF_FIELD,
+            csrf_token=csrf_token(x.settings, nonce),
+            logged_in=False,
+            here=x.request.path,
+            **context,
+        )
     )
     response = x.finish(Response(html, status=status, mimetype="text/html"))
     response.set_cookie(x.settings.form_cookie_name, nonce, path="/", secure=x.settings.secure, httponly=True,
@@ -154,16 +302,23 @@ def second_factor(x: Exchange) -> Response:
     except Unauthenticated as refused:
         if refused.code == "TICKET_INVALID":
             return login_form(x, refused.message, 401)
-        return render_with_nonce(x, form_nonce(x), "second_factor.html", 401, ticket=ticket, error=refused.message)
+        methods = [method for method in x.form().get("methods", "").split() if method in SECOND_FACTORS]
+        return render_with_nonce(x, form_nonce(x), "second_factor.html", 401, ticket=ticket, error=refused.message,
+                                 methods=methods)  # fmt: skip
     return after_login(x, result)
 
 
 def after_login(x: Exchange, result: dict[str, Any]) -> Response:
     if result.get("status") == "authenticated":
         x.begin_session(result)
-        return redirect(x, "/uebersicht")
+        if result.get("role") in ("caseworker", "team_lead", "admin"):
+            return redirect(x, "/sachbearbeitung")  # staff pages; staff.py refuses a session without 2FA
+        # In with the password alone: no second factor yet, so the portal offers to set one up.
+        return redirect(x, "/einstellungen/sicherheit/app?erste-anmeldung=1" if x.request.path == "/anmelden" else
+                        "/uebersicht")  # fmt: skip
     if result.get("status") == "second_factor_required":
-        return render_with_nonce(x, form_nonce(x), "second_factor.html", 200, ticket=result["login_ticket"], error=None)
+        return render_with_nonce(x, form_nonce(x), "second_factor.html", 200, ticket=result["login_ticket"], error=None,
+                                 methods=list(result.get("methods") or ["totp"]))  # fmt: skip
     return login_form(x, "Mitarbeitende melden sich im Portal für Mitarbeitende an.", 403)
 
 
@@ -182,14 +337,47 @@ def dashboard(x: Exchange) -> Response:
     token = x.access_token()
     cases = citizen.my_cases(x.backend, token)
     unread = citizen.postfach(x.backend, token)["unread"]
-    return render(x, "dashboard.html", cases=cases, unread=unread)
+    approval_to = latest_approval_end(x, token, cases)
+    due = wba_due(approval_to, cases, datetime.now(GERMANY).date())
+    submitted_before = any(case["submitted_at"] for case in cases)
+    return render(x, "dashboard.html", cases=cases, unread=unread, wba_due_by=approval_to if due else None,
+                  can_prefill=submitted_before)  # fmt: skip
+
+
+def latest_approval_end(x: Exchange, token: str, cases: list[dict[str, Any]]) -> date | None:
+    """The end of the newest approval period (Bewilligungszeitraum) of the citizen's decided cases."""
+    ends = []
+    for row in cases:
+        if row["status"] not in {"decided", "closed"}:
+            continue
+        decision = citizen.case_detail(x.backend, token, row["case_id"])["case"].get("decision") or {}
+        if decision.get("approval_to"):
+            ends.append(date.fromisoformat(str(decision["approval_to"])[:10]))
+    return max(ends, default=None)
+
+
+def wba_due(approval_to: date | None, cases: list[dict[str, Any]], today: date) -> bool:
+    """A WBA is due from two months before the approval period ends until it ends, unless one was started since."""
+    if approval_to is None or not approval_to - timedelta(days=WBA_DUE_DAYS_BEFORE_END) <= today <= approval_to:
+        return False
+    window_start = approval_to - timedelta(days=WBA_DUE_DAYS_BEFORE_END)
+    for row in cases:
+        if row["kind"] != "weiterbewilligungsantrag" or row["status"] == "withdrawn":
+            continue
+        started = row["submitted_at"] or row["updated_at"]
+        if date.fromisoformat(str(started)[:10]) >= window_start:
+            return False
+    return True
 
 
 def new_case(x: Exchange) -> Response:
+    """Start a Veränderungsmitteilung, or a Weiterbewilligungsantrag prefilled from the last submitted case."""
     x.check_csrf(x.form_csrf())
     kind = x.form().get("kind", "veraenderungsmitteilung")
-    case_id = citizen.start_case(x.backend, x.access_token(), kind)
-    return redirect(x, f"/antraege/{case_id}/abschnitt/aenderungen")
+    token = x.access_token()
+    case_id = citizen.start_case(x.backend, token, kind)
+    first = citizen.case_detail(x.backend, token, case_id)["sections"][0]["id"]
+    return redirect(x, f"/antraege/{case_id}/abschnitt/{first}")
 
 
 def section(x: Exchange, case_id: str, section_id: str) -> Response:
@@ -209,7 +397,7 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
         except InvalidInput as invalid:
             if invalid.code != "SECTION_INVALID":
                 raise
-            errors = {e["field"] or "_": e["message"] for e in invalid.details.get("errors", [])}
+            errors = {field_id(e["field"]): e["message"] for e in invalid.details.get("errors", [])}
         else:
             order = [s["id"] for s in saved["sections"]] if "sections" in saved else []
             later = order[order.index(section_id) + 1 :] if section_id in order else []
@@ -219,34 +407,72 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
     return render(
         x, "section.html", status=400 if errors else 200, case=detail["case"], section=described[section_id],
         values=values, errors=errors, steps=detail["sections"], categories=form.get("categories", {}),
+        prefilled=case_is_prefilled(detail, section_id),
     )  # fmt: skip
+
+
+def field_id(field: str | None) -> str:
+    """The HTML id of a field the service names (``personen.0.vorname`` → ``personen-0-vorname``)."""
+    return (field or "_").replace(".", "-")
+
+
+def case_is_prefilled(detail: dict[str, Any], section_id: str) -> bool:
+    """A WBA draft whose section came from the citizen's last case: the page asks to confirm it."""
+    case = detail["case"]
+    return case["kind"] == "weiterbewilligungsantrag" and case["status"] == "draft" and section_id in detail["answers"]
 
 
 def fields_from_form(schema: dict[str, Any], form: Any) -> dict[str, Any]:
     """The section's answers from a url-encoded form, typed as its JSON Schema says; blanks left out."""
     values: dict[str, Any] = {}
     for name, field in schema.get("properties", {}).items():
-        kind = field.get("type")
-        if kind == "array":
-            chosen = form.getlist(name)
-            if chosen:
-                values[name] = chosen
-        elif kind == "boolean":
-            if name in form:
-                values[name] = form.get(name) in {"on", "true", "ja"}
+        if field.get("type") == "array" and field.get("items", {}).get("type") == "object":
+            rows = []
+            for index in range(int(field.get("maxItems", ROWS_WITHOUT_LIMIT))):
+                row = fields_from_form(field["items"], PrefixedForm(form, f"{name}-{index}-"))
+                if row:
+                    rows.append(row)
+            values[name] = rows
+        elif field.get("type") == "array":
+            values[name] = form.getlist(name)
         else:
-            raw = (form.get(name) or "").strip()
-            if raw == "":
-                continue
-            if kind in {"number", "integer"}:
-                try:
-                    number = float(raw.replace(".", "").replace(",", ".") if "," in raw else raw)
-                    values[name] = int(number) if kind == "integer" and number.is_integer() else number
-                except ValueError:
-                    values[name] = raw  # the service names the field and says what is wrong
-            else:
-                values[name] = raw
+            raw = form.get(name)
+            if raw is not None and str(raw).strip() != "":
+                values[name] = typed(field, str(raw).strip())
     return values
+
+
+ROWS_WITHOUT_LIMIT = 20
+
+
+class PrefixedForm:
+    """The fields of one row of a list in a form (``personen-0-vorname``), read as if they stood alone."""
+
+    def __init__(self, form: Any, prefix: str) -> None:
+        self.form, self.prefix = form, prefix
+
+    def get(self, name: str) -> Any:
+        return self.form.get(self.prefix + name)
+
+    def getlist(self, name: str) -> list[Any]:
+        return list(self.form.getlist(self.prefix + name))
+
+
+def typed(field: dict[str, Any], raw: str) -> Any:
+    """A form field's text as its JSON Schema type; what does not fit is left as text for the service to name."""
+    kind = field.get("type")
+    if field.get("format") == "date":
+        german = GERMAN_DATE.fullmatch(raw)
+        return f"{german[3]}-{int(german[2]):02d}-{int(german[1]):02d}" if german else raw
+    if kind == "boolean":
+        return raw in {"on", "true", "ja"}
+    if kind in {"number", "integer"}:
+        try:
+            number = float(raw.replace(".", "").replace(",", ".") if "," in raw else raw)
+        except ValueError:
+            return raw
+        return int(number) if kind == "integer" and number.is_integer() else number
+    return raw
 
 
 def nachweise(x: Exchange, case_id: str, error: str | None = None, status: int = 200) -> Response:
@@ -260,10 +486,12 @@ def upload(x: Exchange, case_id: str) -> Response:
     form = open_upload_form(x.request.stream, x.request.mimetype_params.get("boundary"), x.settings.max_body_bytes)
     x.check_csrf(form.fields.get(CSRF_FIELD))
     nachweis = form.fields.get("nachweis", "")
+    # Several files for one Nachweis (photos of its pages) come one after the other in the same form.
+    files = ((chosen.filename, chosen.chunks) for chosen in form.files)
     try:
-        citizen.upload(x.backend, token, case_id, nachweis, form.filename, form.chunks, None)
+        citizen.upload_files(x.backend, token, case_id, nachweis, files)
     except InvalidInput as refused:
-        for _ in form.chunks:  # read the rest, so the browser gets the answer
+        for _ in files:  # read the rest, so the browser gets the answer
             pass
         return nachweise(x, case_id, refused.message, 400)
     return redirect(x, f"/antraege/{case_id}/nachweise")
@@ -272,7 +500,13 @@ def upload(x: Exchange, case_id: str) -> Response:
 def review(x: Exchange, case_id: str) -> Response:
     detail = citizen.case_detail(x.backend, x.access_token(), case_id)
     form = citizen.form_of(x.backend, detail["case"])
-    return render(x, "review.html", detail=detail, case=detail["case"], form=form, submit_key=str(uuid.uuid4()))
+    return render(x, "review.html", detail=detail, case=detail["case"], form=form, submit_key=str(uuid.uuid4()),
+                  schemas=section_schemas(form))  # fmt: skip
+
+
+def section_schemas(form: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per section id its fields' schemas: the review page labels every answer with its German title."""
+    return {section["id"]: section["schema"].get("properties", {}) for section in form["sections"]}
 
 
 def submit(x: Exchange, case_id: str) -> Response:
@@ -284,16 +518,45 @@ def submit(x: Exchange, case_id: str) -> Response:
         detail = citizen.case_detail(x.backend, token, case_id)
         form = citizen.form_of(x.backend, detail["case"])
         return render(x, "review.html", status=400, detail=detail, case=detail["case"], form=form,
-                      submit_key=str(uuid.uuid4()), error=incomplete.message)  # fmt: skip
+                      submit_key=str(uuid.uuid4()), error=incomplete.message,
+                      schemas=section_schemas(form))  # fmt: skip
     return redirect(x, f"/antraege/{case_id}")
 
 
 def case_page(x: Exchange, case_id: str) -> Response:
     token = x.access_token()
     detail = citizen.case_detail(x.backend, token, case_id)
-    events = citizen.timeline(x.backend, token, case_id)
+    events = timeline_in_german(x, citizen.timeline(x.backend, token, case_id))
     thread = citizen.messages(x.backend, token, case_id)
-    return render(x, "case.html", detail=detail, case=detail["case"], events=events, messages=thread)
+    first = detail["sections"][0]["id"] if detail["sections"] else "aenderungen"
+    return render(x, "case.html", detail=detail, case=detail["case"], events=events, messages=thread,
+                  first_section=first)  # fmt: skip
+
+
+HIDDEN_EVENTS = {"SectionSaved"}  # every saved step would crowd the timeline
+
+
+def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The case's events as plain lines in the page's language, with the Jobcenter's name and local times."""
+    names: dict[str, str] = {}
+    lines = []
+    language = i18n.language_of(x.request)
+    for event in events:
+        if event["event"] in HIDDEN_EVENTS:
+            continue
+        text = gettext(x, EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
+        if "{jobcenter}" in text:
+            jobcenter_id = event.get("jobcenter_id")
+            if jobcenter_id and jobcenter_id not in names:
+                names[jobcenter_id] = jobcenter_name(x, jobcenter_id)
+            text = text.format(jobcenter=names.get(jobcenter_id or "", gettext(x, "zuständigen Jobcenter")))
+        lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
+    return lines
+
+
+def jobcenter_name(x: Exchange, jobcenter_id: str) -> str:
+    """The Jobcenter's name as the citizen reads it everywhere (``citizen.jobcenter_name``)."""
+    return citizen.jobcenter_name(x.backend, jobcenter_id) or gettext(x, "zuständigen Jobcenter")
 
 
 def receipt_pdf(x: Exchange, case_id: str) -> Response:
@@ -326,6 +589,22 @@ def mark_read(x: Exchange, message_id: str) -> Response:
     return redirect(x, "/postfach")
 
 
+def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Response:
+    """A Postfach message's attachment (the Bescheid), streamed from documents as a download."""
+    from urllib.parse import quote
+
+    from services.gateway.staff import fetch_presigned  # the one presigned-GET streamer
+
+    token = x.access_token()
+    messages = citizen.postfach(x.backend, token)["messages"]
+    if not any(m["message_id"] == message_id and document_id in (m.get("attachments") or []) for m in messages):
+        raise NotFound("DOCUMENT_NOT_FOUND", "Dieses Dokument gibt es nicht.")
+    link = x.backend.call("documents", "download_url", token, document_id)
+    response = Response(fetch_presigned(str(link["url"])), mimetype=str(link["content_type"]), direct_passthrough=True)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(str(link['filename']))}"
+    return x.finish(response)
+
+
 CHANNEL_NAMES = {
     "postfach_bescheide": "Bescheide digital im Postfach bekommen",
     "email_alerts": "E-Mail, wenn etwas Neues im Postfach ist",
@@ -349,7 +628,10 @@ def my_jobcenter(x: Exchange) -> Response:
         found = citizen.my_jobcenter(x.backend, x.access_token())
     except NotFound as unknown:
         return render(x, "my_jobcenter.html", resolution=None, message=unknown.message)
-    return render(x, "my_jobcenter.html", resolution=found["resolution"])
+    resolution = found["resolution"]
+    responsible = resolution.get("jobcenter") or {}
+    name = citizen.jobcenter_name(x.backend, responsible["jobcenter_id"]) if responsible else None
+    return render(x, "my_jobcenter.html", resolution=resolution, jobcenter_name=name)
 
 
 @lru_cache(maxsize=1)
@@ -401,6 +683,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), "/antraege/<case_id>/zuruecknehmen", withdraw),
     Page(("GET",), "/postfach", postfach),
     Page(("POST",), "/postfach/<message_id>/gelesen", mark_read),
+    Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),
     Page(("GET", "POST"), "/einstellungen", settings_page),
     Page(("GET",), "/mein-jobcenter", my_jobcenter),
     Page(("GET",), "/informationen", information_list),

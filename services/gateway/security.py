@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import threading
@@ -37,6 +38,8 @@ class GatewaySettings:
     max_body_bytes: int
     login_per_minute: int
     upload_per_minute: int
+    # GATEWAY_TRUSTED_PROXIES: only behind these may X-Forwarded-For name the client.
+    trusted_proxies: tuple[IpNetwork, ...] = ()
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> GatewaySettings:
@@ -54,6 +57,7 @@ class GatewaySettings:
             max_body_bytes=int(config.get("GATEWAY_MAX_BODY_BYTES", 65536)),
             login_per_minute=int(config.get("GATEWAY_LOGIN_RATE_PER_MINUTE", 10)),
             upload_per_minute=int(config.get("GATEWAY_UPLOAD_RATE_PER_MINUTE", 20)),
+            trusted_proxies=parse_networks(str(config.get("GATEWAY_TRUSTED_PROXIES") or "")),
         )
 
     @property
@@ -63,6 +67,40 @@ class GatewaySettings:
     @property
     def form_cookie_name(self) -> str:
         return f"__Host-{FORM_NONCE_COOKIE}" if self.secure else FORM_NONCE_COOKIE
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """``10.0.0.0/8, 192.168.1.7`` as networks; raises ValueError on a typo, so a bad setting stops the start."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in text.split(",") if item.strip())
+
+
+def client_address(peer: str, forwarded_for: list[str], trusted: tuple[IpNetwork, ...]) -> str:
+    """The address a request came from: the socket's peer, or behind trusted proxies the rightmost
+    ``X-Forwarded-For`` hop that is not one of them (hops left of it could be made up by the client)."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in trusted)
+
+    if not trusted or not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    closest = peer
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return closest  # garbage in the header: the last address a trusted proxy vouched for
+        if not is_trusted(hop):
+            return hop
+        closest = hop
+    return closest
 
 
 def served_over_https(config: dict[str, Any]) -> bool:

@@ -13,9 +13,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
+from werkzeug.routing import Map, PathConverter
 from werkzeug.wrappers import Request, Response
 
-from services.gateway import api, pages
+from services.gateway import api, backoffice_api, pages
 from services.gateway.errors import response_for
 from services.gateway.exchange import Exchange, GatewayState, RpcBackend
 from services.gateway.security import GatewaySettings, SecurityHeaders, served_over_https
@@ -24,10 +25,17 @@ from shared.service import PortalService
 
 log = logging.getLogger(__name__)
 
-BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify")
+BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice")
 HEALTH_TIMEOUT_SECONDS = 3.0
 RPC_TIMEOUT_SECONDS = 5.0
 JWKS_TIMEOUT_SECONDS = 5.0
+
+
+class AnyCharacterPathConverter(PathConverter):
+    """``<path:...>`` that also matches a newline: werkzeug's stops there, and the request then got
+    werkzeug's HTML 404 instead of the API's JSON error (found by schemathesis)."""
+
+    regex = "[^/](?s:.)*?"
 
 
 class CorrelatingWebServer(WebServer):
@@ -35,6 +43,14 @@ class CorrelatingWebServer(WebServer):
 
     def context_data_from_headers(self, request: Request) -> dict[str, str]:
         return {CONTEXT_KEY: accepted_or_new(request.headers.get(HTTP_HEADER))}
+
+    def make_url_map(self) -> Map:
+        url_map = Map(converters={"path": AnyCharacterPathConverter})
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
 
     def get_wsgi_app(self) -> Any:
         return SecurityHeaders(WsgiApp(self), served_over_https(self.container.config))
@@ -76,6 +92,7 @@ class GatewayService(PortalService):
     documents: Any = RpcProxy("documents")
     routing: Any = RpcProxy("routing")
     notify: Any = RpcProxy("notify")
+    backoffice: Any = RpcProxy("backoffice")
 
     @http("GET", "/healthz")
     def healthz(self, request: Request) -> Response:
@@ -107,6 +124,16 @@ class GatewayService(PortalService):
     def api(self, request: Request, path: str) -> Response:
         """The JSON API; routes, CSRF and errors in ``api.py``."""
         return api.dispatch(self._exchange(request))
+
+    @http("GET,POST,PUT,DELETE", "/backoffice/v1/<path:path>")
+    def backoffice_http(self, request: Request, path: str) -> Response:
+        """The back-office API for the Jobcenters' e-files: bearer tokens only, no cookies, no CSRF."""
+        return backoffice_api.dispatch(request, RpcBackend(self), self.state, self.correlation)
+
+    @http("GET", "/.well-known/backoffice-keys.json")
+    def backoffice_keys(self, request: Request) -> Response:
+        """The keys that verify the back-office API's Security Event Tokens (JWKS), for anyone."""
+        return backoffice_api.keys(RpcBackend(self), self.correlation)
 
     @http("GET,POST", "/")
     def home(self, request: Request) -> Response:

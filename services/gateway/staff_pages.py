@@ -1,7 +1,281 @@
-"""The caseworker's pages: the inbox of the own Jobcenter, the case page and its actions."""
+"""The caseworker's pages: the inbox of the own Jobcenter, the case page and its actions.
+
+Server-rendered German HTML like the citizen's pages, calling the same functions of ``staff.py``
+as the staff API. Every action is a form (POST with the session's CSRF token) and answers with a
+redirect to the case page (303), or the form again with its errors (400).
+"""
 
 from __future__ import annotations
 
-from services.gateway.pages import Page
+import itertools
+from typing import Any
+from urllib.parse import quote, urlencode
 
-PAGES: tuple[Page, ...] = ()
+from werkzeug.wrappers import Response
+
+from services.gateway import staff
+from services.gateway.exchange import Exchange
+from services.gateway.multipart import open_upload_form
+from services.gateway.pages import CHANGE_NAMES, HERE, Page, redirect, render
+from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
+from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
+from shared.errors import Conflict, Forbidden, InvalidInput
+
+INBOX = "/sachbearbeitung"
+BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
+STAFF_SCRIPT = "staff.js"
+OUTCOME_NAMES = {"approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt"}
+NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
+STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu", "waiting_for_documents": "Unterlagen angefordert"}
+STATUS_FILTERS = {
+    "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
+    "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",
+}  # fmt: skip
+ASSIGNEE_FILTERS = {"me": "Mir zugewiesen", "nobody": "Nicht zugewiesen"}
+# A document shown inside the case page: framed by the portal's own pages only, nothing active in it.
+DOCUMENT_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+# The case page frames its PDF previews from the same origin; everything else as on every page.
+CASE_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("object-src 'none'", "object-src 'none'; frame-src 'self'")
+
+
+def staff_render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
+    return render(x, f"staff/{template}", status=status, outcome_names=OUTCOME_NAMES, status_names=STATUS_NAMES,
+                  nachweis_status_names=NACHWEIS_STATUS_NAMES, **context)  # fmt: skip
+
+
+# -- the inbox -------------------------------------------------------------------------------------
+
+
+def inbox(x: Exchange) -> Response:
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=staff.STAFF)
+    if me.is_admin:
+        return redirect(x, "/verwaltung/zugriffe")
+    chosen = staff.InboxFilter.from_args(x.request.args)
+    error = None
+    try:
+        found = staff.inbox(x.backend, token, chosen)
+    except InvalidInput as invalid:
+        error = invalid.message
+        found = staff.inbox(x.backend, token, staff.InboxFilter())
+        found["cases"] = []
+    total = sum(found["counts"].values())
+    query = {k: v for k, v in {"status": chosen.status, "kind": chosen.kind, "category": chosen.category,
+                               "assignee": chosen.assignee, "overdue": "1" if chosen.overdue else None}.items()
+             if v}  # fmt: skip
+    return staff_render(
+        x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
+        status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
+        categories=staff.vaem_categories(x.backend), change_names=CHANGE_NAMES, assignee_filters=ASSIGNEE_FILTERS,
+        title="Posteingang",
+    )  # fmt: skip
+
+
+# -- the case --------------------------------------------------------------------------------------
+
+
+def case_page(x: Exchange, case_id: str, **context: Any) -> Response:
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token)
+    detail = staff.case_detail(x.backend, token, case_id)
+    status = int(context.pop("status", 200))
+    laid_out = staff.answers_as_form(detail, CHANGE_NAMES)
+    response = staff_render(
+        x, "case.html", status=status, detail=detail, case=detail["case"], laid_out=laid_out, me=me,
+        title=f"Vorgang {detail['case'].get('receipt_number') or ''}".strip(), **context,
+    )  # fmt: skip
+    response.headers["Content-Security-Policy"] = CASE_PAGE_POLICY
+    return response
+
+
+def document(x: Exchange, case_id: str, document_id: str) -> Response:
+    """A document of the case: inline for the preview, as attachment with ``?download=1``."""
+    found = staff.open_document(x.backend, x.access_token(), case_id, document_id)
+    inline = found.content_type in staff.PREVIEWABLE and "download" not in x.request.args
+    disposition = "inline" if inline else "attachment"
+    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
+    response.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(found.filename)}"
+    if found.size is not None:
+        response.headers["Content-Length"] = str(found.size)
+    response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return x.finish(response)
+
+
+def _act(x: Exchange, case_id: str, action: Any, anchor: str = "") -> Response:
+    """Run one action of the case page; a refusal shows the case page again with the message."""
+    x.check_csrf(x.form_csrf())
+    try:
+        action(x.access_token())
+    except (InvalidInput, Conflict) as refused:
+        return case_page(x, case_id, status=400 if isinstance(refused, InvalidInput) else 409, error=refused.message)
+    return redirect(x, f"{INBOX}/faelle/{case_id}{anchor}")
+
+
+def receive(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.receive(x.backend, token, case_id))
+
+
+def take(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.take(x.backend, token, case_id))
+
+
+def assign_to_colleague(x: Exchange, case_id: str) -> Response:
+    """A team lead gives the case to a colleague of the same Jobcenter."""
+    return _act(x, case_id, lambda token: staff.assign_to_colleague(x.backend, token, case_id,
+                                                                    x.form().get("caseworker_id")))  # fmt: skip
+
+
+def start_processing(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.start_processing(x.backend, token, case_id))
+
+
+def close(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.close(x.backend, token, case_id))
+
+
+def waive(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.waive(x.backend, token, case_id, x.form().get("nachweis")),
+                "#nachweise")  # fmt: skip
+
+
+def write_message(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.post_message(x.backend, token, case_id, x.form().get("text", "")),
+                "#nachrichten")  # fmt: skip
+
+
+def request_documents(x: Exchange, case_id: str) -> Response:
+    """The form to ask for documents: Nachweise of the checklist and the form, free text, due date."""
+    token = x.access_token()
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"items": [], "note": "", "due_date": ""}
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        form = x.form()
+        values = {"items": form.getlist("items"), "note": form.get("note", ""), "due_date": form.get("due_date", "")}
+        try:
+            staff.request_documents(x.backend, token, case_id, values["items"], values["note"], values["due_date"])
+        except (InvalidInput, Conflict) as refused:
+            field = refused.details.get("field") if refused.details else None
+            if refused.code in {"DUE_DATE_IN_PAST", "DATE_INVALID"}:
+                field = "due_date"
+            elif refused.code == "DOCUMENT_REQUEST_EMPTY":
+                field = "items"
+            errors[field or "items"] = refused.message
+        else:
+            return redirect(x, f"{INBOX}/faelle/{case_id}#verlauf")
+    detail = staff.case_detail(x.backend, token, case_id)
+    return staff_render(x, "request_documents.html", status=400 if errors else 200, detail=detail,
+                        case=detail["case"], values=values, errors=errors, choices=_nachweis_choices(detail),
+                        title="Unterlagen anfordern")  # fmt: skip
+
+
+def _nachweis_choices(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """The case's checklist (missing ones first); anything else is asked for in the free text."""
+    ordered = sorted(detail["checklist"], key=lambda item: (item["status"] != "missing", item["label"]))
+    return [(item["kind"], item["label"]) for item in ordered]
+
+
+def decide(x: Exchange, case_id: str) -> Response:
+    """The decision: outcome, for a WBA the approval period, and the Bescheid PDF (multipart; file last)."""
+    token = x.access_token()
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"outcome": "", "approval_from": "", "approval_to": ""}
+    if x.request.method == "POST":
+        x.limit("upload", x.settings.upload_per_minute)
+        try:
+            upload = open_upload_form(
+                x.request.stream, x.request.mimetype_params.get("boundary"), x.settings.max_body_bytes
+            )
+        except InvalidInput:  # no file part at all: nothing was changed, so no CSRF check is needed
+            detail = staff.case_detail(x.backend, token, case_id)
+            return staff_render(x, "decide.html", status=400, detail=detail, case=detail["case"], values=values,
+                                errors={"bescheid": BESCHEID_MISSING}, title="Entscheidung erfassen")  # fmt: skip
+        x.check_csrf(upload.fields.get(CSRF_FIELD))
+        values = {name: upload.fields.get(name, "") for name in ("outcome", "approval_from", "approval_to")}
+        try:
+            kind = staff.case_detail(x.backend, token, case_id)["case"]["kind"]
+            # Everything but the file is checked first: a refused decision leaves no Bescheid behind.
+            staff.check_decision(kind, values["outcome"], values["approval_from"], values["approval_to"])
+            first = next(upload.chunks, b"")
+            if not first:  # a browser sends an empty file part when no file was chosen
+                raise InvalidInput("BESCHEID_REQUIRED", BESCHEID_MISSING, {"field": "bescheid"})
+            chunks = itertools.chain([first], upload.chunks)
+            bescheid = staff.upload_bescheid(x.backend, token, case_id, upload.filename, chunks, None)
+            staff.decide(x.backend, token, case_id, values["outcome"], bescheid["document_id"],
+                         values["approval_from"], values["approval_to"])  # fmt: skip
+        except (InvalidInput, Conflict) as refused:
+            for _ in upload.chunks:  # read the rest, so the browser gets the answer
+                pass
+            field = refused.details.get("field") if refused.details else None
+            if refused.code == "APPROVAL_PERIOD_REQUIRED":
+                field = "approval_from"
+            errors[field or "bescheid"] = refused.message
+        else:
+            return redirect(x, f"{INBOX}/faelle/{case_id}#entscheidung")
+    detail = staff.case_detail(x.backend, token, case_id)
+    return staff_render(x, "decide.html", status=400 if errors else 200, detail=detail, case=detail["case"],
+                        values=values, errors=errors, title="Entscheidung erfassen")  # fmt: skip
+
+
+def reassign(x: Exchange, case_id: str) -> Response:
+    """A team lead hands the case over to another gE, with a reason."""
+    token = x.access_token()
+    staff.staff_member(x.backend, token, roles=("team_lead",))
+    errors: dict[str, str] = {}
+    values = {"jobcenter_id": "", "reason": ""}
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        values = {"jobcenter_id": x.form().get("jobcenter_id", ""), "reason": x.form().get("reason", "")}
+        try:
+            staff.reassign_to_jobcenter(x.backend, token, case_id, values["jobcenter_id"], values["reason"])
+        except (InvalidInput, Conflict) as refused:
+            field = refused.details.get("field") if refused.details else None
+            errors[field or ("reason" if refused.code == "OVERRIDE_REASON_MISSING" else "jobcenter_id")] = (
+                refused.message
+            )
+        except Forbidden as refused:
+            errors["jobcenter_id"] = refused.message
+        else:
+            return redirect(x, INBOX)
+    detail = staff.case_detail(x.backend, token, case_id)
+    return staff_render(x, "reassign.html", status=400 if errors else 200, detail=detail, case=detail["case"],
+                        values=values, errors=errors, title="An ein anderes Jobcenter abgeben")  # fmt: skip
+
+
+# -- the access record -----------------------------------------------------------------------------
+
+
+def access_log(x: Exchange) -> Response:
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
+    case_id = x.request.args.get("vorgang", "").strip() or None
+    record = staff.access_record(x.backend, token, case_id)
+    return staff_render(x, "access_log.html", record=record, me=me, case_id=case_id or "",
+                        title="Zugriffsprotokoll")  # fmt: skip
+
+
+def script(x: Exchange) -> Response:
+    response = Response((HERE / "static" / STAFF_SCRIPT).read_bytes(), mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return x.finish(response)
+
+
+CASE = INBOX + "/faelle/<case_id>"
+PAGES: tuple[Page, ...] = (
+    Page(("GET",), INBOX, inbox),
+    Page(("GET",), CASE, case_page),
+    Page(("GET",), CASE + "/dokumente/<document_id>", document),
+    Page(("POST",), CASE + "/erhalten", receive),
+    Page(("POST",), CASE + "/bearbeiten", start_processing),
+    Page(("POST",), CASE + "/uebernehmen", take),
+    Page(("POST",), CASE + "/zuweisung", assign_to_colleague),
+    Page(("GET", "POST"), CASE + "/unterlagen", request_documents),
+    Page(("POST",), CASE + "/nachrichten", write_message),
+    Page(("POST",), CASE + "/verzicht", waive),
+    Page(("GET", "POST"), CASE + "/entscheidung", decide),
+    Page(("POST",), CASE + "/abschliessen", close),
+    Page(("GET", "POST"), CASE + "/abgabe", reassign),
+    Page(("GET",), "/verwaltung/zugriffe", access_log),
+    Page(("GET",), "/static/" + STAFF_SCRIPT, script),
+)

@@ -34,14 +34,22 @@ def receipt_signing_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
+@pytest.fixture(scope="session")
+def backoffice_signing_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
 @pytest.fixture
-def service_env(amqp_uri: str, tmp_path: Path, cipher_key: str, receipt_signing_key: str) -> dict[str, str]:
+def service_env(
+    amqp_uri: str, tmp_path: Path, cipher_key: str, receipt_signing_key: str, backoffice_signing_key: str
+) -> dict[str, str]:
     """The environment our services' configs are resolved from in a test: real broker, SQLite in tmp."""
     return {
         "AMQP_URI": amqp_uri,
         "RUN_DIR": str(tmp_path / "run"),
         "CIPHER_KEY": cipher_key,
         "RECEIPT_SIGNING_KEY": receipt_signing_key,
+        "BACKOFFICE_SIGNING_KEY": backoffice_signing_key,
         "LOG_LEVEL": "INFO",
     }
 

@@ -8,7 +8,7 @@ import pytest
 from services.submissions.tests.scenarios import submit_over_rpc
 from tests.support import RunningSystem, json_lines, log_in_as_demo_citizen, processes_of, wait_for_postfach
 
-SERVICES = ("identity", "submissions", "documents", "routing", "notify", "gateway")
+SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 CORRELATION_ID = "e2e-corr-5e7a11d0"
 
 
@@ -37,6 +37,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
             dependencies
         )
         assert "erika.mustermann@example.org" in system.text()
+        assert "Back-office client of Jobcenter jc-0394" in system.text()
 
         with rpc(CORRELATION_ID) as cluster:
             assert [cluster[name].health()["service"] for name in SERVICES] == list(SERVICES)

@@ -57,9 +57,15 @@ class Portal:
         (provider,) = [d for d in self.containers["gateway"].dependencies if isinstance(d, Gateway)]
         return provider.state
 
-    def account(self) -> Account:
+    def account(self, customer_number: str | None = None) -> Account:
         email = f"citizen.{secrets.token_hex(5)}@example.org"
-        created = self.operator.create_account(email, "citizen", None, PASSWORD, with_totp=True)
+        created = self.operator.create_account(email, "citizen", None, PASSWORD, customer_number, with_totp=True)
+        return Account(email, str(created["account_id"]), str(created["secret"]), list(created["recovery_codes"]))
+
+    def staff_account(self, role: str = "caseworker", institution: str | None = "jc-0394") -> Account:
+        """A caseworker, team lead (of ``institution``) or admin with password and TOTP, as demo.py makes them."""
+        email = f"{role}.{secrets.token_hex(5)}@jobcenter.example"
+        created = self.operator.create_account(email, role, institution, PASSWORD, with_totp=True)
         return Account(email, str(created["account_id"]), str(created["secret"]), list(created["recovery_codes"]))
 
     def close(self) -> None:
@@ -115,12 +121,16 @@ def portal_amqp_uri(amqp_uri) -> Iterator[str]:
 
 
 @pytest.fixture(scope="package")
-def portal_env(portal_amqp_uri, tmp_path_factory, cipher_key, receipt_signing_key, seaweedfs, clamd, smtp_sink):
+def portal_env(
+    portal_amqp_uri, tmp_path_factory, cipher_key, receipt_signing_key, backoffice_signing_key, seaweedfs, clamd,
+    smtp_sink,
+):  # fmt: skip
     return {
         "AMQP_URI": portal_amqp_uri,
         "RUN_DIR": str(tmp_path_factory.mktemp("portal-run")),
         "CIPHER_KEY": cipher_key,
         "RECEIPT_SIGNING_KEY": receipt_signing_key,
+        "BACKOFFICE_SIGNING_KEY": backoffice_signing_key,
         "LOG_LEVEL": "INFO",
         "GATEWAY_PORT": str(free_port()),
         "GATEWAY_SECRET": secrets.token_urlsafe(32),

@@ -25,7 +25,7 @@ def test_readyz_is_ok_when_every_service_and_dependency_answers(start_services, 
     status, _, report = get(gateway, "/readyz")
     assert status == 200, report
     assert report["status"] == "ok"
-    assert set(report["services"]) == {"identity", "submissions", "documents", "routing", "notify"}
+    assert set(report["services"]) == {"identity", "submissions", "documents", "routing", "notify", "backoffice"}
     assert set(report["services"]["documents"]["dependencies"]) == {"database", "s3", "clamd"}
 
 

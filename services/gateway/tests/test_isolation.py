@@ -10,7 +10,8 @@ from services.gateway.api import ROUTES
 from services.gateway.tests.conftest import API, Browser, wait_until
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
 
-CASE_ROUTES = [route for route in ROUTES if "{case_id}" in route.path]
+# The citizen's case routes; the staff routes (/staff/...) answer every citizen 403 (test_staff_api.py).
+CASE_ROUTES = [route for route in ROUTES if "{case_id}" in route.path and not route.path.startswith("/staff/")]
 REQUESTS: dict[str, dict[str, Any]] = {  # what each route is sent, so that only ownership can be why it is refused
     "save_section": {"json": {"aenderungen": ["umzug"]}},
     "post_message": {"json": {"text": "Hallo"}},
@@ -20,6 +21,7 @@ REQUESTS: dict[str, dict[str, Any]] = {  # what each route is sent, so that only
         "data": samples.pdf(),
         "headers": {"Content-Type": "application/octet-stream"},
     },
+    "merge_photos": {"json": {"nachweis": "arbeitsvertrag", "document_ids": [str(uuid.uuid4()), str(uuid.uuid4())]}},
 }
 
 
@@ -60,7 +62,7 @@ def snapshot(browser, case_id):
 def test_the_case_routes_of_the_api_are_all_tried():
     assert {route.handler.__name__ for route in CASE_ROUTES} == {
         "get_case", "save_section", "submit_case", "case_timeline", "case_receipt", "withdraw_case",
-        "list_messages", "post_message", "upload_document",
+        "list_messages", "post_message", "upload_document", "merge_photos",
     }  # fmt: skip
 
 

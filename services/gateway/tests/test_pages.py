@@ -25,6 +25,19 @@ def post_form(browser, path, html, **fields):
     return browser.request("POST", path, csrf=False, data={"csrf_token": csrf_of(html), **fields}, allow_redirects=True)
 
 
+ONLY_SCRIPT = '<script src="/static/portal.js" defer></script>'
+
+
+PASSKEY_SCRIPT = '<script src="/static/passkeys.js" defer></script>'  # login and security settings
+
+
+def assert_no_inline_script(html):
+    """The scripts are the portal's own files; no inline script, style or event handler."""
+    assert html.count("<script") == html.count(ONLY_SCRIPT) + html.count(PASSKEY_SCRIPT)
+    assert html.count(ONLY_SCRIPT) <= 1 and html.count(PASSKEY_SCRIPT) <= 1
+    assert " style=" not in html and "onclick" not in html and "onload=" not in html
+
+
 @pytest.fixture(scope="module")
 def citizen(portal):
     browser = Browser(portal)
@@ -121,7 +134,7 @@ def test_public_pages_are_german_html_without_inline_script(portal, path):
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/html")
     assert '<html lang="de">' in answer.text
-    assert "<script" not in answer.text and " style=" not in answer.text and "onclick" not in answer.text
+    assert_no_inline_script(answer.text)
     assert 'href="#inhalt"' in answer.text
 
 
@@ -129,7 +142,7 @@ def test_the_personal_pages_render_without_inline_script(citizen):
     for path in ("/uebersicht", "/postfach", "/einstellungen", "/mein-jobcenter"):
         answer = citizen.request("GET", path)
         assert answer.status_code == 200, path
-        assert "<script" not in answer.text
+        assert_no_inline_script(answer.text)
         assert answer.headers["Cache-Control"] == "no-store"
 
 
@@ -154,7 +167,8 @@ def test_every_target_group_has_its_information_page_from_a_content_file(portal)
                      "menschen-mit-behinderungen", "gefluechtete"}  # fmt: skip
     for slug in slugs:
         page = Browser(portal).request("GET", f"/informationen/{slug}")
-        assert page.status_code == 200 and "<script" not in page.text
+        assert page.status_code == 200
+        assert_no_inline_script(page.text)
 
 
 def test_logout_from_a_page_ends_the_session(portal):
@@ -164,3 +178,136 @@ def test_logout_from_a_page_ends_the_session(portal):
     start = post_form(browser, "/abmelden", dashboard)
     assert start.url == portal.url("/")
     assert browser.request("GET", "/uebersicht", allow_redirects=False).headers["Location"] == "/anmelden"
+
+
+def log_in_fresh(portal):
+    browser = Browser(portal)
+    browser.log_in(portal.account())
+    return browser
+
+
+def report_arbeitsaufnahme(citizen, portal):
+    """The Veränderungsmitteilung of the first story, submitted without Nachweis; returns the case path."""
+    dashboard = citizen.request("GET", "/uebersicht").text
+    step = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
+    step = post_form(citizen, step.url.split(portal.base)[1], step.text, aenderungen="arbeitsaufnahme")
+    step = post_form(citizen, step.url.split(portal.base)[1], step.text, plz="12555", ort="Berlin",
+                     strasse="Bahnhofstraße", hausnummer="1", berlin_bezirk="09")  # fmt: skip
+    step = post_form(citizen, step.url.split(portal.base)[1], step.text, arbeitgeber="Muster GmbH",
+                     beginn="1.12.2026", wochenstunden="30", brutto_monatlich="2400",
+                     netto_monatlich="1710,55")  # fmt: skip
+    checklist = post_form(citizen, step.url.split(portal.base)[1], step.text, wahrheitsgemaess="on")
+    case_path = checklist.url.split(portal.base)[1].rsplit("/", 1)[0]
+    review = citizen.request("GET", f"{case_path}/pruefen")
+    assert re.search(r"<dt>Beginn der Arbeit</dt>\s*<dd>\s*1\. Dezember 2026\s*</dd>", review.text)  # typed in German
+    key = found(r'name="idempotency_key" value="([^"]+)"', review.text)
+    submitted = post_form(citizen, f"{case_path}/absenden", review.text, idempotency_key=key)
+    assert "Eingangsnummer" in submitted.text, submitted.text
+    return case_path
+
+
+def test_the_review_page_labels_every_answer_in_german(portal):
+    citizen = log_in_fresh(portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    step = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
+    step = post_form(citizen, step.url.split(portal.base)[1], step.text, aenderungen="arbeitsaufnahme")
+    step = post_form(citizen, step.url.split(portal.base)[1], step.text, plz="12555", ort="Berlin",
+                     strasse="Bahnhofstraße", hausnummer="1", berlin_bezirk="09")  # fmt: skip
+    case_path = step.url.split(portal.base)[1].split("/abschnitt")[0]
+    review = citizen.request("GET", f"{case_path}/pruefen").text
+    assert "<dt>Postleitzahl</dt>" in review and "<dt>Bezirk in Berlin</dt>" in review
+    assert "Treptow-Köpenick" in review  # the Bezirk's name, not its key 09
+    assert "Ich habe eine Arbeit aufgenommen" in review
+    assert "<dt>plz</dt>" not in review and "<dt>aenderungen</dt>" not in review
+
+
+def test_the_weiterbewilligungsantrag_starts_prefilled_from_the_last_submitted_case(portal):
+    citizen = log_in_fresh(portal)
+    report_arbeitsaufnahme(citizen, portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    assert "Weiterbewilligung beantragen" in dashboard
+    first = post_form(citizen, "/antraege", dashboard, kind="weiterbewilligungsantrag")
+    assert first.url.endswith("/abschnitt/wohnsitz"), first.url
+    assert "aus Ihrem letzten Antrag" in first.text
+    assert 'value="12555"' in first.text and 'value="Bahnhofstraße"' in first.text
+    assert re.search(r'<option value="09" selected>Treptow-Köpenick</option>', first.text)
+
+
+def test_the_household_of_a_weiterbewilligungsantrag_is_filled_in_rows_with_yes_no_questions(portal):
+    citizen = log_in_fresh(portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    first = post_form(citizen, "/antraege", dashboard, kind="weiterbewilligungsantrag")
+    case_path = first.url.split(portal.base)[1].split("/abschnitt")[0]
+    page = citizen.request("GET", f"{case_path}/abschnitt/bedarfsgemeinschaft").text
+    assert 'type="radio" id="unveraendert-ja"' in page and 'type="radio" id="unveraendert-nein"' in page
+    assert 'id="personen-0-vorname"' in page and 'id="personen-1-vorname"' in page
+
+    wrong = post_form(citizen, f"{case_path}/abschnitt/bedarfsgemeinschaft", page, unveraendert="nein",
+                      **{"personen-0-vorname": "Mia", "personen-0-beziehung": "kind"})  # fmt: skip
+    assert wrong.status_code == 400
+    assert 'href="#feld-personen-0-geburtsdatum"' in wrong.text and 'id="personen-0-geburtsdatum-fehler"' in wrong.text
+
+    saved = post_form(citizen, f"{case_path}/abschnitt/bedarfsgemeinschaft", page, unveraendert="nein",
+                      **{"personen-0-vorname": "Mia", "personen-0-geburtsdatum": "2019-05-04",
+                         "personen-0-beziehung": "kind"})  # fmt: skip
+    assert saved.url.endswith("/abschnitt/einkommen"), saved.text
+    review = citizen.request("GET", f"{case_path}/pruefen").text
+    assert "Hat sich an Ihrem Haushalt nichts geändert?</dt>" in review and "<dd>Nein</dd>" in review
+    assert "Vorname: Mia, Geburtsdatum: 4. Mai 2019, Beziehung zu Ihnen: Kind" in review
+
+
+def test_a_multiple_choice_without_categories_can_be_left_empty(portal):
+    citizen = log_in_fresh(portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    first = post_form(citizen, "/antraege", dashboard, kind="weiterbewilligungsantrag")
+    case_path = first.url.split(portal.base)[1].split("/abschnitt")[0]
+    page = citizen.request("GET", f"{case_path}/abschnitt/mehrbedarf").text
+    assert 'id="arten-alleinerziehend"' in page and "Alleinerziehend</label>" in page
+    saved = post_form(citizen, f"{case_path}/abschnitt/mehrbedarf", page)
+    assert saved.url.endswith("/abschnitt/erklaerung"), saved.text
+
+
+def test_the_case_page_shows_its_timeline_in_german(portal):
+    citizen = log_in_fresh(portal)
+    case_path = report_arbeitsaufnahme(citizen, portal)
+    page = citizen.request("GET", case_path).text
+    assert re.search(r'<time datetime="[^"]+">\d{1,2}\. \w+ 20\d\d, \d\d:\d\d Uhr</time>: Eingereicht', page)
+    assert "Angefangen" in page and "Submitted" not in page and "DraftStarted" not in page
+
+
+def test_the_portal_script_is_served_from_the_portal_itself(portal):
+    answer = Browser(portal).request("GET", "/static/portal.js")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/javascript")
+    assert "data-autosave" in answer.text and "XMLHttpRequest" in answer.text
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+
+
+def test_the_personal_pages_carry_the_csrf_token_for_the_script(portal):
+    citizen = log_in_fresh(portal)
+    page = citizen.request("GET", "/uebersicht").text
+    meta = found(r'<meta name="csrf-token" content="([^"]+)">', page)
+    assert meta == csrf_of(page)
+    assert '<meta name="csrf-token"' not in Browser(portal).request("GET", "/").text
+
+
+def _case(kind, status, submitted_at=None, updated_at="2026-01-01T00:00:00+00:00"):
+    return {"kind": kind, "status": status, "submitted_at": submitted_at, "updated_at": updated_at}
+
+
+def test_a_wba_is_due_in_the_last_two_months_of_the_approval_period():
+    from datetime import date
+
+    from services.gateway.pages import wba_due
+
+    end = date(2026, 6, 30)
+    decided = [_case("weiterbewilligungsantrag", "decided", "2025-12-01T10:00:00+00:00")]
+    assert not wba_due(end, decided, date(2026, 4, 29))
+    assert wba_due(end, decided, date(2026, 4, 30))
+    assert wba_due(end, decided, date(2026, 6, 30))
+    assert not wba_due(end, decided, date(2026, 7, 1))
+    assert not wba_due(None, decided, date(2026, 6, 1))
+    started = [*decided, _case("weiterbewilligungsantrag", "draft", None, "2026-05-02T09:00:00+00:00")]
+    assert not wba_due(end, started, date(2026, 6, 1))
+    withdrawn = [*decided, _case("weiterbewilligungsantrag", "withdrawn", "2026-05-02T09:00:00+00:00")]
+    assert wba_due(end, withdrawn, date(2026, 6, 1))

@@ -118,3 +118,10 @@ def test_a_multipart_form_without_a_file_is_refused():
     with pytest.raises(InvalidInput) as refused:
         open_upload_form(multipart((b'Content-Disposition: form-data; name="nachweis"', b"x")), "B", 1024)
     assert refused.value.code == "FILE_REQUIRED"
+
+
+def test_every_case_status_has_a_german_name_for_citizens() -> None:
+    from services.gateway.pages import STATUS_NAMES
+    from services.submissions.domainmodel import CaseStatus
+
+    assert set(STATUS_NAMES) == {status.value for status in CaseStatus}

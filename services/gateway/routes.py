@@ -1,0 +1,63 @@
+"""What the JSON API's route tables share: the ``Route`` with its OpenAPI description, and JSON answers.
+
+Its own module so that ``api.py`` can join the route tables of ``staff_api.py`` without an import cycle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from services.gateway.exchange import Exchange
+
+PREFIX = "/api/v1"
+Handler = Callable[..., Response]
+
+OBJECT: dict[str, Any] = {"type": "object"}
+ARRAY_OF_OBJECTS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: the router uses routes as endpoints
+class Route:
+    """One operation: how it is routed and how the OpenAPI document describes it."""
+
+    method: str
+    path: str  # OpenAPI style, below PREFIX: "/cases/{case_id}"
+    handler: Handler
+    summary: str
+    ok: int = 200
+    response: dict[str, Any] | None = field(default_factory=lambda: OBJECT)  # None: no body
+    response_type: str = "application/json"
+    request: dict[str, Any] | None = None  # JSON body schema
+    request_type: str = "application/json"
+    public: bool = False  # no session needed
+    headers: tuple[str, ...] = ()  # required request headers besides CSRF
+    query: tuple[str, ...] = ()  # required query parameters
+    filters: tuple[tuple[str, dict[str, Any]], ...] = ()  # optional query parameters with their schemas
+    errors: tuple[int, ...] = (400, 401, 403, 404, 409)
+
+    @property
+    def rule(self) -> str:
+        return PREFIX + self.path.replace("{", "<").replace("}", ">")
+
+    @property
+    def changes_state(self) -> bool:
+        return self.method not in {"GET", "HEAD"}
+
+
+def ok(exchange: Exchange, payload: Any, status: int = 200) -> Response:
+    return exchange.finish(
+        Response(json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+    )
+
+
+def empty(exchange: Exchange) -> Response:
+    return exchange.finish(Response(status=204))
+
+
+def listing(name: str) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: ARRAY_OF_OBJECTS}}

@@ -1,0 +1,472 @@
+"""What staff of a Jobcenter can do, once: the layer the staff pages and the staff API both call.
+
+Every function takes the ``Backend`` and the caller's access token. ``staff_member`` is checked first
+on every call: a citizen gets 403 ``STAFF_ONLY``, and a staff session without a second factor
+(``amr`` without ``mfa``) 403 ``SECOND_FACTOR_REQUIRED``. Which cases a caseworker may see is
+decided by the services (submissions, documents): a case of another Jobcenter is 404 there.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
+from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
+from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
+
+CASEWORKERS = ("caseworker", "team_lead")
+STAFF = (*CASEWORKERS, "admin")
+SECOND_FACTOR = "mfa"
+RECEIPT_NUMBER = re.compile(r"JC-\d{4}-[A-Z0-9]{4}-[A-Z0-9]{4}")
+CUSTOMER_NUMBER = re.compile(r"\d{3}[A-Z]\d{6}")
+INBOX_STATUSES = ("assigned", "received", "in_progress", "waiting_for_documents", "decided", "closed",
+                  "withdrawn", "handed_over")  # fmt: skip
+KINDS = ("veraenderungsmitteilung", "weiterbewilligungsantrag")
+OUTCOMES = ("approved", "partially_approved", "rejected")
+# A VÄM's change (``arbeitsaufnahme``) or category (``einkommen``), as the form names them.
+CATEGORY = re.compile(r"[a-z][a-z_]{1,39}")
+ASSIGNEE_FILTERS = ("me", "nobody")
+BESCHEID = "bescheid"
+STREAM_CHUNK_BYTES = 64 * 1024
+PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
+
+
+@dataclass(frozen=True)
+class Staff:
+    account_id: str
+    role: str
+    institution_id: str | None
+
+    @property
+    def is_team_lead(self) -> bool:
+        return self.role == "team_lead"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def staff_member(backend: Backend, token: str, roles: tuple[str, ...] = CASEWORKERS) -> Staff:
+    """The caller, when staff in one of ``roles`` with a second factor; Forbidden otherwise."""
+    claims = backend.call("identity", "verify_access_token", token)
+    role = str(claims["role"])
+    if role not in STAFF:
+        raise Forbidden("STAFF_ONLY", "Diese Seiten sind nur für Mitarbeitende der Jobcenter.")
+    if SECOND_FACTOR not in claims.get("amr", []):
+        raise Forbidden("SECOND_FACTOR_REQUIRED", "Mitarbeitende melden sich immer mit einem zweiten Faktor an.")
+    if role not in roles:
+        raise Forbidden("ROLE_NOT_ALLOWED", "Dafür fehlt Ihnen die Berechtigung.")
+    return Staff(str(claims["account_id"]), role, claims.get("institution_id"))
+
+
+# -- the inbox -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str | None = None
+    kind: str | None = None
+    overdue: bool = False
+    search: str = ""
+    page: int = 1
+    category: str | None = None
+    assignee: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> InboxFilter:
+        status = args.get("status") or None
+        kind = args.get("kind") or None
+        category = str(args.get("category") or "")
+        assignee = args.get("assignee") or None
+        try:
+            page = max(1, int(args.get("page", "1")))
+        except ValueError:
+            page = 1
+        return cls(
+            status=status if status in INBOX_STATUSES else None,
+            kind=kind if kind in KINDS else None,
+            overdue=args.get("overdue") in {"1", "true", "on"},
+            search=str(args.get("q", "")).strip()[:40],
+            page=page,
+            category=category if CATEGORY.fullmatch(category) else None,
+            assignee=assignee if assignee in ASSIGNEE_FILTERS else None,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.kind or self.overdue or self.search or self.category or self.assignee)
+
+
+def inbox(backend: Backend, token: str, chosen: InboxFilter) -> dict[str, Any]:
+    """A page of the own Jobcenter's cases (oldest first) with counts; search by receipt or customer number.
+
+    A receipt number finds the one case (NotFound for another Jobcenter's or an unknown number); a
+    Kundennummer lists that customer's cases of this Jobcenter.
+    """
+    staff_member(backend, token)
+    search = re.sub(r"\s", "", chosen.search).upper()
+    if search and RECEIPT_NUMBER.fullmatch(search):
+        try:
+            row = backend.call("submissions", "find_by_receipt_number", token, search)
+        except NotFound:
+            rows: list[dict[str, Any]] = []
+        else:
+            rows = [row]
+        counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
+        return {"cases": rows, "counts": counts, "page": 1, "search": "receipt_number"}
+    owner_id = None
+    if search:
+        if not CUSTOMER_NUMBER.fullmatch(search):
+            raise InvalidInput(
+                "SEARCH_INVALID",
+                "Bitte geben Sie eine Eingangsnummer (JC-2026-XXXX-XXXX) oder eine Kundennummer (123A456789) ein.",
+            )
+        owner_id = backend.call("identity", "find_customer", token, search)
+        if owner_id is None:
+            counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
+            return {"cases": [], "counts": counts, "page": 1, "search": "customer_number"}
+    found = dict(
+        backend.call(
+            "submissions", "list_inbox", token, chosen.status, chosen.kind, chosen.page, chosen.overdue, owner_id,
+            chosen.category, chosen.assignee,
+        )
+    )  # fmt: skip
+    found["search"] = "customer_number" if owner_id else None
+    return found
+
+
+# -- one case --------------------------------------------------------------------------------------
+
+
+def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
+    """The case as its Jobcenter sees it: data, form, Nachweise with documents, timeline, messages.
+
+    Opening it is recorded by submissions (``view_case``) and the document list by documents.
+    """
+    me = staff_member(backend, token)
+    case = dict(backend.call("submissions", "view_case", case_id, token))
+    answers = backend.call("submissions", "get_answers", case_id, token)
+    documents = backend.call("documents", "list_documents", token, case_id)
+    form = backend.call("submissions", "get_form", case["kind"], case.get("form_version"))
+    case.pop("residence", None)
+    case.pop("owner_id", None)
+    labels = {n["kind"]: n["label"] for n in answers["nachweise"]}
+    by_id = {d["document_id"]: d for d in documents}
+    checklist = []
+    for kind, item in (case.get("checklist") or {}).items():
+        checklist.append({
+            "kind": kind, "label": labels.get(kind, kind), "status": item.get("status"),
+            "documents": [by_id[d] for d in item.get("document_ids", []) if d in by_id],
+        })  # fmt: skip
+    bescheid_id = (case.get("decision") or {}).get("bescheid_document_id")
+    # Team leads hand cases to colleagues: they pick from their Jobcenter's staff (identity knows them).
+    colleagues = list(backend.call("identity", "list_jobcenter_staff", token)) if me.is_team_lead else []
+    return {
+        "assignee": _assignee(case.get("assignee_id"), me, colleagues),
+        "colleagues": colleagues,
+        "case": case,
+        "answers": answers["answers"],
+        "sections": answers["sections"],
+        "form": form,
+        "checklist": checklist,
+        "documents": documents,
+        "bescheid": by_id.get(bescheid_id) if bescheid_id else None,
+        "timeline": [
+            event for event in backend.call("submissions", "get_timeline", case_id, token) if not event.get("draft")
+        ],
+        "messages": list(backend.call("submissions", "list_messages", case_id, token)),
+    }
+
+
+def _assignee(assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Who works on the case: ``me``, a named colleague (for team leads), or another colleague."""
+    if not assignee_id:
+        return None
+    known = {colleague["account_id"]: colleague for colleague in colleagues}
+    return {"account_id": assignee_id, "me": assignee_id == me.account_id,
+            "email": known.get(assignee_id, {}).get("email")}  # fmt: skip
+
+
+def answers_as_form(detail: dict[str, Any], value_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The submitted answers laid out like the paper form: sections with their German field labels.
+
+    ``value_names`` gives coded answers (e.g. ``arbeitsaufnahme``) their German names.
+    """
+    names = value_names or {}
+    described = {section["id"]: section for section in detail["form"].get("sections", [])}
+    laid_out = []
+    for step in detail["sections"]:
+        schema = described.get(step["id"], {}).get("schema", {})
+        properties = schema.get("properties", {})
+        values = detail["answers"].get(step["id"], {})
+        fields = [
+            {"label": properties.get(name, {}).get("title", name), "value": _shown(value, names)}
+            for name, value in values.items()
+        ]
+        laid_out.append({"id": step["id"], "title": step["title"], "fields": fields})
+    return laid_out
+
+
+def _shown(value: Any, names: dict[str, str]) -> str:
+    if value is True:
+        return "Ja"
+    if value is False:
+        return "Nein"
+    if isinstance(value, list):
+        return ", ".join(names.get(str(item), str(item)) for item in value)
+    if isinstance(value, str) and value in names:
+        return names[value]
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {item}" for key, item in value.items())
+    return str(value)
+
+
+# -- actions ---------------------------------------------------------------------------------------
+
+
+def receive(backend: Backend, token: str, case_id: str) -> None:
+    staff_member(backend, token)
+    _act(backend, "receive_case", case_id, token)
+
+
+def take(backend: Backend, token: str, case_id: str) -> bool:
+    """The caller takes a case nobody works on yet ("Übernehmen"); False when it was theirs already."""
+    staff_member(backend, token)
+    return bool(_act(backend, "assign_caseworker", case_id, token, None))
+
+
+def assign_to_colleague(backend: Backend, token: str, case_id: str, caseworker_id: Any) -> bool:
+    """A team lead gives the case to a caseworker of the same Jobcenter; False when it was theirs already."""
+    staff_member(backend, token, roles=("team_lead",))
+    if not isinstance(caseworker_id, str) or not caseworker_id.strip():
+        raise InvalidInput("FIELD_REQUIRED", "Bitte wählen Sie eine Kollegin oder einen Kollegen.",
+                           {"field": "caseworker_id"})  # fmt: skip
+    return bool(_act(backend, "assign_caseworker", case_id, token, caseworker_id.strip()))
+
+
+def vaem_categories(backend: Backend) -> list[dict[str, Any]]:
+    """The VÄM's categories with their changes, as the current form names them (for the inbox filter)."""
+    form = backend.call("submissions", "get_form", "veraenderungsmitteilung")
+    return [
+        {"code": code, "title": group.get("title", code), "changes": list(group.get("changes", []))}
+        for code, group in (form.get("categories") or {}).items()
+    ]
+
+
+def start_processing(backend: Backend, token: str, case_id: str) -> None:
+    staff_member(backend, token)
+    _act(backend, "start_processing", case_id, token)
+
+
+def request_documents(backend: Backend, token: str, case_id: str, items: Any, note: Any, due_date: Any) -> None:
+    """Ask the citizen for documents: Nachweise from the list and/or free text, by a due date."""
+    staff_member(backend, token)
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise InvalidInput("FIELD_INVALID", "Bitte wählen Sie die Unterlagen aus der Liste.", {"field": "items"})
+    if not isinstance(note, str):
+        note = ""
+    due = parse_date(due_date, "due_date", "Bitte geben Sie eine Frist als Datum an (TT.MM.JJJJ).")
+    _act(backend, "request_documents", case_id, token, items, note.strip()[:2000], str(due))
+
+
+def waive(backend: Backend, token: str, case_id: str, nachweis: Any) -> None:
+    staff_member(backend, token)
+    if not isinstance(nachweis, str) or not nachweis:
+        raise InvalidInput("FIELD_REQUIRED", "Bitte wählen Sie den Nachweis.", {"field": "nachweis"})
+    _act(backend, "waive_nachweis", case_id, token, nachweis)
+
+
+def post_message(backend: Backend, token: str, case_id: str, text: Any) -> str:
+    staff_member(backend, token)
+    if not isinstance(text, str):
+        raise InvalidInput("MESSAGE_LENGTH", "Bitte schreiben Sie eine Nachricht.")
+    return str(_act(backend, "post_message", case_id, token, text))
+
+
+def decide(
+    backend: Backend,
+    token: str,
+    case_id: str,
+    outcome: Any,
+    bescheid_document_id: Any,
+    approval_from: Any = None,
+    approval_to: Any = None,
+) -> None:
+    """Record the decision with its Bescheid (a document uploaded to the case by staff)."""
+    staff_member(backend, token)
+    if outcome not in OUTCOMES:
+        raise InvalidInput("OUTCOME_UNKNOWN", "Bitte wählen Sie die Entscheidung.", {"field": "outcome"})
+    if not isinstance(bescheid_document_id, str) or not bescheid_document_id:
+        raise InvalidInput("BESCHEID_REQUIRED", "Bitte laden Sie den Bescheid als PDF hoch.", {"field": "bescheid"})
+    start = parse_date(approval_from, "approval_from", "Bitte geben Sie den Beginn als Datum an.", optional=True)
+    end = parse_date(approval_to, "approval_to", "Bitte geben Sie das Ende als Datum an.", optional=True)
+    _act(
+        backend, "decide_case", case_id, token, outcome, bescheid_document_id,
+        start.isoformat() if start else None, end.isoformat() if end else None,
+    )  # fmt: skip
+
+
+def _act(backend: Backend, method: str, case_id: str, token: str, *args: Any) -> Any:
+    """One action of submissions on a case; another Jobcenter's case is 404, as one that does not exist."""
+    try:
+        return backend.call("submissions", method, case_id, token, *args)
+    except Forbidden as refused:
+        if refused.code == "NOT_ASSIGNED_TO_YOUR_JOBCENTER":
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.") from None
+        raise
+
+
+def check_decision(kind: str, outcome: Any, approval_from: Any, approval_to: Any) -> None:
+    """What submissions will check of a decision, before its Bescheid is uploaded; raises InvalidInput."""
+    if outcome not in OUTCOMES:
+        raise InvalidInput("OUTCOME_UNKNOWN", "Bitte wählen Sie die Entscheidung.", {"field": "outcome"})
+    start = parse_date(approval_from, "approval_from", "Bitte geben Sie den Beginn als Datum an.", optional=True)
+    end = parse_date(approval_to, "approval_to", "Bitte geben Sie das Ende als Datum an.", optional=True)
+    if kind == "weiterbewilligungsantrag" and outcome != "rejected" and not (start and end and end > start):
+        raise InvalidInput(
+            "APPROVAL_PERIOD_REQUIRED", "Bitte geben Sie den Bewilligungszeitraum an.", {"field": "approval_from"}
+        )
+
+
+def close(backend: Backend, token: str, case_id: str) -> None:
+    staff_member(backend, token)
+    _act(backend, "close_case", case_id, token)
+
+
+def reassign_to_jobcenter(backend: Backend, token: str, case_id: str, jobcenter_id: Any, reason: Any) -> Any:
+    """A team lead hands the case to another gE, with a reason (routing ``override_assignment``)."""
+    staff_member(backend, token, roles=("team_lead",))
+    backend.call("submissions", "view_case", case_id, token)  # 404 unless it is the own Jobcenter's
+    if not isinstance(jobcenter_id, str) or not jobcenter_id.strip():
+        raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie das Jobcenter an.", {"field": "jobcenter_id"})
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("OVERRIDE_REASON_MISSING", "Bitte begründen Sie die Abgabe.", {"field": "reason"})
+    return backend.call("routing", "override_assignment", case_id, jobcenter_id.strip(), reason.strip(), token)
+
+
+def parse_date(value: Any, field: str, message: str, optional: bool = False) -> date | None:
+    """An ISO date (2026-12-01) or a German one (01.12.2026); InvalidInput ``DATE_INVALID`` otherwise."""
+    if optional and (value is None or value == ""):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        german = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text)
+        try:
+            if german:
+                return date(int(german.group(3)), int(german.group(2)), int(german.group(1)))
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise InvalidInput("DATE_INVALID", message, {"field": field})
+
+
+# -- documents -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Download:
+    content_type: str
+    filename: str
+    size: int | None
+    chunks: Iterator[bytes]
+
+
+def open_document(backend: Backend, token: str, case_id: str, document_id: str) -> Download:
+    """A document of the case, streamed from the store through the gateway (the read is recorded by documents).
+
+    Only documents of this case: NotFound ``DOCUMENT_NOT_FOUND`` for any other id.
+    """
+    staff_member(backend, token)
+    meta = backend.call("documents", "get_document", token, document_id)
+    if meta.get("case_id") != case_id:
+        raise NotFound("DOCUMENT_NOT_FOUND", "Dieses Dokument gibt es nicht.")
+    link = backend.call("documents", "download_url", token, document_id)
+    return Download(
+        str(link["content_type"]), str(link["filename"]), link.get("size"), fetch_presigned(str(link["url"]))
+    )
+
+
+def fetch_presigned(url: str) -> Iterator[bytes]:
+    """The object from the store's presigned URL, chunk by chunk, never whole in memory."""
+    if not url.startswith(("http://", "https://")):
+        raise Unavailable("DOCUMENT_UNAVAILABLE", "Das Dokument ist gerade nicht abrufbar.")
+    answer = urllib.request.urlopen(url, timeout=30)  # noqa: S310 - documents' own presigned URL, scheme checked
+
+    def chunks() -> Iterator[bytes]:
+        with answer:
+            while chunk := answer.read(STREAM_CHUNK_BYTES):
+                yield chunk
+
+    return chunks()
+
+
+def upload_bescheid(
+    backend: Backend, token: str, case_id: str, filename: str, chunks: Iterable[bytes], declared_size: int | None
+) -> dict[str, Any]:
+    """Stream the Bescheid PDF into documents (scanned like any upload); returns the accepted document.
+
+    Raises InvalidInput ``FILE_TOO_LARGE`` / ``DOCUMENT_REJECTED`` / ``BESCHEID_NOT_PDF``.
+    """
+    staff_member(backend, token)
+    started = backend.call("documents", "start_upload", token, case_id, BESCHEID, filename or "Bescheid.pdf",
+                           declared_size)  # fmt: skip
+    upload_id = started["upload_id"]
+    try:
+        streamed = stream_upload(chunks, started["target"], limit=int(started["max_bytes"]))
+    except UploadRefused as refused:
+        backend.call("documents", "abort_upload", token, upload_id, "FILE_TOO_LARGE")
+        raise InvalidInput("FILE_TOO_LARGE", "Die Datei ist zu groß.") from refused
+    except UploadFailed as failed:
+        backend.call("documents", "abort_upload", token, upload_id, "UPLOAD_ABORTED")
+        raise Unavailable("UPLOAD_FAILED", "Die Datei konnte nicht gespeichert werden. Bitte noch einmal.") from failed
+    except BaseException:
+        backend.call("documents", "abort_upload", token, upload_id, "UPLOAD_ABORTED")
+        raise
+    document = dict(
+        backend.call("documents", "complete_upload", token, upload_id, streamed.size, streamed.sha256,
+                     timeout=CHECK_TIMEOUT_SECONDS)
+    )  # fmt: skip
+    if document.get("state") != "accepted":
+        raise InvalidInput(
+            "DOCUMENT_REJECTED", str(document.get("reason") or "Die Datei wurde nicht angenommen."),
+            {"reason_code": document.get("reason_code")},
+        )  # fmt: skip
+    if document.get("content_type") != "application/pdf":
+        raise InvalidInput("BESCHEID_NOT_PDF", "Der Bescheid muss eine PDF-Datei sein.")
+    return document
+
+
+# -- the access record (admins, team leads) ---------------------------------------------------------
+
+
+def access_record(backend: Backend, token: str, case_id: str | None) -> dict[str, Any]:
+    """Who of the staff opened cases and documents, and when: admins all, team leads their Jobcenter's."""
+    caller = staff_member(backend, token, roles=("admin", "team_lead"))
+    if case_id and not caller.is_admin:
+        try:
+            belongs = backend.call("submissions", "get_case", case_id).get("jobcenter_id") == caller.institution_id
+        except InvalidInput:
+            belongs = False
+        if not belongs:
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+    cases = list(backend.call("submissions", "list_staff_accesses", token, case_id or None))
+    documents: list[dict[str, Any]] = []
+    if case_id:
+        for document_id in {row.get("document_id") for row in _documents_seen(backend, token, case_id)}:
+            for row in backend.call("documents", "get_access_record", token, document_id):
+                documents.append({**row, "document_id": document_id})
+        documents.sort(key=lambda row: str(row.get("at")), reverse=True)
+    return {"case_id": case_id, "case_views": cases, "document_reads": documents}
+
+
+def _documents_seen(backend: Backend, token: str, case_id: str) -> list[dict[str, Any]]:
+    """The documents of a case for the access record; admins are not readers, so submissions tells."""
+    case = backend.call("submissions", "get_case", case_id)
+    ids = [d for item in (case.get("checklist") or {}).values() for d in item.get("document_ids", [])]
+    bescheid = (case.get("decision") or {}).get("bescheid_document_id")
+    return [{"document_id": d} for d in [*ids, *([bescheid] if bescheid else [])]]

@@ -1,0 +1,168 @@
+"""The staff JSON API ``/api/v1/staff/...``: the caseworker's reads and actions, through ``staff.py``.
+
+A citizen gets 403 ``STAFF_ONLY`` on every route; a case of another Jobcenter is 404, as for a case
+that does not exist. ``api.py`` joins these routes into its table (and so into the OpenAPI document).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from werkzeug.wrappers import Response
+
+from services.gateway import staff
+from services.gateway.exchange import Exchange
+from services.gateway.routes import OBJECT, Route, empty, listing, ok
+
+
+def inbox(x: Exchange) -> Response:
+    return ok(x, staff.inbox(x.backend, x.access_token(), staff.InboxFilter.from_args(x.request.args)))
+
+
+def get_case(x: Exchange, case_id: str) -> Response:
+    detail = staff.case_detail(x.backend, x.access_token(), case_id)
+    detail["form_sections"] = staff.answers_as_form(detail)  # codes stay codes for machines
+    del detail["form"]
+    return ok(x, detail)
+
+
+def get_document(x: Exchange, case_id: str, document_id: str) -> Response:
+    found = staff.open_document(x.backend, x.access_token(), case_id, document_id)
+    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
+    if found.size is not None:
+        response.headers["Content-Length"] = str(found.size)
+    return x.finish(response)
+
+
+def receive(x: Exchange, case_id: str) -> Response:
+    staff.receive(x.backend, x.access_token(), case_id)
+    return empty(x)
+
+
+def start_processing(x: Exchange, case_id: str) -> Response:
+    staff.start_processing(x.backend, x.access_token(), case_id)
+    return empty(x)
+
+
+def request_documents(x: Exchange, case_id: str) -> Response:
+    body = x.json_object()
+    staff.request_documents(x.backend, x.access_token(), case_id, body.get("items", []), body.get("note", ""),
+                            body.get("due_date"))  # fmt: skip
+    return empty(x)
+
+
+def waive(x: Exchange, case_id: str) -> Response:
+    staff.waive(x.backend, x.access_token(), case_id, x.json_object().get("nachweis"))
+    return empty(x)
+
+
+def post_message(x: Exchange, case_id: str) -> Response:
+    message_id = staff.post_message(x.backend, x.access_token(), case_id, x.json_object().get("text"))
+    return ok(x, {"message_id": message_id}, 201)
+
+
+def upload_bescheid(x: Exchange, case_id: str) -> Response:
+    x.limit("upload", x.settings.upload_per_minute)
+    filename = x.request.args.get("filename", "") or "Bescheid.pdf"
+    document = staff.upload_bescheid(
+        x.backend, x.access_token(), case_id, filename, x.body_chunks(), x.request.content_length
+    )
+    return ok(x, document, 201)
+
+
+def decide(x: Exchange, case_id: str) -> Response:
+    body = x.json_object()
+    staff.decide(x.backend, x.access_token(), case_id, body.get("outcome"), body.get("bescheid_document_id"),
+                 body.get("approval_from"), body.get("approval_to"))  # fmt: skip
+    return empty(x)
+
+
+def close(x: Exchange, case_id: str) -> Response:
+    staff.close(x.backend, x.access_token(), case_id)
+    return empty(x)
+
+
+def assign(x: Exchange, case_id: str) -> Response:
+    """Take the case (no ``caseworker_id``) or, as a team lead, give it to a colleague of the Jobcenter."""
+    caseworker_id = x.json_object().get("caseworker_id")
+    token = x.access_token()
+    if caseworker_id is None:
+        changed = staff.take(x.backend, token, case_id)
+    else:
+        changed = staff.assign_to_colleague(x.backend, token, case_id, caseworker_id)
+    return ok(x, {"changed": changed})
+
+
+def colleagues(x: Exchange) -> Response:
+    staff.staff_member(x.backend, x.access_token(), roles=("team_lead",))
+    return ok(x, {"staff": list(x.backend.call("identity", "list_jobcenter_staff", x.access_token()))})
+
+
+def reassign(x: Exchange, case_id: str) -> Response:
+    body = x.json_object()
+    assignment = staff.reassign_to_jobcenter(x.backend, x.access_token(), case_id, body.get("jobcenter_id"),
+                                             body.get("reason"))  # fmt: skip
+    return ok(x, {"assignment": assignment})
+
+
+def access_log(x: Exchange) -> Response:
+    return ok(x, staff.access_record(x.backend, x.access_token(), x.request.args.get("case_id") or None))
+
+
+STAFF_ERRORS = (400, 401, 403, 404, 409)
+DATE: dict[str, Any] = {"type": "string", "format": "date"}
+CASE = "/staff/cases/{case_id}"
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/staff/inbox", inbox, "Staff: a page (50) of the own Jobcenter's cases, oldest first, with "
+          "counts per status; filters status, kind, category, assignee, overdue=1, q (receipt or customer number), "
+          "page", response={"type": "object", "required": ["cases", "counts", "page"]}, errors=(400, 401, 403),
+          filters=(
+              ("status", {"enum": list(staff.INBOX_STATUSES)}), ("kind", {"enum": list(staff.KINDS)}),
+              ("category", {"type": "string", "pattern": staff.CATEGORY.pattern, "description":
+                            "a VÄM change (arbeitsaufnahme, umzug, ...) or category (haushalt, persoenliches, "
+                            "einkommen, wohnkosten) of the form's categories"}),
+              ("assignee", {"enum": list(staff.ASSIGNEE_FILTERS), "description":
+                            "me: the caller's cases; nobody: cases no caseworker has taken"}),
+              ("overdue", {"enum": ["1"]}), ("q", {"type": "string"}), ("page", {"type": "integer", "minimum": 1}),
+          )),
+    Route("GET", CASE, get_case, "Staff: the case with its data by form section, Nachweise, documents, timeline "
+          "and messages (the opening is recorded)",
+          response={"type": "object", "required": ["case", "checklist", "timeline", "messages"]}),
+    Route("GET", CASE + "/documents/{document_id}", get_document, "Staff: a document of the case (the read is "
+          "recorded)", response={"type": "string", "format": "binary"}, response_type="application/octet-stream",
+          errors=(401, 403, 404, 409)),
+    Route("POST", CASE + "/receive", receive, "Staff: confirm the case was received", ok=204, response=None),
+    Route("POST", CASE + "/start-processing", start_processing, "Staff: start processing", ok=204, response=None),
+    Route("POST", CASE + "/document-requests", request_documents, "Staff: ask for documents by a due date",
+          ok=204, response=None,
+          request={"type": "object", "required": ["due_date"], "properties": {
+              "items": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}, "due_date": DATE}}),
+    Route("POST", CASE + "/waivers", waive, "Staff: a missing Nachweis is no longer needed", ok=204, response=None,
+          request={"type": "object", "required": ["nachweis"], "properties": {"nachweis": {"type": "string"}}}),
+    Route("POST", CASE + "/messages", post_message, "Staff: write to the citizen", ok=201,
+          request={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
+          response={"type": "object", "required": ["message_id"]}),
+    Route("POST", CASE + "/bescheid", upload_bescheid, "Staff: upload the Bescheid PDF (raw body), scanned like "
+          "any upload", ok=201, request={"type": "string", "format": "binary"},
+          request_type="application/octet-stream", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+    Route("POST", CASE + "/decision", decide, "Staff: record the decision with the Bescheid (and for a WBA the "
+          "approval period)", ok=204, response=None,
+          request={"type": "object", "required": ["outcome", "bescheid_document_id"], "properties": {
+              "outcome": {"enum": list(staff.OUTCOMES)}, "bescheid_document_id": {"type": "string"},
+              "approval_from": DATE, "approval_to": DATE}}),
+    Route("POST", CASE + "/close", close, "Staff: close the decided case", ok=204, response=None),
+    Route("POST", CASE + "/assignee", assign, "Staff: take the case (empty body) or, team leads, give it to a "
+          "caseworker of the same Jobcenter; changed false when it was theirs already",
+          request={"type": "object", "properties": {"caseworker_id": {"type": "string"}}},
+          response={"type": "object", "required": ["changed"]}),
+    Route("GET", "/staff/colleagues", colleagues, "Team leads: the active caseworkers and team leads of the own "
+          "Jobcenter (account_id, email, role)", response=listing("staff"), errors=(401, 403)),
+    Route("POST", CASE + "/reassignment", reassign, "Team lead: hand the case to another gE, with a reason",
+          request={"type": "object", "required": ["jobcenter_id", "reason"], "properties": {
+              "jobcenter_id": {"type": "string"}, "reason": {"type": "string"}}}, response=OBJECT),
+    Route("GET", "/staff/access-log", access_log, "Admins and team leads: who of the staff opened which case "
+          "and document, when (query case_id)", response=listing("case_views"), errors=(401, 403, 404)),
+)  # fmt: skip

@@ -1,0 +1,211 @@
+"""The caseworker's JSON API: the Arbeitsaufnahme from inbox to decision, and who may not see it."""
+
+import secrets
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from services.documents.tests import samples
+from services.gateway.tests.conftest import API, Browser, wait_until
+from services.routing.application import Assignments
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.messaging import EventPublisher
+from shared.outbox import OutboxRelay, RelayPositions
+from shared.sql import make_engine
+
+STAFF = f"{API}/staff"
+
+
+class RoutingRelay:
+    """Routing's outbox relay, driven by hand like submissions' (``portal.relay()``): publishes its decisions."""
+
+    def __init__(self, portal) -> None:
+        config = portal.containers["routing"].config
+        self.application = Assignments.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
+        self.engine = make_engine(str(config["DATABASE_URL"]))
+        self.publisher = EventPublisher(portal.env["AMQP_URI"], "routing")
+        self.relay = OutboxRelay(self.application, self.publisher, RelayPositions(self.engine, self.application.name))
+
+    def __call__(self) -> None:
+        self.relay.relay_batch()
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.application.close()
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def relay_routing(portal):
+    relay = RoutingRelay(portal)
+    yield relay
+    relay.close()
+
+
+def submitted_case(portal, customer_number=None):
+    """A citizen of Treptow-Köpenick submits an Arbeitsaufnahme; returns their browser, account and case id."""
+    citizen = Browser(portal)
+    account = portal.account(customer_number)
+    citizen.log_in(account)
+    case_id = citizen.request("POST", f"{API}/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
+    for section_id, data in ARBEITSAUFNAHME.items():
+        assert citizen.request("PUT", f"{API}/cases/{case_id}/sections/{section_id}", json=data).status_code == 200
+    uploaded = citizen.request(
+        "POST", f"{API}/cases/{case_id}/documents", params={"nachweis": "arbeitsvertrag", "filename": "Vertrag.pdf"},
+        data=samples.pdf(), headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.text
+    submitted = citizen.request("POST", f"{API}/cases/{case_id}/submit", headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert submitted.status_code == 200, submitted.text
+    portal.relay()
+    return citizen, account, case_id, submitted.json()["receipt_number"]
+
+
+def staff_browser(portal, role="caseworker", institution="jc-0394"):
+    browser = Browser(portal)
+    browser.log_in(portal.staff_account(role, institution))
+    return browser
+
+
+def assigned(portal, relay_routing, caseworker, case_id):
+    """The case once routing assigned it to the caseworker's Jobcenter (the view is 404 until then)."""
+
+    def seen():
+        portal.relay()
+        relay_routing()
+        answer = caseworker.request("GET", f"{STAFF}/cases/{case_id}")
+        return answer.json() if answer.status_code == 200 and answer.json()["case"]["status"] == "assigned" else None
+
+    return wait_until(seen, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def story(portal, relay_routing):
+    """The first acceptance scenario through the staff API, step by step; the tests read what happened."""
+    customer_number = f"922D{secrets.randbelow(10**6):06d}"
+    citizen, account, case_id, receipt_number = submitted_case(portal, customer_number)
+    caseworker = staff_browser(portal)
+    steps = {"opened": assigned(portal, relay_routing, caseworker, case_id)}
+    steps["inbox"] = caseworker.request("GET", f"{STAFF}/inbox", params={"status": "assigned"}).json()
+    steps["by_receipt"] = caseworker.request("GET", f"{STAFF}/inbox", params={"q": receipt_number}).json()
+    steps["by_customer"] = caseworker.request("GET", f"{STAFF}/inbox", params={"q": customer_number}).json()
+    steps["receive"] = caseworker.request("POST", f"{STAFF}/cases/{case_id}/receive")
+    due = (date.today() + timedelta(days=14)).isoformat()
+    steps["request"] = caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/document-requests",
+        json={"items": ["lohnabrechnung_erste"], "note": "Bitte die erste Gehaltsabrechnung.", "due_date": due},
+    )  # fmt: skip
+    steps["message"] = caseworker.request("POST", f"{STAFF}/cases/{case_id}/messages", json={"text": "Danke!"})
+    portal.relay()
+    payslip = citizen.request(
+        "POST", f"{API}/cases/{case_id}/documents",
+        params={"nachweis": "lohnabrechnung_erste", "filename": "Gehaltsabrechnung.pdf"},
+        data=samples.pdf(), headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert payslip.status_code == 201, payslip.text
+    steps["payslip"] = payslip.json()
+    steps["after_upload"] = caseworker.request("GET", f"{STAFF}/cases/{case_id}").json()
+    steps["download"] = caseworker.request("GET", f"{STAFF}/cases/{case_id}/documents/{payslip.json()['document_id']}")
+    for channel in ("postfach_bescheide", "email_alerts"):  # the Bescheid digitally, with its delivery date
+        assert citizen.request("PUT", f"{API}/consents/{channel}", json={"granted": True}).status_code == 200
+    steps["bescheid"] = caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/bescheid", params={"filename": "Bescheid.pdf"}, data=samples.pdf(),
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    steps["decision"] = caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/decision",
+        json={"outcome": "approved", "bescheid_document_id": steps["bescheid"].json().get("document_id")},
+    )  # fmt: skip
+    portal.relay()
+    return {"citizen": citizen, "caseworker": caseworker, "case_id": case_id, "receipt_number": receipt_number,
+            **steps}  # fmt: skip
+
+
+def test_the_inbox_of_treptow_koepenick_lists_the_assigned_case_with_counts(story):
+    assert story["case_id"] in {row["case_id"] for row in story["inbox"]["cases"]}
+    assert story["inbox"]["counts"]["assigned"] >= 1
+    assert all(row["status"] == "assigned" for row in story["inbox"]["cases"])
+
+
+def test_the_inbox_finds_the_case_by_receipt_number_and_by_customer_number(story):
+    assert [row["case_id"] for row in story["by_receipt"]["cases"]] == [story["case_id"]]
+    assert [row["case_id"] for row in story["by_customer"]["cases"]] == [story["case_id"]]
+
+
+def test_the_case_shows_the_data_by_form_section_with_german_labels(story):
+    sections = {section["id"]: section for section in story["opened"]["form_sections"]}
+    work = {field["label"]: field["value"] for field in sections["arbeitsaufnahme"]["fields"]}
+    assert "Muster GmbH" in work.values()
+    assert all(label != "arbeitgeber" for label in work), "labels come from the form, not the field names"
+
+
+def test_receive_request_and_message_are_accepted(story):
+    for step in ("receive", "request"):
+        assert story[step].status_code == 204, story[step].text
+    assert story["message"].status_code == 201, story["message"].text
+
+
+def test_the_supplied_payslip_is_on_the_checklist_and_downloads(story):
+    item = {i["kind"]: i for i in story["after_upload"]["checklist"]}["lohnabrechnung_erste"]
+    assert item["status"] == "supplied"
+    assert [d["document_id"] for d in item["documents"]] == [story["payslip"]["document_id"]]
+    assert story["download"].status_code == 200
+    assert story["download"].content == samples.pdf()
+
+
+def test_the_decision_with_the_bescheid_is_recorded_and_on_the_citizens_timeline(story):
+    assert story["bescheid"].status_code == 201, story["bescheid"].text
+    assert story["decision"].status_code == 204, story["decision"].text
+    events = story["citizen"].request("GET", f"{API}/cases/{story['case_id']}/timeline").json()["events"]
+    names = [event["event"] for event in events]
+    for expected in ("Received", "DocumentsRequested", "MessagePosted", "DocumentSupplied", "Decided"):
+        assert expected in names
+
+
+def test_the_citizen_gets_the_bescheid_in_the_postfach_with_its_delivery_date(story):
+    bescheid_id = story["bescheid"].json()["document_id"]
+
+    def bescheid():
+        messages = story["citizen"].request("GET", f"{API}/postfach").json()["messages"]
+        return [m for m in messages if bescheid_id in (m.get("attachments") or []) and m["legal_delivery_date"]]
+
+    (message,) = wait_until(bescheid, timeout=30)
+    assert not message["paper_delivery"]
+    assert date.fromisoformat(message["legal_delivery_date"]) > date.today()
+
+
+def test_a_caseworker_of_another_jobcenter_gets_404_for_the_case_and_does_not_see_it(story, portal):
+    stranger = staff_browser(portal, institution="jc-0001")
+    case_id = story["case_id"]
+    assert stranger.request("GET", f"{STAFF}/cases/{case_id}").status_code == 404
+    for action in ("receive", "close", "start-processing"):
+        assert stranger.request("POST", f"{STAFF}/cases/{case_id}/{action}").status_code == 404
+    assert stranger.request("GET", f"{STAFF}/inbox", params={"q": story["receipt_number"]}).json()["cases"] == []
+    document_id = story["payslip"]["document_id"]
+    assert stranger.request("GET", f"{STAFF}/cases/{case_id}/documents/{document_id}").status_code == 404
+    upload = stranger.request(
+        "POST", f"{STAFF}/cases/{case_id}/bescheid", data=samples.pdf(),
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert upload.status_code == 404
+
+
+def test_a_citizen_gets_403_on_every_staff_route(story):
+    citizen, case_id = story["citizen"], story["case_id"]
+    for method, path in (
+        ("GET", "/inbox"), ("GET", f"/cases/{case_id}"), ("POST", f"/cases/{case_id}/receive"),
+        ("POST", f"/cases/{case_id}/close"), ("GET", "/access-log"),
+    ):  # fmt: skip
+        answer = citizen.request(method, STAFF + path, json={} if method == "POST" else None)
+        assert answer.status_code == 403, (path, answer.text)
+        assert answer.json()["error"]["code"] == "STAFF_ONLY"
+
+
+def test_an_admin_sees_who_opened_the_case_and_read_its_documents(story, portal):
+    admin = staff_browser(portal, role="admin", institution=None)
+    record = admin.request("GET", f"{STAFF}/access-log", params={"case_id": story["case_id"]})
+    assert record.status_code == 200, record.text
+    views = record.json()["case_views"]
+    assert views and {view["case_id"] for view in views} == {story["case_id"]}
+    assert {"download"} <= {row["action"] for row in record.json()["document_reads"]}
