@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 from werkzeug.wrappers import Response
 
-from services.gateway import staff
+from services.gateway import citizen, staff
 from services.gateway.exchange import Exchange
 from services.gateway.multipart import open_upload_form
 from services.gateway.pages import CHANGE_NAMES, HERE, Page, redirect, render
@@ -67,6 +67,7 @@ def inbox(x: Exchange) -> Response:
         x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
         status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
         categories=staff.vaem_categories(x.backend), change_names=CHANGE_NAMES, assignee_filters=ASSIGNEE_FILTERS,
+        jobcenter=citizen.jobcenter_name(x.backend, me.institution_id) if me.institution_id else None,
         title="Posteingang",
     )  # fmt: skip
 

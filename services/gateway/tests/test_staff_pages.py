@@ -47,6 +47,7 @@ def case_path(desk):
 def test_staff_land_on_the_inbox_after_login_with_totp(desk):
     assert desk["landed"].url.endswith(INBOX), desk["landed"].text
     assert "<h1>Posteingang</h1>" in desk["landed"].text
+    assert "Jobcenter Berlin Treptow-Köpenick" in desk["landed"].text
 
 
 def test_the_inbox_lists_the_new_case_with_filters_counts_and_the_documented_shortcuts(desk):
