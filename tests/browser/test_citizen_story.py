@@ -70,8 +70,8 @@ def section_heading(page: Page, title: str) -> None:
 # -- the story with mouse and touch -------------------------------------------------------------
 
 
-def report_arbeitsaufnahme(page: Page, screenshots: Screenshots | None = None) -> str:
-    """From the dashboard to the submitted case page; returns the receipt number."""
+def fill_arbeitsaufnahme_until_the_nachweise(page: Page, screenshots: Screenshots | None = None) -> None:
+    """From the dashboard through the four sections of an Arbeitsaufnahme to the Nachweise page."""
 
     def shot(step: str) -> None:
         if screenshots:
@@ -108,6 +108,17 @@ def report_arbeitsaufnahme(page: Page, screenshots: Screenshots | None = None) -
     page.get_by_role("button", name="Speichern und weiter").click()
 
     section_heading(page, "Nachweise")
+
+
+def report_arbeitsaufnahme(page: Page, screenshots: Screenshots | None = None) -> str:
+    """From the dashboard to the submitted case page; returns the receipt number."""
+
+    def shot(step: str) -> None:
+        if screenshots:
+            screenshots.take(page, step)
+
+    fill_arbeitsaufnahme_until_the_nachweise(page, screenshots)
+
     page.get_by_label("Welcher Nachweis?").select_option(label="Arbeitsvertrag")
     page.get_by_label("Datei").set_input_files(
         {"name": "Arbeitsvertrag.pdf", "mimeType": "application/pdf", "buffer": employment_contract()}

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import FilePayload, Page, expect
 
 from tests.browser.portal import Portal, Screenshots, assert_accessible, log_in
-from tests.browser.test_citizen_story import Citizen, section_heading
+from tests.browser.test_citizen_story import Citizen, fill_arbeitsaufnahme_until_the_nachweise
 from tests.support import CITIZEN_PASSWORD
 
 
@@ -22,31 +22,6 @@ def photographed_page(number: int) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def fill_arbeitsaufnahme_until_the_nachweise(page: Page) -> None:
-    page.get_by_role("button", name="Veränderung mitteilen").click()
-    section_heading(page, "Was hat sich geändert?")
-    page.get_by_label("Ich habe eine Arbeit aufgenommen").check()
-    page.get_by_role("button", name="Speichern und weiter").click()
-    section_heading(page, "Ihre Anschrift")
-    page.get_by_label("Postleitzahl").fill("12555")
-    page.get_by_label("Ort").fill("Berlin")
-    page.get_by_label("Straße").fill("Bahnhofstraße")
-    page.get_by_label("Hausnummer").fill("1")
-    page.get_by_label("Bezirk in Berlin").select_option(label="Treptow-Köpenick")
-    page.get_by_role("button", name="Speichern und weiter").click()
-    section_heading(page, "Neue Arbeit")
-    page.get_by_label("Arbeitgeber").fill("Muster GmbH")
-    page.get_by_label("Beginn der Arbeit").fill("01.12.2026")
-    page.get_by_label("Arbeitsstunden pro Woche").fill("30")
-    page.get_by_label("Voraussichtlicher Bruttolohn im Monat").fill("2400")
-    page.get_by_label("Voraussichtlicher Nettolohn im Monat").fill("1710,55")
-    page.get_by_role("button", name="Speichern und weiter").click()
-    section_heading(page, "Erklärung")
-    page.get_by_label("Ich versichere").check()
-    page.get_by_role("button", name="Speichern und weiter").click()
-    section_heading(page, "Nachweise")
 
 
 def test_two_photos_of_the_contract_become_one_pdf_with_one_progress_bar(
