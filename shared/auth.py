@@ -144,9 +144,14 @@ class TokenVerifier:
 
     def _key(self, kid: str) -> Ed25519PublicKey:
         key = self._keys.get(kid)
-        if key is None and self._may_refresh():
-            self.refresh()
-            key = self._keys.get(kid)
+        if key is None:
+            # Under the lock: a request arriving while another one's refresh is under way waits for its
+            # keys instead of finding the interval just started and the new key not yet there.
+            with self._lock:
+                key = self._keys.get(kid)
+                if key is None and self._may_refresh():
+                    self._refresh()
+                    key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("TOKEN_KEY_UNKNOWN", TOKEN_INVALID_MESSAGE)
         return key
@@ -157,21 +162,24 @@ class TokenVerifier:
     def refresh(self) -> None:
         """Fetch the JWKS now; keys no longer published are forgotten."""
         with self._lock:
-            self._fetched_at = self._clock()
+            self._refresh()
+
+    def _refresh(self) -> None:
+        self._fetched_at = self._clock()
+        try:
+            jwks = self._fetch_jwks()
+        except Exception:
+            log.exception("jwks_fetch_failed")
+            raise Unavailable(
+                "KEYS_UNAVAILABLE", "Die Anmeldung kann gerade nicht geprüft werden. Bitte später erneut."
+            ) from None
+        keys: dict[str, Ed25519PublicKey] = {}
+        for jwk in jwks.get("keys", []):
             try:
-                jwks = self._fetch_jwks()
-            except Exception:
-                log.exception("jwks_fetch_failed")
-                raise Unavailable(
-                    "KEYS_UNAVAILABLE", "Die Anmeldung kann gerade nicht geprüft werden. Bitte später erneut."
-                ) from None
-            keys: dict[str, Ed25519PublicKey] = {}
-            for jwk in jwks.get("keys", []):
-                try:
-                    keys[str(jwk["kid"])] = public_key_from_jwk(jwk)
-                except (KeyError, ValueError):
-                    log.warning("jwks_entry_ignored")
-            self._keys = keys
+                keys[str(jwk["kid"])] = public_key_from_jwk(jwk)
+            except (KeyError, ValueError):
+                log.warning("jwks_entry_ignored")
+        self._keys = keys
         log.info("jwks_refreshed", extra={"count": len(keys)})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import eventlet
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -92,6 +93,19 @@ def test_a_rotated_key_is_picked_up_and_the_old_one_keeps_verifying(issuer):
     del issuer.keys[old_kid]  # identity stops publishing it once its tokens expired
     verifier.refresh()
     assert refusal(verifier, old_token) == "TOKEN_KEY_UNKNOWN"
+
+
+def test_requests_arriving_during_the_first_fetch_wait_for_its_keys(issuer):
+    def slow_identity() -> dict:
+        eventlet.sleep(0.05)  # the RPC to identity takes a while; other requests arrive meanwhile
+        return issuer.jwks()
+
+    verifier = TokenVerifier(slow_identity, refresh_interval=60)
+    token = issuer.token()
+    pool = eventlet.GreenPool()
+    answers = list(pool.imap(lambda _: verifier.verify(token).account_id, range(5)))
+    assert answers == ["account-1"] * 5
+    assert issuer.fetches == 1
 
 
 def test_keys_that_cannot_be_fetched_make_the_check_unavailable(issuer):
