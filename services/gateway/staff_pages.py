@@ -26,7 +26,7 @@ BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
 STAFF_SCRIPT = "staff.js"
 OUTCOME_NAMES = {"approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt"}
 NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
-STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu", "waiting_for_documents": "Unterlagen angefordert"}
+STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu"}  # for staff an assigned case is new
 STATUS_FILTERS = {
     "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
     "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",

@@ -4,9 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.submissions.application import Cases
 from services.submissions.domainmodel import Actor
-from services.submissions.readmodel import UNASSIGNED, CaseList, inbox
+from services.submissions.readmodel import UNASSIGNED, inbox
 from services.submissions.tests.scenarios import (
     ARBEITSAUFNAHME,
     CASEWORKER,
@@ -17,25 +16,9 @@ from services.submissions.tests.scenarios import (
     fill,
 )
 from shared.errors import Conflict, Forbidden, InvalidInput
-from shared.projection import ProjectionRunner
-from shared.sql import make_engine
 
 COLLEAGUE = Actor("caseworker-2", "caseworker", JOBCENTER)
 TEAM_LEAD = Actor("team-lead-1", "team_lead", JOBCENTER)
-
-
-@pytest.fixture
-def cases(database_url, cipher_key):
-    application = Cases.from_settings(database_url, cipher_key)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def runner(cases, database_url):
-    engine = make_engine(database_url)
-    yield ProjectionRunner(cases, CaseList(), engine, batch_size=7)
-    engine.dispose()
 
 
 def assigned_case(cases, answers=ARBEITSAUFNAHME, jobcenter=JOBCENTER):

@@ -25,13 +25,6 @@ MARKER = "Zeichenkette-7f3a9c"
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
 
 
-@pytest.fixture
-def cases(database_url, cipher_key):
-    application = Cases.from_settings(database_url, cipher_key)
-    yield application
-    application.close()
-
-
 def stored_states(database_url):
     if database_url.startswith("sqlite"):
         with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:

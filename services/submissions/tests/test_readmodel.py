@@ -8,26 +8,11 @@ from eventsourcing.persistence import MapperDeserialisationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.submissions.application import Cases
 from services.submissions.readmodel import CaseList, case_list, cases_of_owner
 from services.submissions.retention import erase_case, erase_finished_cases, expire_drafts
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
-
-
-@pytest.fixture
-def cases(database_url, cipher_key):
-    application = Cases.from_settings(database_url, cipher_key)
-    yield application
-    application.close()
-
-
-@pytest.fixture
-def runner(cases, database_url):
-    engine = make_engine(database_url)
-    yield ProjectionRunner(cases, CaseList(), engine, batch_size=7)
-    engine.dispose()
 
 
 def rows(runner):
