@@ -82,12 +82,15 @@ class Cases(PortalApplication):
         self.save(case)
         return case.id
 
-    def save_section(self, case_id: str, actor: Actor, section_id: str, data: dict[str, Any]) -> None:
-        def command(case: Case) -> None:
+    def save_section(self, case_id: str, actor: Actor, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Validate and save one section; returns the answers as ``get_answers`` does, from the saved case."""
+
+        def command(case: Case) -> dict[str, Any]:
             case.check_is_owner(actor)
             case.save_section(self.form_of(case), section_id, data)
+            return {}
 
-        self._update(case_id, command)
+        return self._update(case_id, command, view=self._answers_view)
 
     def attach_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
         def command(case: Case) -> None:
@@ -105,14 +108,19 @@ class Cases(PortalApplication):
 
     def submit(self, case_id: str, actor: Actor, idempotency_key: str) -> str:
         """Submit a draft; returns the receipt number. The same key returns the same receipt."""
+        return str(self.submit_and_describe(case_id, actor, idempotency_key)["receipt_number"])
+
+    def submit_and_describe(self, case_id: str, actor: Actor, idempotency_key: str) -> dict[str, Any]:
+        """Submit a draft; returns the case as ``get_case`` does, from the submitted case."""
         if not idempotency_key or len(idempotency_key) > 100:
             raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
 
-        def command(case: Case) -> str:
+        def command(case: Case) -> dict[str, Any]:
             case.check_is_owner(actor)
-            return case.submit(self.form_of(case), idempotency_key)
+            case.submit(self.form_of(case), idempotency_key)
+            return {}
 
-        return self._update(case_id, command)
+        return self._update(case_id, command, view=self._case_view)
 
     def erase(self, case_id: str) -> None:
         """Erase a case for good: destroy its data key and record that it was erased (idempotent)."""
@@ -205,7 +213,9 @@ class Cases(PortalApplication):
     # -- queries ----------------------------------------------------------------------------------
 
     def get_case(self, case_id: str) -> dict[str, Any]:
-        case = self._get(case_id)
+        return self._case_view(self._get(case_id))
+
+    def _case_view(self, case: Case) -> dict[str, Any]:
         form = self.form_of(case)
         return {
             "case_id": str(case.id),
@@ -237,7 +247,9 @@ class Cases(PortalApplication):
 
     def get_answers(self, case_id: str) -> dict[str, Any]:
         """What the citizen filled in, and which sections and Nachweise apply now."""
-        case = self._get(case_id)
+        return self._answers_view(self._get(case_id))
+
+    def _answers_view(self, case: Case) -> dict[str, Any]:
         form = self.form_of(case)
         return {
             "case_id": str(case.id),
@@ -321,8 +333,12 @@ class Cases(PortalApplication):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _update(self, case_id: str, command: Callable[[Case], T]) -> T:
-        """Run a command on the newest version of a case; on a concurrent save, run it again."""
+    def _update(self, case_id: str, command: Callable[[Case], T], view: Callable[[Case], T] | None = None) -> T:
+        """Run a command on the newest version of a case; on a concurrent save, run it again.
+
+        Returns what the command returned, or with ``view`` what it makes of the case just saved
+        (saving a case a second read would have to load again).
+        """
         for attempt in range(1, CONCURRENCY_RETRIES + 1):
             case = self._get(case_id)
             result = command(case)
@@ -331,7 +347,7 @@ class Cases(PortalApplication):
             except IntegrityError:
                 log.info("case_save_retried", extra={"case_id": case_id, "attempt": attempt})
                 continue
-            return result
+            return view(case) if view else result
         raise Conflict("CASE_BUSY", "Der Vorgang wird gerade geändert. Bitte versuchen Sie es noch einmal.")
 
     def _get(self, case_id: str) -> Case:

@@ -109,8 +109,7 @@ class SubmissionsService(PortalService):
     @rpc
     def save_section(self, case_id: str, token: str, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate and save one section; returns what applies now (sections, Nachweise, problems)."""
-        self.cases.save_section(case_id, self._actor(token), section_id, data)
-        return self.cases.get_answers(case_id)
+        return self.cases.save_section(case_id, self._actor(token), section_id, data)
 
     @rpc
     def attach_document(self, case_id: str, token: str, document_id: str, nachweis: str) -> None:
@@ -123,9 +122,9 @@ class SubmissionsService(PortalService):
     @rpc
     def submit_case(self, case_id: str, token: str, idempotency_key: str) -> dict[str, Any]:
         """Submit a draft; the same idempotency key returns the same receipt."""
-        self.cases.submit(case_id, self._actor(token), idempotency_key)
+        case = self.cases.submit_and_describe(case_id, self._actor(token), idempotency_key)
         log.info("case_submitted", extra={"case_id": case_id})
-        return self.cases.get_case(case_id)
+        return case
 
     @rpc
     def discard_draft(self, case_id: str, token: str) -> None:
