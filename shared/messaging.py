@@ -140,3 +140,27 @@ def survive_broker_restarts() -> None:
     QueueConsumer.ack_message = ack_message
     QueueConsumer.requeue_message = requeue_message
     RpcConsumer.handle_result = handle_result
+
+
+def transient_rpc_messages() -> None:
+    """Send RPC requests and replies as transient messages, and replies without publisher confirms.
+
+    nameko 2.14 publishes both as persistent messages with confirms, so the broker writes every
+    request of its durable ``rpc-<service>`` queue to disk before confirming it. An RPC is worth
+    nothing after its caller's timeout (5 s at the gateway), so a request need not survive a broker
+    restart: the caller gets a timeout and tries again, as it does when the reply is lost. Requests
+    keep their confirms: with ``mandatory`` they are how nameko tells an unknown service. Events
+    stay persistent and confirmed (``EventPublisher``): they must not be lost.
+    """
+    from nameko.amqp.publish import Publisher
+    from nameko.rpc import MethodProxy, Responder
+
+    class RequestPublisher(Publisher):
+        delivery_mode = 1  # transient
+
+    class ReplyPublisher(Publisher):
+        delivery_mode = 1
+        use_confirms = False
+
+    MethodProxy.publisher_cls = RequestPublisher
+    Responder.publisher_cls = ReplyPublisher

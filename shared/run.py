@@ -40,9 +40,10 @@ def main(argv: list[str] | None = None) -> None:
 
     from nameko.cli.run import run
 
-    from shared.messaging import survive_broker_restarts
+    from shared.messaging import survive_broker_restarts, transient_rpc_messages
 
     survive_broker_restarts()
+    transient_rpc_messages()
     run([service_class(service)], config)
 
 
