@@ -16,6 +16,7 @@ import base64
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ AUDIENCE = "jobcenter-portal"
 ALGORITHM = "EdDSA"
 # Clocks of two machines disagree a little; more would stretch the token lifetime noticeably.
 LEEWAY_SECONDS = 10
+# Tokens already verified, kept so that the several calls of one page view check the signature once.
+VERIFIED_CACHE_SIZE = 10_000
 REQUIRED_CLAIMS = ("sub", "role", "amr", "sid", "exp", "iat", "jti", "iss", "aud")
 
 CITIZEN = "citizen"
@@ -111,10 +114,32 @@ class TokenVerifier:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fetched_at: float | None = None
         self._lock = threading.Lock()
+        self._verified: OrderedDict[str, tuple[str, AccessClaims]] = OrderedDict()
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token; raises Unauthenticated ``TOKEN_INVALID``, ``TOKEN_EXPIRED`` or
-        ``TOKEN_KEY_UNKNOWN``, and Unavailable when the keys cannot be fetched."""
+        ``TOKEN_KEY_UNKNOWN``, and Unavailable when the keys cannot be fetched.
+
+        A token verified before is taken from memory while it has not expired and its key is still
+        published: the same bytes verify the same way, and a signature check is the dearest part.
+        """
+        known = self._verified.get(token) if isinstance(token, str) else None
+        if known is not None:
+            kid, claims = known
+            if kid in self._keys and time.time() <= claims.expires_at + LEEWAY_SECONDS:
+                return claims
+            self._verified.pop(token, None)
+        claims = self._verify(token)
+        self._verified[token] = (self._kid_of(token), claims)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    @staticmethod
+    def _kid_of(token: str) -> str:
+        return str(jwt.get_unverified_header(token)["kid"])
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except (jwt.PyJWTError, TypeError, ValueError):

@@ -95,6 +95,26 @@ def test_a_rotated_key_is_picked_up_and_the_old_one_keeps_verifying(issuer):
     assert refusal(verifier, old_token) == "TOKEN_KEY_UNKNOWN"
 
 
+def test_a_verified_token_is_checked_once_until_it_expires(verifier, issuer, monkeypatch):
+    import shared.auth
+
+    decoded = []
+    real_decode = jwt.decode
+
+    def counting_decode(*args, **kwargs):
+        decoded.append(1)
+        return real_decode(*args, **kwargs)
+
+    monkeypatch.setattr(shared.auth.jwt, "decode", counting_decode)
+    token = issuer.token(lifetime=60)
+    assert verifier.verify(token) == verifier.verify(token)
+    assert len(decoded) == 1
+    later = shared.auth.time.time() + 60 + shared.auth.LEEWAY_SECONDS + 1
+    monkeypatch.setattr(shared.auth.time, "time", lambda: later)
+    verifier.verify(token)  # past its expiry the signature and claims are checked again (PyJWT's own clock)
+    assert len(decoded) == 2
+
+
 def test_requests_arriving_during_the_first_fetch_wait_for_its_keys(issuer):
     def slow_identity() -> dict:
         eventlet.sleep(0.05)  # the RPC to identity takes a while; other requests arrive meanwhile
