@@ -40,10 +40,11 @@ class Refused(Exception):
         self.message = message
 
 
-# What a broker or database outage raises (kombu's in the gateway; SQLAlchemy's, psycopg's and
-# eventsourcing's in a service, which reach the gateway as a RemoteError of that name): the caller
-# may try again later, so the answer is 503 SERVICE_UNAVAILABLE, not 500.
-OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError"})
+# What a broker, database or object-store outage raises (kombu's in the gateway; SQLAlchemy's,
+# psycopg's and eventsourcing's in a service, urllib3's under minio when S3 cannot be reached; they
+# reach the gateway as a RemoteError of that name): the caller may try again later, so the answer
+# is 503 SERVICE_UNAVAILABLE, not 500.
+OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError", "MaxRetryError"})
 
 
 def dependency_down(exc: BaseException) -> bool:

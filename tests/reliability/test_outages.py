@@ -137,6 +137,8 @@ class Portal:
     rabbit: PrivateRabbit
     citizens: list[ApiCitizen]
     mailbox: Mailbox
+    # Servers a test started again after killing them; stopped when the module's system stops.
+    restarted: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -158,6 +160,7 @@ def portal(request: pytest.FixtureRequest) -> Iterator[Portal]:
     postgres = PrivatePostgres()
     rabbit = PrivateRabbit()
     running = None
+    portal: Portal | None = None
     # Not under pytest's basetemp: other pytest runs on this machine prune old basetemps while we run.
     workdir = Path(tempfile.mkdtemp(prefix="jc-outages-"))
     try:
@@ -184,10 +187,14 @@ def portal(request: pytest.FixtureRequest) -> Iterator[Portal]:
             citizen.log_in()
             consent = citizen.request("PUT", "/consents/email_alerts", json={"granted": True})
             assert consent.status_code == 200, consent.text
-        yield Portal(running, postgres, rabbit, citizens, Mailbox(running.run_dir / "mail"))
+        portal = Portal(running, postgres, rabbit, citizens, Mailbox(running.run_dir / "mail"))
+        yield portal
     finally:
         if running is not None:
             running.interrupt()
+        for process in portal.restarted if portal else ():
+            process.terminate()
+            process.wait(timeout=30)
         rabbit.remove()
         postgres.remove()
         if request.session.testsfailed:
@@ -324,16 +331,36 @@ def test_s3_unavailable_for_a_while_under_load_loses_and_doubles_nothing(portal:
     run_outage(portal, "s3", lambda: signal_group(weed, signal.SIGSTOP), lambda: signal_group(weed, signal.SIGCONT))
 
 
-def test_smtp_unavailable_for_a_while_under_load_loses_and_doubles_nothing(portal: Portal) -> None:
-    sink = ServiceProcess.find(portal.running.run_dir, "shared.smtp_sink")
-    restarted: list[subprocess.Popen[bytes]] = []
+def test_s3_down_and_restarted_under_load_answers_errors_and_leaves_no_half_case(portal: Portal) -> None:
+    """SeaweedFS killed and started again: uploads meanwhile get error answers (a frozen server only
+    makes them wait, above), and a case whose upload failed is still a draft without that document."""
+    weed = ServiceProcess.find(portal.running.run_dir, "mini")
 
     def restart() -> None:
-        restarted.append(sink.start(portal.running.run_dir / "smtp-sink-restarted.log"))
+        # A killed weed leaves its unix sockets behind; a new one would not bind them.
+        for argument in weed.cmdline:
+            if argument.split("=", 1)[0].endswith(".localSocket"):
+                Path(argument.split("=", 1)[1]).unlink(missing_ok=True)
+        for stale in Path(tempfile.gettempdir()).glob("seaweedfs-*.sock"):
+            if any(stale.stem.endswith(f"-{port}") for port in _ports_of(weed)):
+                stale.unlink(missing_ok=True)
+        portal.restarted.append(weed.start(portal.running.run_dir / "seaweedfs-restarted.log"))
 
-    try:
-        run_outage(portal, "smtp", sink.kill, restart)
-    finally:
-        for process in restarted:
-            process.terminate()
-            process.wait(timeout=30)
+    outcome = run_outage(portal, "s3 killed", weed.kill, restart)
+    failed_uploads = {error: count for error, count in outcome.errors.items() if error.startswith("upload:")}
+    assert failed_uploads, f"no upload got an error answer while S3 was down: {dict(outcome.errors)}"
+    # Each a clean "try again later", never 500 (minio's MaxRetryError was 500 before).
+    assert all(error.split()[1] == "503" for error in failed_uploads), failed_uploads
+
+
+def test_smtp_unavailable_for_a_while_under_load_loses_and_doubles_nothing(portal: Portal) -> None:
+    sink = ServiceProcess.find(portal.running.run_dir, "shared.smtp_sink")
+
+    def restart() -> None:
+        portal.restarted.append(sink.start(portal.running.run_dir / "smtp-sink-restarted.log"))
+
+    run_outage(portal, "smtp", sink.kill, restart)
+
+
+def _ports_of(process: ServiceProcess) -> set[str]:
+    return {argument.rsplit("=", 1)[1] for argument in process.cmdline if ".port" in argument and "=" in argument}

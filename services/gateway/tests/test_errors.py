@@ -36,9 +36,14 @@ def test_an_unexpected_remote_error_says_nothing_of_its_content():
 
 
 @pytest.mark.parametrize(
-    "error", [RemoteError("OperationalError", "connection refused"), RemoteError("InterfaceError", "closed")]
+    "error",
+    [
+        RemoteError("OperationalError", "connection refused"),
+        RemoteError("InterfaceError", "closed"),
+        RemoteError("MaxRetryError", "HTTPConnectionPool(host='127.0.0.1'): connection refused"),  # S3 down
+    ],
 )
-def test_a_database_or_broker_outage_is_service_unavailable_not_an_internal_error(error):
+def test_a_database_broker_or_storage_outage_is_service_unavailable_not_an_internal_error(error):
     response = response_for(error, "corr-3")
     assert response.status_code == 503
     assert json.loads(response.get_data())["error"]["code"] == "SERVICE_UNAVAILABLE"
