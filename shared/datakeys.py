@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +31,10 @@ from shared.sql import make_engine
 
 NONCE_BYTES = 12
 CACHE_SIZE = 10_000
+# How long an unwrapped key is used from memory before the table is asked again. A key destroyed
+# by one replica is gone from the others' memory at the latest after this: erasure reaches every
+# process within minutes, not whenever the least recently used key happens to fall out.
+CACHE_SECONDS = 300.0
 
 
 class KeyDestroyed(Exception):
@@ -42,7 +48,9 @@ class ErasedAggregateEvent(MapperDeserialisationError):
 class DataKeyStore:
     """Wrapped data keys in ``<application>_data_keys``; unwrapped keys cached in memory."""
 
-    def __init__(self, database_url: str, master_key: str, application: str) -> None:
+    def __init__(
+        self, database_url: str, master_key: str, application: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.master = AESGCM(base64.b64decode(master_key))
         self.engine = make_engine(database_url)
         self.table = Table(
@@ -52,16 +60,19 @@ class DataKeyStore:
             Column("wrapped_key", LargeBinary, nullable=False),
         )
         self.table.metadata.create_all(self.engine)
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # key, when it was read
         self._lock = threading.Lock()
+        self._clock = clock
 
     def key_for(self, aggregate_id: UUID | str, create: bool) -> bytes:
         """The aggregate's data key; made when ``create`` and missing. Raises KeyDestroyed."""
         name = str(aggregate_id)
         with self._lock:
-            if name in self._cache:
+            cached = self._cache.get(name)
+            if cached is not None and self._clock() - cached[1] < CACHE_SECONDS:
                 self._cache.move_to_end(name)
-                return self._cache[name]
+                return cached[0]
+        read_at = self._clock()
         wrapped = self._load(name)
         if wrapped is None:
             if not create:
@@ -72,7 +83,8 @@ class DataKeyStore:
             assert wrapped is not None
         key = self._unwrap(name, wrapped)
         with self._lock:
-            self._cache[name] = key
+            self._cache[name] = (key, read_at)
+            self._cache.move_to_end(name)
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return key
