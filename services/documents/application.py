@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from minio.error import S3Error
+from urllib3.exceptions import HTTPError as StoreUnreachable
 
 from services.documents import checks, metadata
 from services.documents.domainmodel import (
@@ -168,7 +169,8 @@ class Documents:
             log.warning(
                 "upload_check_failed", extra={"document_id": row["document_id"], "code": type(problem).__name__}
             )
-            if not isinstance(problem, ClamdError | S3Error | OSError):
+            # S3 down shows as urllib3's MaxRetryError (an HTTPError, not an OSError) under minio.
+            if not isinstance(problem, ClamdError | S3Error | OSError | StoreUnreachable):
                 raise
             raise Unavailable(
                 "CHECK_UNAVAILABLE",
