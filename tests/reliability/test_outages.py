@@ -14,6 +14,7 @@ shared with other test runs and are never stopped.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import signal
@@ -32,8 +33,11 @@ import psycopg
 import pytest
 import requests
 
+from services.documents.retention import store_from_config
+from services.documents.storage import accepted_key
 from services.documents.tests import samples
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.config import load_config
 from shared.service import SERVICES
 from shared.system import RELAYS
 from shared.testing.fixtures import Mailbox
@@ -351,6 +355,19 @@ def test_s3_down_and_restarted_under_load_answers_errors_and_leaves_no_half_case
     assert failed_uploads, f"no upload got an error answer while S3 was down: {dict(outcome.errors)}"
     # Each a clean "try again later", never 500 (minio's MaxRetryError was 500 before).
     assert all(error.split()[1] == "503" for error in failed_uploads), failed_uploads
+    # What was stored before the kill is still there, byte for byte, from the restarted server.
+    filed_before, (email, _) = next(iter(outcome.submitted.items()))
+    owner = next(citizen for citizen in portal.citizens if citizen.email == email)
+    accepted = [
+        d for d in owner.request("GET", f"/cases/{filed_before}").json()["documents"] if d["state"] == "accepted"
+    ]
+    assert accepted, "the case filed before the kill has no accepted document"
+    store = store_from_config(
+        load_config("documents", ServiceProcess.find(portal.running.run_dir, "shared.run", "documents").environ)
+    )
+    for document in accepted:
+        content = store.read(accepted_key(document["document_id"]))
+        assert hashlib.sha256(content).hexdigest() == document["stored_sha256"]
 
 
 def test_smtp_unavailable_for_a_while_under_load_loses_and_doubles_nothing(portal: Portal) -> None:
