@@ -129,17 +129,13 @@ class TokenVerifier:
             if kid in self._keys and time.time() <= claims.expires_at + LEEWAY_SECONDS:
                 return claims
             self._verified.pop(token, None)
-        claims = self._verify(token)
-        self._verified[token] = (self._kid_of(token), claims)
+        kid, claims = self._verify(token)
+        self._verified[token] = (kid, claims)
         if len(self._verified) > VERIFIED_CACHE_SIZE:
             self._verified.popitem(last=False)
         return claims
 
-    @staticmethod
-    def _kid_of(token: str) -> str:
-        return str(jwt.get_unverified_header(token)["kid"])
-
-    def _verify(self, token: str) -> AccessClaims:
+    def _verify(self, token: str) -> tuple[str, AccessClaims]:
         try:
             header = jwt.get_unverified_header(token)
         except (jwt.PyJWTError, TypeError, ValueError):
@@ -165,7 +161,7 @@ class TokenVerifier:
             ) from None
         except jwt.PyJWTError:
             raise Unauthenticated("TOKEN_INVALID", TOKEN_INVALID_MESSAGE) from None
-        return AccessClaims.from_payload(payload)
+        return kid, AccessClaims.from_payload(payload)
 
     def _key(self, kid: str) -> Ed25519PublicKey:
         key = self._keys.get(kid)

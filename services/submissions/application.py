@@ -85,12 +85,11 @@ class Cases(PortalApplication):
     def save_section(self, case_id: str, actor: Actor, section_id: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate and save one section; returns the answers as ``get_answers`` does, from the saved case."""
 
-        def command(case: Case) -> dict[str, Any]:
+        def command(case: Case) -> None:
             case.check_is_owner(actor)
             case.save_section(self.form_of(case), section_id, data)
-            return {}
 
-        return self._update(case_id, command, view=self._answers_view)
+        return self._answers_view(self._saved(case_id, command)[1])
 
     def attach_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
         def command(case: Case) -> None:
@@ -115,12 +114,11 @@ class Cases(PortalApplication):
         if not idempotency_key or len(idempotency_key) > 100:
             raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
 
-        def command(case: Case) -> dict[str, Any]:
+        def command(case: Case) -> None:
             case.check_is_owner(actor)
             case.submit(self.form_of(case), idempotency_key)
-            return {}
 
-        return self._update(case_id, command, view=self._case_view)
+        return self._case_view(self._saved(case_id, command)[1])
 
     def erase(self, case_id: str) -> None:
         """Erase a case for good: destroy its data key and record that it was erased (idempotent)."""
@@ -333,12 +331,12 @@ class Cases(PortalApplication):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _update(self, case_id: str, command: Callable[[Case], T], view: Callable[[Case], T] | None = None) -> T:
-        """Run a command on the newest version of a case; on a concurrent save, run it again.
+    def _update(self, case_id: str, command: Callable[[Case], T]) -> T:
+        """Run a command on the newest version of a case; on a concurrent save, run it again."""
+        return self._saved(case_id, command)[0]
 
-        Returns what the command returned, or with ``view`` what it makes of the case just saved
-        (saving a case a second read would have to load again).
-        """
+    def _saved(self, case_id: str, command: Callable[[Case], T]) -> tuple[T, Case]:
+        """``_update``, also returning the case as saved (an answer made from it needs no second load)."""
         for attempt in range(1, CONCURRENCY_RETRIES + 1):
             case = self._get(case_id)
             result = command(case)
@@ -347,7 +345,7 @@ class Cases(PortalApplication):
             except IntegrityError:
                 log.info("case_save_retried", extra={"case_id": case_id, "attempt": attempt})
                 continue
-            return view(case) if view else result
+            return result, case
         raise Conflict("CASE_BUSY", "Der Vorgang wird gerade geändert. Bitte versuchen Sie es noch einmal.")
 
     def _get(self, case_id: str) -> Case:
