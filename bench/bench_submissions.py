@@ -142,7 +142,6 @@ class Watcher:
         message.ack()
 
     def _watch(self) -> None:
-
         import psycopg
 
         with psycopg.connect(self.notify_url, autocommit=True) as notify, self.connection:
