@@ -31,10 +31,19 @@ tools: $(TOOLS_STAMP)
 run: $(STAMP)
 	@$(PY) -m shared.system run
 
+# The three parts of `make test`; each runs even when one before it failed (tests/test_makefile.py
+# replaces them to check that), so one red run shows every failure at once.
+LINT ?= $(MAKE) --no-print-directory lint
+MAIN_TESTS ?= $(PY) -m pytest
+BROWSER_TESTS ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
+
 ## make test: ruff, mypy and every test against real servers, then the browser tests (their own process)
-test: lint tools
-	@$(PY) -m pytest
-	@PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
+test: $(STAMP) tools
+	@failed=""; \
+	$(LINT) || failed="$$failed lint"; \
+	$(MAIN_TESTS) || failed="$$failed main-tests"; \
+	$(BROWSER_TESTS) || failed="$$failed browser-tests"; \
+	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
 
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
