@@ -3,8 +3,11 @@
 import io
 import json
 import logging
+import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.correlation import correlated
 from shared.logs import PortalJsonFormatter, scrub
@@ -60,3 +63,24 @@ def test_personal_data_in_messages_and_exceptions_is_scrubbed(log_to_buffer):
 def test_ids_and_receipt_numbers_survive_scrubbing():
     text = "case 7d4f4d0e-56f4-4b43-9d1f-0a3c7c8a8b11 receipt JC-2026-7KQ4-M2XD at 2026-11-25T20:00:00"
     assert scrub(text) == text
+
+
+# Hex digits drawn mostly from 0-9: the ids that look most like numbers (one random uuid in 300 did).
+digit_heavy_uuids = st.lists(st.sampled_from("0123456789" * 4 + "abcdef"), min_size=32, max_size=32).map(
+    lambda chars: str(uuid.UUID("".join(chars)))
+)
+
+
+@given(
+    st.one_of(digit_heavy_uuids, st.uuids().map(str)),
+    st.sampled_from(["case {} saved", '"case_id": "{}"', "{}", "ids {0},{0}"]),
+)
+def test_every_uuid_survives_scrubbing_whatever_its_digits(value, template):
+    """A uuid such as 48713392-5123-4abc-… starts like a phone number; it is an id and stays whole."""
+    text = template.format(value)
+    assert scrub(text) == text
+
+
+def test_a_phone_number_next_to_a_uuid_is_still_scrubbed():
+    text = "case 48713392-5123-4abc-8def-0123456789ab rang 030 12345678"
+    assert scrub(text) == "case 48713392-5123-4abc-8def-0123456789ab rang [number]"
