@@ -186,6 +186,7 @@ STORY_LOG_LINES = {"case_draft_started", "case_submitted", "message_posted"}
 def test_no_seeded_personal_data_in_any_log_line_event_or_e_mail(world, tap, every_log_line, mailbox):
     citizen, case_id = story(world)
     assert citizen.account is not None
+    address = citizen.account.email
     events: list[str] = []
 
     def the_whole_story_was_captured() -> list[EmailMessage] | None:
@@ -194,7 +195,7 @@ def test_no_seeded_personal_data_in_any_log_line_event_or_e_mail(world, tap, eve
         events.extend(tap.drain())
         types = types_about(case_id, events)
         logged = {line["message"] for line in lines_about(case_id, every_log_line.getvalue())}
-        mails = [mail for mail in mailbox.messages() if citizen.account.email in str(mail["To"])]
+        mails = [mail for mail in mailbox.messages() if address in str(mail["To"])]
         captured = STORY_EVENTS <= set(types) and types.count("message_posted") >= 2 and STORY_LOG_LINES <= logged
         return mails if captured and len(mails) >= 2 else None
 
