@@ -289,14 +289,19 @@ def system_environ(running: RunningSystem, extra: dict[str, str]) -> dict[str, s
 class ApiCitizen:
     """One citizen's session through ``/api/v1``: cookie jar, CSRF token on every state change."""
 
-    def __init__(self, base_url: str, email: str, totp_secret: str, timeout: float = 30) -> None:
+    def __init__(
+        self, base_url: str, email: str, totp_secret: str, timeout: float = 30, password: str = CITIZEN_PASSWORD,
+        verify: str | bool = True,
+    ) -> None:  # fmt: skip
         import requests
 
         self.base_url = base_url
         self.email = email
         self.totp_secret = totp_secret
         self.timeout = timeout
+        self.password = password
         self.http = requests.Session()
+        self.http.verify = verify  # the CA file of an HTTPS test endpoint
         self.csrf = ""
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -306,7 +311,7 @@ class ApiCitizen:
         return self.http.request(method, self.base_url + API + path, headers=headers, timeout=self.timeout, **kwargs)
 
     def log_in(self) -> None:
-        first = self.request("POST", "/session", json={"email": self.email, "password": CITIZEN_PASSWORD})
+        first = self.request("POST", "/session", json={"email": self.email, "password": self.password})
         assert first.status_code == 200, first.text
         second = self.request(
             "POST", "/session/second-factor",

