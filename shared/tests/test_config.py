@@ -6,6 +6,7 @@ from shared.config import (
     ConfigError,
     config_path,
     leaves_without_placeholder,
+    load_config,
     load_config_file,
     placeholders_in,
     substitute,
@@ -59,3 +60,14 @@ def test_every_service_config_loads_with_only_the_required_variables(service):
     required = {p.variable for p in placeholders_in(config_path(service)) if p.default is None}
     config = load_config_file(config_path(service), {name: "x" for name in required})
     assert config["AMQP_URI"].startswith("pyamqp://")
+
+
+@pytest.mark.parametrize("service", ["identity", "notify"])
+def test_the_links_in_mails_point_at_the_port_the_gateway_serves_unless_portal_url_is_given(service):
+    def portal_url(environ):
+        config = load_config(service, {"CIPHER_KEY": "x", **environ})
+        return config["PORTAL_URL"] if service == "identity" else config["MAIL"]["PORTAL_URL"]
+
+    assert portal_url({"GATEWAY_PORT": "8100"}) == "http://127.0.0.1:8100"
+    assert portal_url({}) == "http://127.0.0.1:8000"
+    assert portal_url({"GATEWAY_PORT": "8100", "PORTAL_URL": "https://portal.example"}) == "https://portal.example"

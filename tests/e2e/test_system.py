@@ -1,12 +1,21 @@
 """The whole system as ``make run`` starts it: separate processes, real servers, real HTTP."""
 
+import re
 import time
 
 import jwt
 import pytest
 
 from services.submissions.tests.scenarios import submit_over_rpc
-from tests.support import RunningSystem, json_lines, log_in_as_demo_citizen, processes_of, wait_for_postfach
+from shared.testing.fixtures import Mailbox
+from tests.support import (
+    DEMO_CITIZEN,
+    RunningSystem,
+    json_lines,
+    log_in_as_demo_citizen,
+    processes_of,
+    wait_for_postfach,
+)
 
 SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 CORRELATION_ID = "e2e-corr-5e7a11d0"
@@ -45,6 +54,14 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
             account_id = jwt.decode(token, options={"verify_signature": False})["sub"]
             case_id = submit_over_rpc(cluster, account_id, token=token)["case_id"]
             assert [m["case_id"] for m in wait_for_postfach(cluster, token)] == [case_id]
+            cluster.identity.request_password_reset(DEMO_CITIZEN)
+
+        # Links in mails point at the port this run serves (not the default 8000).
+        (reset_mail,) = Mailbox(run_dir / "mail").wait_for(1)
+        body = reset_mail.get_body(("plain",))
+        assert body is not None
+        links = re.findall(r"https?://[^\s\"<>]+", body.get_content())
+        assert links and all(link.startswith(f"http://127.0.0.1:{system.port}/") for link in links), links
 
         submitted = [
             line for line in json_lines(run_dir / "logs" / "submissions.log") if line.get("case_id") == case_id
