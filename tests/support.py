@@ -290,9 +290,8 @@ class ApiCitizen:
     """One citizen's session through ``/api/v1``: cookie jar, CSRF token on every state change."""
 
     def __init__(
-        self, base_url: str, email: str, totp_secret: str, timeout: float = 30, password: str = CITIZEN_PASSWORD,
-        verify: str | bool = True,
-    ) -> None:  # fmt: skip
+        self, base_url: str, email: str, totp_secret: str, timeout: float = 30, password: str = CITIZEN_PASSWORD
+    ) -> None:
         import requests
 
         self.base_url = base_url
@@ -301,7 +300,6 @@ class ApiCitizen:
         self.timeout = timeout
         self.password = password
         self.http = requests.Session()
-        self.http.verify = verify  # the CA file of an HTTPS test endpoint
         self.csrf = ""
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -29,7 +29,7 @@ from shared.config import REPOSITORY_ROOT
 from shared.testing.fixtures import Mailbox
 from tests.container.images import Image, portal_image
 from tests.container.ingress import Ingress
-from tests.container.kubelet import HOST_FROM_POD, Kubelet, Manifests, Pod, pod_spec
+from tests.container.kubelet import HOST_FROM_POD, Kubelet, Manifests, Pod, pod_spec, wait_until_ready
 from tests.deploy.conftest import K8S, kubectl
 
 ARTIFACTS = REPOSITORY_ROOT / "test-artifacts" / "container"
@@ -190,7 +190,7 @@ def portal_cluster(
     try:
         jobs = {pod.workload: pod for pod in kubelet.run_jobs(manifests.workloads("Job", image.reference).values())}
         started = kubelet.start_deployments(manifests.workloads("Deployment", image.reference))
-        kubelet_ready(started)
+        wait_until_ready(started)
         pods: dict[str, list[Pod]] = {}
         for pod in started:
             pods.setdefault(pod.workload, []).append(pod)
@@ -206,14 +206,6 @@ def portal_cluster(
         servers.drop_postgres_database(name)
         figures["total_seconds"] = round(time.monotonic() - began, 1)
         (ARTIFACTS / "figures.json").write_text(json.dumps(figures, indent=2))
-
-
-def kubelet_ready(pods: list[Pod]) -> None:
-    """Wait until every pod's startup and readiness probes answered (each bounded by its own probes)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=max(1, len(pods))) as pool:
-        list(pool.map(Pod.wait_until_ready, pods))
 
 
 def _without_secrets(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:

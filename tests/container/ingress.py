@@ -15,7 +15,10 @@ import socket
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
+import requests
+import requests.adapters
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -41,23 +44,40 @@ class Ingress:
         self.served: dict[tuple[str, int], int] = {}
         self._turn = itertools.count()
         self._closed = False
+        self._open: set[socket.socket] = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
     def url(self) -> str:
         return f"https://{LOOPBACK}:{self.port}"
 
+    def client(self) -> requests.Session:
+        """An HTTP client that trusts exactly this Ingress' certificate.
+
+        The context is made here and handed to urllib3: urllib3 may have been imported before eventlet patched
+        ``ssl`` (a pytest plugin imports requests), and a context urllib3 makes itself then recurses forever.
+        """
+        session = requests.Session()
+        session.mount("https://", _ContextAdapter(ssl.create_default_context(cafile=str(self.certificate))))
+        return session
+
     def close(self) -> None:
+        """Stop accepting and end every open connection."""
         self._closed = True
-        self._listener.close()
+        for open_socket in [self._listener, *self._open]:
+            _wake(open_socket)
+
+    # A socket is closed only by the thread that reads it, once it stopped: under eventlet, closing a socket
+    # another green thread waits on leaves that thread listening on a number the next file may get.
 
     def _accept(self) -> None:
         while not self._closed:
             try:
                 client, _ = self._listener.accept()
             except OSError:
-                return
+                break
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        self._listener.close()
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -65,7 +85,7 @@ class Ingress:
         except (OSError, ssl.SSLError):
             client.close()
             return
-        if not self.endpoints:
+        if not self.endpoints or self._closed:
             secure.close()
             return
         endpoint = self.endpoints[next(self._turn) % len(self.endpoints)]
@@ -76,23 +96,38 @@ class Ingress:
             return
         self.served[endpoint] = self.served.get(endpoint, 0) + 1
         upstream.settimeout(None)
-        threading.Thread(target=_pipe, args=(upstream, secure), daemon=True).start()
-        _pipe(secure, upstream)
+        self._open |= {secure, upstream}
+        threading.Thread(target=self._pipe, args=(upstream, secure), daemon=True).start()
+        self._pipe(secure, upstream)
+
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        """Copy until ``source`` ends, then end ``target`` too (its reader closes it) and close ``source``."""
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except (OSError, ValueError):
+            pass
+        finally:
+            _wake(target)
+            self._open.discard(source)
+            source.close()
 
 
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    """Copy until either side closes, then close both."""
+class _ContextAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **{**kwargs, "ssl_context": self._context})
+
+
+def _wake(open_socket: socket.socket) -> None:
+    """End both directions of a socket so that whoever reads it sees its end (it stays open until closed)."""
     try:
-        while chunk := source.recv(65536):
-            target.sendall(chunk)
-    except OSError:
+        open_socket.shutdown(socket.SHUT_RDWR)
+    except (OSError, ValueError):
         pass
-    finally:
-        for end in (source, target):
-            try:
-                end.close()
-            except OSError:
-                pass
 
 
 def _self_signed(host_name: str, certificate: Path, key_path: Path) -> None:

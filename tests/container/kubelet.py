@@ -33,8 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +166,8 @@ class Pod:
     started_at: float
     host_ports: dict[int, int] = field(default_factory=dict)
     ready_after: float | None = None
+    _started: bool = False
+    _state_checked: float = 0.0
 
     @property
     def ports(self) -> dict[str, int]:
@@ -197,24 +198,29 @@ class Pod:
     def running(self) -> bool:
         return bool(self.state()["Running"])
 
-    def wait_until_ready(self) -> float:
-        """Seconds from start until the startup and then the readiness probe answered (bounded by the specs)."""
+    def check_ready(self) -> bool:
+        """One round of probing while the pod starts, as the kubelet does: the startup probe until it answers,
+        then the readiness probe. True once ready; AssertionError if the pod exits or runs out of the time its
+        probes give it (the startup probe's failureThreshold × periodSeconds, then the readiness probe's)."""
+        if self.ready_after is not None:
+            return True
         startup, readiness = self.probe("startup"), self.probe("readiness")
         if readiness is None:
             raise PodRefused(f"{self.workload} declares no readiness probe")
+        if not self._started and (startup is None or self.answers(startup)):
+            self._started = True
+        if self._started and self.answers(readiness):
+            self.ready_after = time.monotonic() - self.started_at
+            return True
         budget = (startup or readiness).budget_seconds + readiness.budget_seconds
-        deadline = self.started_at + budget
-        for probe in [item for item in (startup, readiness) if item is not None]:
-            while not self.answers(probe):
-                if not self.running():
-                    raise AssertionError(f"{self.name} exited with {self.state()['ExitCode']}:\n{self.logs()[-4000:]}")
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"{self.name}: {probe.path} did not answer within {budget:.0f} s:\n{self.logs()[-4000:]}"
-                    )
-                time.sleep(PROBE_INTERVAL)
-        self.ready_after = time.monotonic() - self.started_at
-        return self.ready_after
+        now = time.monotonic()
+        if now - self._state_checked >= 1:  # podman inspect costs CPU: once a second is enough
+            self._state_checked = now
+            if not self.running():
+                raise AssertionError(f"{self.name} exited with {self.state()['ExitCode']}:\n{self.logs()[-4000:]}")
+        if now > self.started_at + budget:
+            raise AssertionError(f"{self.name} was not ready within {budget:.0f} s:\n{self.logs()[-4000:]}")
+        return False
 
     def pid(self) -> int:
         """The container's first process, as the machine sees it."""
@@ -230,19 +236,6 @@ class Pod:
         """SIGKILL, as when its node dies: no grace period, no clean shutdown."""
         podman("kill", "--signal", "KILL", self.name)
         podman("wait", self.name, timeout=60)
-
-    def stop(self) -> int:
-        """SIGTERM, SIGKILL after the pod's grace period, as on a rollout; its exit code."""
-        podman("stop", "--time", str(self.grace_seconds), self.name, timeout=self.grace_seconds + 60)
-        return int(self.state()["ExitCode"])
-
-    def wait_for_exit(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while (state := self.state())["Running"]:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.name} still runs after {timeout:.0f} s:\n{self.logs()[-4000:]}")
-            time.sleep(PROBE_INTERVAL)
-        return int(state["ExitCode"])
 
     def exec(self, *command: str, timeout: float = 120) -> str:
         """``kubectl exec``: a command in the running pod, with its environment; its standard output."""
@@ -268,36 +261,51 @@ class Kubelet:
     # -- workloads
 
     def start_deployment(self, name: str, replicas: int | None = None) -> list[Pod]:
-        """Start the Deployment's replicas (its own count unless given) at once; they are not ready yet."""
+        """Start the Deployment's replicas (its own count unless given); they are not ready yet."""
         deployment = self.manifests.of_kind("Deployment")[name]
         count = deployment["spec"].get("replicas", 1) if replicas is None else replicas
-        return self._concurrently(self.start_pod, [deployment] * count)
+        return [self.start_pod(deployment) for _ in range(count)]
 
     def start_deployments(self, names: Iterable[str]) -> list[Pod]:
-        """Start every replica of the named Deployments at once, as an apply does."""
-        deployments = self.manifests.of_kind("Deployment")
-        workloads = [deployments[name] for name in names for _ in range(deployments[name]["spec"].get("replicas", 1))]
-        return self._concurrently(self.start_pod, workloads)
+        """Start every replica of the named Deployments, one right after the other, as an apply does."""
+        return [pod for name in names for pod in self.start_deployment(name)]
 
     def run_jobs(self, workloads: Iterable[dict[str, Any]]) -> list[Pod]:
-        """Run Jobs (or a CronJob's job template, as ``kubectl create job --from``) at once, each to completion."""
-        return self._concurrently(self.run_job, list(workloads))
+        """Run Jobs (or a CronJob's job template, as ``kubectl create job --from``) side by side, each to
+        completion: a failed pod is replaced up to ``backoffLimit`` times within ``activeDeadlineSeconds``.
+        The pods that succeeded; AssertionError naming every job that did not."""
+        running: dict[str, tuple[dict[str, Any], Pod, int, float]] = {}
+        for workload in workloads:
+            spec = job_spec(workload)
+            _only(spec, {"template", "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"}, "Job spec")
+            deadline = time.monotonic() + spec.get("activeDeadlineSeconds", 3600)
+            running[workload["metadata"]["name"]] = (workload, self.start_pod(workload), 0, deadline)
+        succeeded, failed = [], []
+        while running:
+            time.sleep(PROBE_INTERVAL * 4)
+            for name, (workload, pod, retries, deadline) in list(running.items()):
+                state = pod.state()
+                if state["Running"] and time.monotonic() < deadline:
+                    continue
+                del running[name]
+                if not state["Running"] and state["ExitCode"] == 0:
+                    succeeded.append(pod)
+                elif (
+                    not state["Running"]
+                    and retries < job_spec(workload).get("backoffLimit", 6)
+                    and (time.monotonic() < deadline)
+                ):
+                    running[name] = (workload, self.start_pod(workload), retries + 1, deadline)
+                else:
+                    failed.append(f"job {name}: {pod.name} ended with {state['ExitCode']}:\n{pod.logs()[-3000:]}")
+        assert not failed, "\n".join(failed)
+        return succeeded
 
-    def run_job(self, workload: dict[str, Any]) -> Pod:
-        """The job's pod, retried up to ``backoffLimit`` within ``activeDeadlineSeconds``; the pod that succeeded."""
-        spec = job_spec(workload)
-        _only(spec, {"template", "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"}, "Job spec")
-        deadline = time.monotonic() + spec.get("activeDeadlineSeconds", 3600)
-        failures = []
-        for _attempt in range(spec.get("backoffLimit", 6) + 1):
-            pod = self.start_pod(workload)
-            exit_code = pod.wait_for_exit(max(1.0, deadline - time.monotonic()))
-            if exit_code == 0:
-                return pod
-            failures.append(f"{pod.name} exited with {exit_code}:\n{pod.logs()[-3000:]}")
-            if time.monotonic() > deadline:
-                break
-        raise AssertionError(f"job {workload['metadata']['name']} failed:\n" + "\n".join(failures))
+    def stop(self, pods: list[Pod]) -> dict[str, int]:
+        """SIGTERM to every pod at once, SIGKILL after each one's grace period, as a rollout does; exit codes."""
+        grace = max(pod.grace_seconds for pod in pods)
+        podman("stop", "--time", str(grace), *[pod.name for pod in pods], timeout=grace + 120)
+        return {pod.name: int(pod.state()["ExitCode"]) for pod in pods}
 
     def start_pod(self, workload: dict[str, Any]) -> Pod:
         """Create and start one pod of ``workload`` (detached)."""
@@ -465,12 +473,12 @@ class Kubelet:
             podman("rm", "--force", "--time", "0", *[pod.name for pod in self.pods], check=False, timeout=300)
         shutil.rmtree(self._scratch, ignore_errors=True)
 
-    @staticmethod
-    def _concurrently(action: Callable[[dict[str, Any]], Pod], workloads: list[dict[str, Any]]) -> list[Pod]:
-        if not workloads:
-            return []
-        with ThreadPoolExecutor(max_workers=len(workloads)) as pool:
-            return list(pool.map(action, workloads))
+
+def wait_until_ready(pods: list[Pod]) -> None:
+    """Probe every starting pod in turn until all are ready (each bounded by its own probes)."""
+    pending = list(pods)
+    while pending := [pod for pod in pending if not pod.check_ready()]:
+        time.sleep(PROBE_INTERVAL)
 
 
 def expand(text: str, environment: dict[str, str]) -> str:
