@@ -25,6 +25,7 @@ Where it differs from a cluster, and why:
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import re
@@ -166,6 +167,7 @@ class Pod:
     started_at: float
     host_ports: dict[int, int] = field(default_factory=dict)
     ready_after: float | None = None
+    stopped_after: float | None = None
     _started: bool = False
     _state_checked: float = 0.0
 
@@ -237,9 +239,9 @@ class Pod:
         podman("kill", "--signal", "KILL", self.name)
         podman("wait", self.name, timeout=60)
 
-    def exec(self, *command: str, timeout: float = 120) -> str:
+    def exec(self, *command: str, timeout: float = 120, check: bool = True) -> str:
         """``kubectl exec``: a command in the running pod, with its environment; its standard output."""
-        return podman("exec", self.name, *command, timeout=timeout)
+        return podman("exec", self.name, *command, timeout=timeout, check=check)
 
     def logs(self) -> str:
         done = podman("logs", self.name, check=False, timeout=60)
@@ -304,8 +306,14 @@ class Kubelet:
     def stop(self, pods: list[Pod]) -> dict[str, int]:
         """SIGTERM to every pod at once, SIGKILL after each one's grace period, as a rollout does; exit codes."""
         grace = max(pod.grace_seconds for pod in pods)
+        began = datetime.datetime.now(datetime.UTC)
         podman("stop", "--time", str(grace), *[pod.name for pod in pods], timeout=grace + 120)
-        return {pod.name: int(pod.state()["ExitCode"]) for pod in pods}
+        exit_codes = {}
+        for pod in pods:
+            state = pod.state()
+            exit_codes[pod.name] = int(state["ExitCode"])
+            pod.stopped_after = (_timestamp(state["FinishedAt"]) - began).total_seconds()
+        return exit_codes
 
     def start_pod(self, workload: dict[str, Any]) -> Pod:
         """Create and start one pod of ``workload`` (detached)."""
@@ -472,6 +480,14 @@ class Kubelet:
         if self.pods:
             podman("rm", "--force", "--time", "0", *[pod.name for pod in self.pods], check=False, timeout=300)
         shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _timestamp(text: str) -> datetime.datetime:
+    """podman's time stamps carry nanoseconds, which datetime does not take."""
+    match = re.fullmatch(r"(.+?\.\d{1,6})\d*(Z|[+-]\d\d:\d\d)", text) or re.fullmatch(r"(.+?)(Z|[+-]\d\d:\d\d)", text)
+    assert match, text
+    zone = "+00:00" if match.group(2) == "Z" else match.group(2)
+    return datetime.datetime.fromisoformat(match.group(1) + zone)
 
 
 def wait_until_ready(pods: list[Pod]) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
+from pathlib import Path
 
 from tests.container.conftest import PortalCluster
+from tests.container.images import ca_bundle
 from tests.container.kubelet import pod_spec
 
 
@@ -84,3 +87,41 @@ def _client_context(cluster: PortalCluster):  # noqa: ANN202 - ssl.SSLContext
     import ssl
 
     return ssl.create_default_context(cafile=str(cluster.ingress.certificate))
+
+
+def test_the_image_keeps_no_certificate_that_only_the_build_machine_trusts(portal_cluster: PortalCluster):
+    """The build reads the host's CA bundle (with a TLS proxy's CA in it) from a secret mount only.
+
+    The machine's own additions are the certificates of its bundle that Debian's ca-certificates package
+    does not ship (on our machines: the proxy's CA); none of them may be anywhere in the image.
+    """
+    public = {certificate for path in Path("/usr/share/ca-certificates").rglob("*.crt")
+              for certificate in certificates(path.read_text())}  # fmt: skip
+    added_here = certificates(ca_bundle().read_text()) - public
+    in_image = certificates(portal_cluster.pod("gateway").exec("python", "-c", _READ_BUNDLES, timeout=120))
+    assert len(in_image) > 100, "the image has no CA bundle of public roots"
+    assert added_here & in_image == set()
+    assert portal_cluster.pod("gateway").exec("ls", "-A", "/run/secrets", check=False).strip() == ""
+
+
+def certificates(text: str) -> set[str]:
+    """The PEM certificates in ``text``, whitespace removed."""
+    return {re.sub(r"\s", "", found) for found in re.findall(PEM, text)}
+
+
+PEM = r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----"
+# Every file of the image that holds PEM certificates (the system's bundle, certifi's, any other).
+_READ_BUNDLES = """
+import os
+for top in ("/etc", "/usr", "/opt", "/app"):
+    for folder, _, files in os.walk(top):
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(4_000_000)
+            except OSError:
+                continue
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                print(data.decode("ascii", "replace"))
+"""

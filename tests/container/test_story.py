@@ -248,3 +248,4 @@ def _needs_operator_input(cronjob: dict[str, Any]) -> bool:
 def test_every_pod_stops_on_sigterm_within_its_grace_period(portal_cluster: PortalCluster):
     running = [pod for pods in portal_cluster.pods.values() for pod in pods if pod.running()]
     assert portal_cluster.kubelet.stop(running) == {pod.name: 0 for pod in running}
+    portal_cluster.figures["stop_seconds"] = {pod.name: round(pod.stopped_after or 0, 1) for pod in running}
