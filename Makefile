@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: run test lint clean venv tools
+.PHONY: run test lint clean venv tools machine
 
 # Create the virtual environment and install exactly the pinned dependencies (again when the lock changes).
 $(STAMP): requirements.lock pyproject.toml
@@ -31,6 +31,10 @@ tools: $(TOOLS_STAMP)
 run: $(STAMP)
 	@$(PY) -m shared.system run
 
+## make machine: the Debian packages make test needs (Chromium, clamd, RabbitMQ, podman...), installed when missing
+machine: $(STAMP)
+	@$(PY) -m shared.testing.machine
+
 # The three parts of `make test`; each runs even when one before it failed (tests/test_makefile.py
 # replaces them to check that), so one red run shows every failure at once.
 LINT ?= $(MAKE) --no-print-directory lint
@@ -38,7 +42,7 @@ MAIN_TESTS ?= $(PY) -m pytest
 BROWSER_TESTS ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
 
 ## make test: ruff, mypy and every test against real servers, then the browser tests (their own process)
-test: $(STAMP) tools
+test: $(STAMP) machine tools
 	@failed=""; \
 	$(LINT) || failed="$$failed lint"; \
 	$(MAIN_TESTS) || failed="$$failed main-tests"; \

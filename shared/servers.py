@@ -283,7 +283,7 @@ def ensure_clamd_installed() -> str:
         raise RuntimeError(
             "clamd is not installed and only root can install it: run `sudo apt-get install -y clamav-daemon`"
         )
-    _apt_install("clamav-daemon")
+    apt_install("clamav-daemon")
     found = _find_clamd()
     if not found:
         raise RuntimeError("apt-get installed clamav-daemon but no clamd binary was found")
@@ -399,7 +399,7 @@ def ensure_rabbitmq() -> None:
                     f"RabbitMQ is not running on {LOOPBACK}:{AMQP_PORT} and not installed; "
                     "only root can install it: run `sudo apt-get install -y rabbitmq-server`"
                 )
-            _apt_install("rabbitmq-server")
+            apt_install("rabbitmq-server")
             binary = _find_rabbitmq_server()
             if binary is None:
                 raise RuntimeError("apt-get installed rabbitmq-server but no rabbitmq-server binary was found")
@@ -690,9 +690,10 @@ def _partner_port(port: int) -> int:
     return free_port()
 
 
-def _apt_install(package: str) -> None:
+def apt_install(*packages: str) -> None:
+    """Install Debian packages (as root), after refreshing the package lists; RuntimeError if apt fails."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, env=env)
         if result.returncode != 0:
             raise RuntimeError(f"`{' '.join(command)}` failed ({result.returncode}): {result.stderr.strip()[-2000:]}")

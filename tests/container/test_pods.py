@@ -7,9 +7,38 @@ import re
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.container.conftest import PortalCluster
-from tests.container.images import ca_bundle
+from tests.container.images import Image, ca_bundle, podman
 from tests.container.kubelet import pod_spec
+
+
+# The first run on a machine makes the Debian base and builds every layer: minutes, not the usual limit.
+@pytest.mark.timeout(1800)
+def test_the_image_is_built_from_the_containerfile_and_runs_as_its_user(image: Image):
+    (inspected,) = json.loads(podman("image", "inspect", image.reference))
+    config = inspected["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Cmd"] == ["python", "-m", "shared.run", "gateway"]
+    assert {"8000/tcp", "9100/tcp"} <= set(config["ExposedPorts"])
+    # The image's Python is the project's, with its runtime dependencies only.
+    listed = podman("run", "--rm", "--pull", "never", image.reference, "python", "-m", "pip", "--version", check=False)
+    assert "pip" not in listed  # no installer left in the image
+    versions = podman("run", "--rm", "--pull", "never", image.reference, "python", "-c", _VERSIONS)
+    assert json.loads(versions) == {"python": "3.11", "nameko": "2.14.1", "pytest": None, "weed": False}
+
+
+_VERSIONS = """
+import importlib.metadata as m, json, shutil, sys
+def version(name):
+    try:
+        return m.version(name)
+    except m.PackageNotFoundError:
+        return None
+print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "nameko": version("nameko"), "pytest": version("pytest"),
+                  "weed": shutil.which("weed") is not None}))
+"""
 
 
 def test_every_deployment_of_the_overlay_runs_from_the_image_and_answers_its_probes(portal_cluster: PortalCluster):
