@@ -41,7 +41,6 @@ class Ingress:
         self._listener = socket.create_server((LOOPBACK, 0))
         self.port = self._listener.getsockname()[1]
         self.endpoints: list[tuple[str, int]] = []
-        self.served: dict[tuple[str, int], int] = {}
         self._turn = itertools.count()
         self._closed = False
         self._open: set[socket.socket] = set()
@@ -94,7 +93,6 @@ class Ingress:
         except OSError:
             secure.close()
             return
-        self.served[endpoint] = self.served.get(endpoint, 0) + 1
         upstream.settimeout(None)
         self._open |= {secure, upstream}
         threading.Thread(target=self._pipe, args=(upstream, secure), daemon=True).start()

@@ -8,6 +8,7 @@ on the one set of pods of ``portal_cluster``; the last one stops every pod as a 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import time
 import uuid
@@ -187,7 +188,8 @@ def queues_consumed_by(cluster: PortalCluster, service: str) -> dict[str, tuple[
     """The queues ``service`` consumes (its RPC queue, its event handlers'): messages ready and unacknowledged."""
     vhost = cluster.config(service)["AMQP_URI"].rsplit("/", 1)[1]
     listed = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name", "messages_ready", "messages_unacknowledged"],
+        [shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p", vhost,
+         "name", "messages_ready", "messages_unacknowledged"],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     rows = [line.split("\t") for line in listed.splitlines() if line.strip() and not line.startswith("name")]
