@@ -84,11 +84,20 @@ print(json.dumps(result))
 """
 
 
-def test_each_process_reads_the_settings_of_its_config_map_and_secrets(portal_cluster: PortalCluster):
+def test_each_process_gets_its_config_map_and_its_secrets_as_rendered(portal_cluster: PortalCluster):
+    manifests = portal_cluster.manifests
     for name, pods in portal_cluster.pods.items():
-        expected = portal_cluster.config(name)
-        environ = dict(item.split("=", 1) for item in pods[0].exec("cat", "/proc/1/environ").split("\0") if "=" in item)
+        container = pod_spec(manifests.of_kind("Deployment")[name])["containers"][0]
+        expected: dict[str, str] = {}
+        for source in container["envFrom"]:
+            expected.update(manifests.config_map(source["configMapRef"]["name"]) or {})
+        for item in container["env"]:
+            reference = item["valueFrom"]["secretKeyRef"]
+            expected[item["name"]] = (manifests.secret(reference["name"]) or {})[reference["key"]]
+        raw = pods[0].exec("cat", "/proc/1/environ").split("\0")
+        environ = dict(item.split("=", 1) for item in raw if "=" in item)
         assert {key: environ.get(key) for key in expected} == expected, name
+        assert environ["HOSTNAME"] == pods[0].name  # as a pod's name is its host name
 
 
 def test_the_jobs_of_the_overlay_ran_to_completion_before_the_services_started(portal_cluster: PortalCluster):
