@@ -71,3 +71,8 @@ def test_the_links_in_mails_point_at_the_port_the_gateway_serves_unless_portal_u
     assert portal_url({"GATEWAY_PORT": "8100"}) == "http://127.0.0.1:8100"
     assert portal_url({}) == "http://127.0.0.1:8000"
     assert portal_url({"GATEWAY_PORT": "8100", "PORTAL_URL": "https://portal.example"}) == "https://portal.example"
+
+
+def test_the_passkey_origin_follows_the_gateway_port_too():
+    config = load_config("identity", {"GATEWAY_PORT": "8100"})
+    assert config["WEBAUTHN"]["ORIGIN"] == "http://localhost:8100"
