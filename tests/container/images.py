@@ -165,6 +165,8 @@ def _remove_older_images(repository: str, keep: str) -> None:
     references = [line for line in listed.split() if line != keep and not line.endswith(":<none>")]
     for reference in references[KEEP_IMAGES - 1 :]:
         podman("rmi", reference, check=False)
+    # Builds leave their build stage untagged: the newest holds the dependency layers the next build reuses.
+    podman("image", "prune", "--force", "--filter", "until=1h", check=False, timeout=600)
 
 
 def _run_logged(command: list[str], log: BinaryIO, env: dict[str, str] | None = None) -> None:
