@@ -8,6 +8,7 @@ import pytest
 
 from services.submissions.tests.scenarios import submit_over_rpc
 from shared.testing.fixtures import Mailbox
+from shared.testing.waiting import wait_until
 from tests.support import (
     DEMO_CITIZEN,
     RunningSystem,
@@ -86,8 +87,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         exit_code = system.interrupt()
     assert exit_code == 0
     assert "[run] stopped" in system.text()
-    time.sleep(0.5)
-    assert processes_of(run_dir) == []
+    wait_until(lambda: processes_of(run_dir) == [], 30, "every process of the run to end")
 
     # A second run on the same folder keeps the state: accounts exist, the stored case still reads.
     again = RunningSystem(run_dir, amqp_uri)
@@ -99,5 +99,4 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         assert (case["status"], case["jobcenter_id"]) == ("assigned", "jc-0394")
     finally:
         assert again.interrupt() == 0
-    time.sleep(0.5)
-    assert processes_of(run_dir) == []
+    wait_until(lambda: processes_of(run_dir) == [], 30, "every process of the run to end")

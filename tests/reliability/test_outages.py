@@ -42,6 +42,7 @@ from shared.service import SERVICES
 from shared.system import RELAYS
 from shared.testing.fixtures import Mailbox
 from shared.testing.http import get_json
+from shared.testing.waiting import wait_until
 from tests.support import (
     ApiCitizen,
     PrivatePostgres,
@@ -220,14 +221,6 @@ def readiness(portal: Portal) -> tuple[int, dict[str, Any]]:
     except OSError:
         return 0, {}
     return status, report
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.25)
 
 
 def time_to_recover(portal: Portal, timeout: float = 90) -> dict[str, float]:

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from nameko.containers import ServiceContainer
@@ -15,6 +14,7 @@ from shared.config import REPOSITORY_ROOT
 from shared.envelope import IntegrationEvent
 from shared.messaging import integration_event_handler
 from shared.sql import Database, make_engine
+from shared.testing.waiting import wait_until
 
 EVENTS = 1000
 
@@ -74,14 +74,6 @@ def relay_position(engine):
             return 0
 
 
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
 def applied_count(ledger):
     with ledger.connect() as connection:
         return connection.execute(select(func.count()).select_from(applied)).scalar_one()
@@ -95,7 +87,7 @@ def test_a_relay_killed_while_publishing_delivers_every_event_once(
     store = make_engine(database_url)
 
     relay = start_relay(database_url, cipher_key, amqp_uri, tmp_path / "relay.log")
-    wait_until(lambda: relay_position(store) > 0, 60, "the relay's first batch")
+    wait_until(lambda: relay_position(store) > 0, 60, "the relay's first batch", interval=0.005)
     relay.send_signal(signal.SIGKILL)
     relay.wait()
     position_at_kill = relay_position(store)
@@ -108,7 +100,6 @@ def test_a_relay_killed_while_publishing_delivers_every_event_once(
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(timeout=30)
-    time.sleep(0.5)  # let any last redelivery arrive before counting
 
     with ledger.connect() as connection:
         applied_ids = [row[0] for row in connection.execute(select(applied.c.aggregate_id))]

@@ -16,6 +16,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.testing.waiting import wait_until
 from tests.support import RunningSystem, ServiceProcess, log_in_as_demo_citizen
 
 KILLED = (
@@ -71,14 +72,6 @@ def progress(load: Load, cases: int):
     """A condition: ``cases`` more cases filed than now."""
     start = len(load.submitted)
     return lambda: len(load.submitted) >= start + cases
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
 
 
 def notify_has_handled(run_dir: Path, case_ids: set[str]) -> bool:
