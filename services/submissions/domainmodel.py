@@ -144,8 +144,28 @@ def parse_kind(kind: str) -> CaseKind:
         raise InvalidInput("CASE_KIND_UNKNOWN", "Diese Art von Antrag gibt es nicht.", {"allowed": allowed}) from None
 
 
+def _enum_attribute(name: str, enum: type[StrEnum]) -> property:
+    """An attribute kept in the instance's dict under ``name`` and always read as ``enum``.
+
+    A snapshot writes the aggregate's dict as JSON, where a StrEnum becomes a plain string; reading
+    through the enum makes a case restored from any snapshot, also one stored before this existed,
+    the same as the case replayed from its events.
+    """
+
+    def read(self: Any) -> Any:
+        return enum(self.__dict__[name])
+
+    def write(self: Any, value: Any) -> None:
+        self.__dict__[name] = enum(value)
+
+    return property(read, write)
+
+
 class Case(Aggregate):
     """A citizen's case. Its events tell its whole story."""
+
+    kind = _enum_attribute("kind", CaseKind)
+    status = _enum_attribute("status", CaseStatus)
 
     class DraftStarted(Aggregate.Created):
         owner_id: str
