@@ -37,16 +37,16 @@ machine: $(STAMP)
 
 # The three parts of `make test`; each runs even when one before it failed (tests/test_makefile.py
 # replaces them to check that), so one red run shows every failure at once.
-LINT ?= $(MAKE) --no-print-directory lint
-MAIN_TESTS ?= $(PY) -m pytest
-BROWSER_TESTS ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
+TEST_LINT ?= $(MAKE) --no-print-directory lint
+TEST_MAIN ?= $(PY) -m pytest
+TEST_BROWSER ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
 
 ## make test: ruff, mypy and every test against real servers, then the browser tests (their own process)
 test: $(STAMP) machine tools
 	@failed=""; \
-	$(LINT) || failed="$$failed lint"; \
-	$(MAIN_TESTS) || failed="$$failed main-tests"; \
-	$(BROWSER_TESTS) || failed="$$failed browser-tests"; \
+	$(TEST_LINT) || failed="$$failed lint"; \
+	$(TEST_MAIN) || failed="$$failed main-tests"; \
+	$(TEST_BROWSER) || failed="$$failed browser-tests"; \
 	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
 
 lint: $(STAMP)
