@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
@@ -22,6 +23,7 @@ from services.submissions.forms import Form
 from shared.errors import Conflict, Forbidden, InvalidInput
 
 # Receipt numbers are read aloud on the phone: no 0/O or 1/I.
+GERMANY = ZoneInfo("Europe/Berlin")
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 STAFF_ROLES = ("caseworker", "team_lead")
 MESSAGE_MAX_LENGTH = 5000
@@ -112,6 +114,11 @@ class Actor:
             raise InvalidInput("ACTOR_INVALID", "Die Angaben zur handelnden Person fehlen.") from None
 
 
+def german_today() -> date:
+    """Today in Germany, by the clock the events' own timestamps come from."""
+    return Aggregate.Event.create_timestamp().astimezone(GERMANY).date()
+
+
 def new_receipt_number(year: int) -> str:
     """A random receipt number such as ``JC-2026-7KQ4-M2XD``; it says nothing about the person."""
     body = "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(8))
@@ -185,11 +192,17 @@ class Case(Aggregate):
     class DocumentDetached(Aggregate.Event):
         document_id: str
 
+    # An event's own time is its ``timestamp``: inside an apply, ``modified_on`` is still the time of the
+    # event before (eventsourcing sets it after the apply). Events that record their time do it here.
     class Submitted(Aggregate.Event):
         receipt_number: str
         content_hash: str
         idempotency_key: str
         nachweise: list[str]
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.submitted_at = self.timestamp
 
     class MoveReported(Aggregate.Event):
         move_date: str
@@ -245,6 +258,10 @@ class Case(Aggregate):
         author_id: str
         author_role: str
         text: str
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.messages[-1]["at"] = self.timestamp.isoformat()
 
     class BecameOverdue(Aggregate.Event):
         due_since: str
@@ -346,7 +363,7 @@ class Case(Aggregate):
             raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": problems})
         content = form.submitted_content(self.answers)
         self._submitted(
-            receipt_number=new_receipt_number(self.modified_on.year),
+            receipt_number=new_receipt_number(german_today().year),
             content_hash=content_hash(self.kind, self.form_version, content),
             idempotency_key=idempotency_key,
             nachweise=form.required_nachweise(self.answers),
@@ -363,7 +380,7 @@ class Case(Aggregate):
         self.receipt_number = receipt_number
         self.content_hash = content_hash
         self.idempotency_key = idempotency_key
-        self.submitted_at = self.modified_on
+        self.submitted_at = None  # the event's own time, set by Submitted.apply
         self.checklist = {kind: {"status": NachweisStatus.MISSING.value, "document_ids": []} for kind in nachweise}
         for document_id, nachweis in self.attachments.items():
             self._mark_supplied(nachweis, document_id)
@@ -503,7 +520,7 @@ class Case(Aggregate):
         self.check_status(CaseStatus.RECEIVED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
         if not items and not note.strip():
             raise InvalidInput("DOCUMENT_REQUEST_EMPTY", "Bitte wählen Sie Unterlagen aus oder beschreiben Sie sie.")
-        if due_date <= self.modified_on.date():
+        if due_date <= german_today():
             raise InvalidInput("DUE_DATE_IN_PAST", "Die Frist muss in der Zukunft liegen.")
         self._documents_requested(items=items, note=note, due_date=due_date.isoformat(), actor_id=actor.account_id)
 
@@ -631,7 +648,7 @@ class Case(Aggregate):
                 "message_id": message_id,
                 "author_role": author_role,
                 "text": text,
-                "at": self.modified_on.isoformat(),
+                "at": None,  # the event's own time, set by MessagePosted.apply
             }
         )
 
