@@ -27,6 +27,7 @@ from services.documents.domainmodel import (
     Rejection,
     State,
     check_case_takes_uploads,
+    check_citizen_kind,
     check_nachweis,
     check_size,
     display_name_for,
@@ -94,6 +95,7 @@ class Documents:
         case = self._case(case_id)
         if not may_upload(who, case, nachweis):
             raise _case_not_found()
+        check_citizen_kind(who, nachweis)
         check_case_takes_uploads(case)
         check_nachweis(nachweis)
         limits = self.settings.limits

@@ -138,6 +138,16 @@ def may_upload(actor: Actor, case: dict[str, Any], nachweis: str) -> bool:
     return is_owner(actor, case) or (is_assigned_staff(actor, case) and nachweis in STAFF_UPLOAD_NACHWEISE)
 
 
+def check_citizen_kind(actor: Actor, nachweis: str) -> None:
+    """A citizen never uploads what only the Jobcenter issues; InvalidInput ``NACHWEIS_STAFF_ONLY``."""
+    if not actor.is_staff and nachweis in STAFF_UPLOAD_NACHWEISE:
+        raise InvalidInput(
+            "NACHWEIS_STAFF_ONLY",
+            "Einen Bescheid lädt nur das Jobcenter hoch. Bitte wählen Sie die Art Ihrer Unterlage.",
+            {"nachweis": nachweis},
+        )
+
+
 def document_not_found() -> NotFound:
     """The one answer for a missing document and for one the caller may not see."""
     return NotFound("DOCUMENT_NOT_FOUND", "Dieses Dokument gibt es nicht.")

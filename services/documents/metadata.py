@@ -228,6 +228,8 @@ def as_dict(row: dict[str, Any]) -> dict[str, Any]:
         "height": row["height"],
         "quality_hints": hint_details(row["quality_hints"] or []),
         "merged_into": row["merged_into"],
+        # Uploaded by the Jobcenter's staff (a Bescheid), not by the citizen whose case it is.
+        "from_jobcenter": row["uploaded_by"] != row["owner_id"],
         "created_at": _iso(row["created_at"]),
         "checked_at": _iso(row["checked_at"]),
     }

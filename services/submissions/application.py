@@ -178,10 +178,11 @@ class Cases(PortalApplication):
         bescheid_document_id: str,
         approval_from: str | None = None,
         approval_to: str | None = None,
+        bescheid: dict[str, Any] | None = None,
     ) -> None:
         start = _parse_date(approval_from, "APPROVAL_PERIOD_INVALID") if approval_from else None
         end = _parse_date(approval_to, "APPROVAL_PERIOD_INVALID") if approval_to else None
-        self._update(case_id, lambda case: case.decide(actor, outcome, bescheid_document_id, start, end))
+        self._update(case_id, lambda case: case.decide(actor, outcome, bescheid_document_id, start, end, bescheid))
 
     def post_message(self, case_id: str, actor: Actor, text: str) -> str:
         return self._update(case_id, lambda case: case.post_message(actor, text))

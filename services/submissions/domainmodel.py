@@ -567,11 +567,15 @@ class Case(Aggregate):
         bescheid_document_id: str,
         approval_from: date | None = None,
         approval_to: date | None = None,
+        bescheid: dict[str, Any] | None = None,
     ) -> None:
+        """Record the decision; ``bescheid`` is what the documents service knows of the Bescheid
+        (None when it knows no such document the actor may read)."""
         self.check_actor_is_assigned_staff(actor)
         self.check_status(CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
         if outcome not in ("approved", "partially_approved", "rejected"):
             raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung gibt es nicht.")
+        self.check_bescheid(bescheid_document_id, bescheid)
         if self.kind == CaseKind.WEITERBEWILLIGUNGSANTRAG and outcome != "rejected":
             if approval_from is None or approval_to is None or approval_to <= approval_from:
                 raise InvalidInput("APPROVAL_PERIOD_REQUIRED", "Bitte geben Sie den Bewilligungszeitraum an.")
@@ -651,6 +655,23 @@ class Case(Aggregate):
                 "at": None,  # the event's own time, set by MessagePosted.apply
             }
         )
+
+    def check_bescheid(self, document_id: str, bescheid: dict[str, Any] | None) -> None:
+        """The Bescheid is a checked document that the Jobcenter's staff uploaded for this case as a
+        Bescheid (staff of another Jobcenter cannot upload to it); InvalidInput ``BESCHEID_INVALID``."""
+        if not (
+            bescheid is not None
+            and bescheid.get("document_id") == document_id
+            and bescheid.get("case_id") == str(self.id)
+            and bescheid.get("nachweis") == "bescheid"
+            and bescheid.get("state") == "accepted"
+            and bescheid.get("from_jobcenter") is True
+        ):
+            raise InvalidInput(
+                "BESCHEID_INVALID",
+                "Als Bescheid geht nur ein geprüfter Bescheid, den Ihr Jobcenter zu diesem Vorgang hochgeladen hat.",
+                {"field": "bescheid_document_id"},
+            )
 
     # -- watching the Jobcenter's deadlines -------------------------------------------------------
 

@@ -83,6 +83,7 @@ class SubmissionsService(PortalService):
     signer: receipt.ReceiptSigner = ReceiptKey()
     access_log: accesslog.StaffAccessLog = accesslog.StaffAccessLog()
     identity: Any = RpcProxy("identity")
+    documents: Any = RpcProxy("documents")
 
     # -- the citizen ------------------------------------------------------------------------------
 
@@ -182,7 +183,9 @@ class SubmissionsService(PortalService):
         approval_from: str | None = None,
         approval_to: str | None = None,
     ) -> None:
-        self.cases.decide(case_id, self._actor(token), outcome, bescheid_document_id, approval_from, approval_to)
+        actor = self._actor(token)
+        bescheid = self._document_as_seen_by(token, bescheid_document_id)
+        self.cases.decide(case_id, actor, outcome, bescheid_document_id, approval_from, approval_to, bescheid)
         log.info("case_decided", extra={"case_id": case_id})
 
     @rpc
@@ -375,6 +378,16 @@ class SubmissionsService(PortalService):
         flag_overdue(self.cases, self.case_list.runner, date.today())
 
     # -- helpers ----------------------------------------------------------------------------------
+
+    def _document_as_seen_by(self, token: str, document_id: Any) -> dict[str, Any] | None:
+        """The documents service's metadata of a document the caller may read; None when there is none."""
+        if not isinstance(document_id, str) or not document_id:
+            return None
+        try:
+            document: dict[str, Any] = self.documents.get_document(token, document_id)
+        except (NotFound, InvalidInput, Forbidden):  # they cross RPC as themselves (shared/errors.py)
+            return None
+        return document
 
     def _actor(self, token: str) -> Actor:
         """Who calls, from a verified access token; raises Unauthenticated."""

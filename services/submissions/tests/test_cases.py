@@ -33,6 +33,12 @@ def stored_states(database_url):
         return [bytes(row[0]) for row in connection.execute("SELECT state FROM submissions_events")]
 
 
+def bescheid(case_id, document_id="doc-bescheid"):
+    """What the documents service tells of a Bescheid the case's Jobcenter uploaded for it."""
+    return {"document_id": document_id, "case_id": case_id, "nachweis": "bescheid", "state": "accepted",
+            "from_jobcenter": True}  # fmt: skip
+
+
 def submitted_case(cases, answers=ARBEITSAUFNAHME):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, answers)
@@ -55,7 +61,7 @@ def test_a_vaem_arbeitsaufnahme_walks_through_every_step(cases):
     cases.supply_document(case_id, CITIZEN, "doc-payslip", "lohnabrechnung_erste")
     cases.waive_nachweis(case_id, CASEWORKER, "anlage_ek")
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid")
+    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, bescheid(case_id))
     cases.close_case(case_id, CASEWORKER)
 
     case = cases.get_case(case_id)
@@ -133,7 +139,7 @@ def test_a_closed_case_takes_no_more_actions(cases):
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "rejected", "doc-bescheid")
+    cases.decide(case_id, CASEWORKER, "rejected", "doc-bescheid", None, None, bescheid(case_id))
     cases.close_case(case_id, CASEWORKER)
     with pytest.raises(Conflict, match="CASE_CLOSED"):
         cases.request_documents(case_id, CASEWORKER, ["arbeitsvertrag"], "", TOMORROW)
@@ -165,8 +171,8 @@ def test_a_wba_decision_needs_the_approval_period(cases):
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
     with pytest.raises(InvalidInput, match="APPROVAL_PERIOD_REQUIRED"):
-        cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid")
-    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", "2027-01-01", "2027-12-31")
+        cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, bescheid(case_id))
+    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", "2027-01-01", "2027-12-31", bescheid(case_id))
     assert cases.get_case(case_id)["decision"]["approval_to"] == "2027-12-31"
 
 
@@ -289,7 +295,23 @@ def test_a_prefilled_wba_walks_through_to_the_decision(cases):
     cases.request_documents(case_id, CASEWORKER, ["lohnabrechnung_aktuell"], "Bitte die letzte Abrechnung.", TOMORROW)
     cases.supply_document(case_id, CITIZEN, "doc-payslip", "lohnabrechnung_aktuell")
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", "2027-01-01", "2027-12-31")
+    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", "2027-01-01", "2027-12-31", bescheid(case_id))
     cases.close_case(case_id, CASEWORKER)
     case = cases.get_case(case_id)
     assert (case["status"], case["decision"]["approval_from"]) == ("closed", "2027-01-01")
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [None, {"case_id": "another-case"}, {"nachweis": "arbeitsvertrag"}, {"state": "rejected"},
+     {"from_jobcenter": False}, {"document_id": "doc-other"}],
+)  # fmt: skip
+def test_a_decision_needs_the_jobcenters_checked_bescheid_of_this_case(cases, wrong):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    facts = None if wrong is None else {**bescheid(case_id), **wrong}
+    with pytest.raises(InvalidInput, match="BESCHEID_INVALID"):
+        cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, facts)
+    assert cases.get_case(case_id)["status"] == "in_progress"

@@ -1,0 +1,83 @@
+"""Only a Bescheid that staff of the assigned Jobcenter uploaded for this very case can record a decision.
+
+Found from outside: a decision took any document id as its Bescheid - the citizen's own upload, a file the
+citizen uploaded as ``nachweis=bescheid``, another citizen's Bescheid from another case (whose owner's
+Postfach then pointed at a document they could not open).
+"""
+
+import pytest
+
+from services.documents.tests import samples
+from services.gateway.tests.conftest import API
+from services.gateway.tests.test_staff_api import STAFF, assigned, relay_routing, staff_browser, submitted_case
+
+__all__ = ["relay_routing"]  # the module fixture, used by name below
+
+
+def in_progress(portal, relay_routing, caseworker):
+    """A submitted Arbeitsaufnahme of a new citizen, assigned, received and in progress."""
+    citizen, _account, case_id, _receipt = submitted_case(portal)
+    assigned(portal, relay_routing, caseworker, case_id)
+    for step in ("receive", "start-processing"):
+        answer = caseworker.request("POST", f"{STAFF}/cases/{case_id}/{step}")
+        assert answer.status_code == 204, answer.text
+    return citizen, case_id
+
+
+def upload_bescheid(caseworker, case_id):
+    answer = caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/bescheid", params={"filename": "Bescheid.pdf"}, data=samples.pdf(),
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    return answer.json()["document_id"]
+
+
+def decide(caseworker, case_id, document_id):
+    return caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/decision", json={"outcome": "approved", "bescheid_document_id": document_id}
+    )
+
+
+@pytest.fixture(scope="module")
+def two_cases(portal, relay_routing):
+    caseworker = staff_browser(portal)
+    citizen, case_id = in_progress(portal, relay_routing, caseworker)
+    _other_citizen, other_case_id = in_progress(portal, relay_routing, caseworker)
+    return {"caseworker": caseworker, "citizen": citizen, "case_id": case_id, "other_case_id": other_case_id}
+
+
+def test_a_citizen_cannot_upload_under_a_staff_only_kind(two_cases):
+    answer = two_cases["citizen"].request(
+        "POST", f"{API}/cases/{two_cases['case_id']}/documents", params={"nachweis": "bescheid", "filename": "B.pdf"},
+        data=samples.pdf(), headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "NACHWEIS_STAFF_ONLY"
+    assert "Jobcenter" in answer.json()["error"]["message"]
+
+
+def test_the_citizens_own_upload_is_no_bescheid(two_cases):
+    caseworker, case_id = two_cases["caseworker"], two_cases["case_id"]
+    documents = caseworker.request("GET", f"{STAFF}/cases/{case_id}").json()["documents"]
+    citizen_upload = documents[0]["document_id"]
+    answer = decide(caseworker, case_id, citizen_upload)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "BESCHEID_INVALID"
+
+
+def test_another_cases_bescheid_is_refused_and_an_unknown_id_too(two_cases):
+    caseworker = two_cases["caseworker"]
+    elsewhere = upload_bescheid(caseworker, two_cases["other_case_id"])
+    for document_id in (elsewhere, "00000000-0000-4000-8000-000000000000", "kein-dokument"):
+        answer = decide(caseworker, two_cases["case_id"], document_id)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["code"] == "BESCHEID_INVALID"
+    case = caseworker.request("GET", f"{STAFF}/cases/{two_cases['case_id']}").json()["case"]
+    assert case["status"] == "in_progress"
+
+
+def test_the_bescheid_uploaded_for_the_case_records_the_decision(two_cases):
+    caseworker, case_id = two_cases["caseworker"], two_cases["case_id"]
+    answer = decide(caseworker, case_id, upload_bescheid(caseworker, case_id))
+    assert answer.status_code == 204, answer.text
