@@ -352,6 +352,9 @@ class Documents:
         )
         with self.db.transaction() as session:
             rows = metadata.of_case(session, str(case_id), tuple(str(state) for state in states))
+        # The citizen sees the Jobcenter's uploads only once they passed the checks: a refused or
+        # unfinished Bescheid upload is the staff's business, not "their" document.
+        rows = [row for row in rows if who.is_staff or not _from_jobcenter(row) or row["state"] == State.ACCEPTED]
         self._record_staff_access(who, rows, "list")
         return [metadata.as_dict(row) for row in rows]
 
@@ -538,5 +541,15 @@ def _accepted_data(case_id: str, nachweis: str, content_type: str | None) -> dic
     return {"case_id": str(case_id), "nachweis": nachweis, "content_type": content_type}
 
 
+def _from_jobcenter(row: dict[str, Any]) -> bool:
+    """Uploaded by the Jobcenter's staff (a Bescheid), not by the citizen whose case it is."""
+    return bool(row["uploaded_by"] != row["owner_id"])
+
+
 def _rejected_data(row: dict[str, Any], reason_code: str) -> dict[str, Any]:
-    return {"case_id": row["case_id"], "nachweis": row["nachweis"], "reason_code": reason_code}
+    return {
+        "case_id": row["case_id"],
+        "nachweis": row["nachweis"],
+        "reason_code": reason_code,
+        "from_jobcenter": _from_jobcenter(row),
+    }

@@ -144,6 +144,9 @@ class NotifyService(PortalService):
         # checks while uploading answer the citizen at once.
         if event.data.get("reason_code") in ("UPLOAD_ABORTED", "UPLOAD_ABANDONED", "FILE_TOO_LARGE"):
             return
+        # A refused upload of the Jobcenter's staff is theirs to redo; the citizen never saw it.
+        if event.data.get("from_jobcenter"):
+            return
         owner = self.submissions.get_case(str(event.data["case_id"]))["owner_id"]
         self._to_citizen(event, owner, "document_rejected")
 

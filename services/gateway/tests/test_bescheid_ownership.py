@@ -8,7 +8,7 @@ Postfach then pointed at a document they could not open).
 import pytest
 
 from services.documents.tests import samples
-from services.gateway.tests.conftest import API
+from services.gateway.tests.conftest import API, wait_until
 from services.gateway.tests.test_staff_api import STAFF, assigned, relay_routing, staff_browser, submitted_case
 
 __all__ = ["relay_routing"]  # the module fixture, used by name below
@@ -81,3 +81,30 @@ def test_the_bescheid_uploaded_for_the_case_records_the_decision(two_cases):
     caseworker, case_id = two_cases["caseworker"], two_cases["case_id"]
     answer = decide(caseworker, case_id, upload_bescheid(caseworker, case_id))
     assert answer.status_code == 204, answer.text
+
+
+def test_a_refused_staff_upload_is_neither_in_the_citizens_list_nor_in_their_postfach(two_cases):
+    """Found from outside: a Bescheid upload the checks refused (a virus) showed up among the citizen's
+    documents and sent them a Postfach message about "your" document."""
+    caseworker, citizen, case_id = two_cases["caseworker"], two_cases["citizen"], two_cases["case_id"]
+    refused = caseworker.request(
+        "POST", f"{STAFF}/cases/{case_id}/bescheid", params={"filename": "Bescheid.pdf"}, data=samples.eicar(),
+        headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert refused.status_code in (400, 422), refused.text
+    rows = citizen.request("GET", f"{API}/cases/{case_id}").json()["documents"]
+    assert all(row["nachweis"] != "bescheid" or row["state"] == "accepted" for row in rows), rows
+
+    # The citizen's own infected upload afterwards is told: once that message is there, the staff's
+    # refusal (published before it) has been handled too.
+    own = citizen.request(
+        "POST", f"{API}/cases/{case_id}/documents", params={"nachweis": "arbeitsvertrag", "filename": "V.pdf"},
+        data=samples.eicar(), headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert own.status_code in (400, 422), own.text
+
+    def refusals():
+        messages = citizen.request("GET", f"{API}/postfach").json()["messages"]
+        return [m for m in messages if m["kind"] == "document_rejected" and m["case_id"] == case_id]
+
+    assert len(wait_until(refusals, timeout=30)) == 1
