@@ -114,6 +114,16 @@ def case_timeline(x: Exchange, case_id: str) -> Response:
     return ok(x, {"events": citizen.timeline(x.backend, x.access_token(), case_id)})
 
 
+RECEIPT_DESCRIPTION = (
+    "One receipt per submission, signed once when the case is submitted: the same bytes every time it is "
+    "fetched. The signature (header X-Receipt-Signature, and printed in the PDF) is a compact JWS with "
+    "alg EdDSA whose claims are sub (the case id), receipt_number, submitted_at, kind, form_version and "
+    "content_hash (SHA-256 over the submitted answers). Verify it offline with the key named by the JWS "
+    "header's kid in the JWKS at GET /.well-known/receipt-keys.json (public, no session; keys used before "
+    "a key change stay listed). /.well-known/jwks.json holds the login token keys, not these."
+)
+
+
 def case_receipt(x: Exchange, case_id: str) -> Response:
     found = citizen.receipt(x.backend, x.access_token(), case_id)
     return x.finish(
@@ -123,6 +133,7 @@ def case_receipt(x: Exchange, case_id: str) -> Response:
             headers={
                 "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{found.receipt_number}.pdf"',
                 "X-Receipt-Number": found.receipt_number,
+                "X-Receipt-Signature": found.jws,
             },
         )
     )
@@ -298,7 +309,11 @@ ROUTES: tuple[Route, ...] = (
           "the same receipt", headers=("Idempotency-Key",)),
     Route("GET", "/cases/{case_id}/timeline", case_timeline, "The case's events", response=listing("events")),
     Route("GET", "/cases/{case_id}/receipt", case_receipt, "The receipt (Eingangsbestätigung) as PDF",
-          response={"type": "string", "format": "binary"}, response_type="application/pdf"),
+          response={"type": "string", "format": "binary"}, response_type="application/pdf",
+          description=RECEIPT_DESCRIPTION, response_headers=(
+              ("X-Receipt-Number", "the receipt number, e.g. JC-2026-7KQ4-M2XD"),
+              ("X-Receipt-Signature", "the signed receipt: a compact JWS (EdDSA), also printed in the PDF"),
+          )),
     Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204, response=None),
     Route("GET", "/cases/{case_id}/messages", list_messages, "Messages with the Jobcenter",
           response=listing("messages")),

@@ -33,6 +33,7 @@ class Backend(Protocol):
 class Receipt:
     receipt_number: str
     pdf: bytes
+    jws: str
 
 
 # -- session ---------------------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def timeline(backend: Backend, token: str, case_id: str) -> list[dict[str, Any]]
 
 def receipt(backend: Backend, token: str, case_id: str) -> Receipt:
     answer = backend.call("submissions", "get_receipt", case_id, token)
-    return Receipt(str(answer["receipt_number"]), base64.b64decode(answer["pdf"]))
+    return Receipt(str(answer["receipt_number"]), base64.b64decode(answer["pdf"]), str(answer["jws"]))
 
 
 def withdraw(backend: Backend, token: str, case_id: str) -> None:

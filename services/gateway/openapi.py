@@ -38,6 +38,43 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+RECEIPT_KEYS_PATH = "/.well-known/receipt-keys.json"
+JWKS = {
+    "type": "object",
+    "required": ["keys"],
+    "properties": {
+        "keys": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kty", "crv", "x", "kid"],
+                "properties": {
+                    "kty": {"const": "OKP"},
+                    "crv": {"const": "Ed25519"},
+                    "x": {"type": "string"},
+                    "kid": {"type": "string"},
+                    "use": {"const": "sig"},
+                    "alg": {"const": "EdDSA"},
+                },
+            },
+        }
+    },
+}
+RECEIPT_KEYS_OPERATION: dict[str, Any] = {
+    "operationId": "receipt_keys",
+    "summary": "The public keys that verify receipts (JWKS), for anyone",
+    "description": "Every key a receipt was ever signed with, by kid; the newest signs. See the receipt route.",
+    "security": [],
+    "responses": {
+        "200": {"description": "success", "content": {"application/json": {"schema": JWKS}}},
+        "503": {
+            "description": ERROR_DESCRIPTIONS[503],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+}
+
+
 def operation(route: Route) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -56,6 +93,10 @@ def operation(route: Route) -> dict[str, Any]:
     if route.changes_state and not route.public:
         parameters.append({"name": CSRF_HEADER, "in": "header", "required": True, "schema": {"type": "string"}})
     success: dict[str, Any] = {"description": "success"}
+    if route.response_headers:
+        success["headers"] = {
+            name: {"description": what, "schema": {"type": "string"}} for name, what in route.response_headers
+        }
     if route.response is not None:
         success["content"] = {route.response_type: {"schema": route.response}}
     responses: dict[str, Any] = {str(route.ok): success}
@@ -70,6 +111,8 @@ def operation(route: Route) -> dict[str, Any]:
         "parameters": parameters,
         "responses": responses,
     }
+    if route.description:
+        result["description"] = route.description
     if route.request is not None:
         result["requestBody"] = {"required": True, "content": {route.request_type: {"schema": route.request}}}
     if route.public:
@@ -82,6 +125,7 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
         paths.setdefault(PREFIX + route.path, {})[route.method.lower()] = operation(route)
+    paths[RECEIPT_KEYS_PATH] = {"get": RECEIPT_KEYS_OPERATION}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -89,7 +133,8 @@ def document() -> dict[str, Any]:
             "version": "1",
             "description": "The citizen's actions of the portal. Log in with POST /session (and "
             "/session/second-factor); the session is an HttpOnly cookie, and every state change needs "
-            f"the session's CSRF token in {CSRF_HEADER}.",
+            f"the session's CSRF token in {CSRF_HEADER}. Receipts (GET /api/v1/cases/{{case_id}}/receipt) "
+            f"are signed JWS; their keys are at {RECEIPT_KEYS_PATH}.",
         },
         "servers": [{"url": "/"}],
         "components": {

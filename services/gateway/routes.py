@@ -39,6 +39,8 @@ class Route:
     query: tuple[str, ...] = ()  # required query parameters
     filters: tuple[tuple[str, dict[str, Any]], ...] = ()  # optional query parameters with their schemas
     errors: tuple[int, ...] = (400, 401, 403, 404, 409)
+    description: str = ""  # longer than the summary, for the OpenAPI document
+    response_headers: tuple[tuple[str, str], ...] = ()  # (name, what it carries) of a success
 
     @property
     def rule(self) -> str:

@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.submissions.domainmodel import (
     DRAFT_ONLY_EVENTS,
+    RECORD_ONLY_EVENTS,
     TIMELINE_LABELS,
     Actor,
     Case,
@@ -109,16 +110,27 @@ class Cases(PortalApplication):
         """Submit a draft; returns the receipt number. The same key returns the same receipt."""
         return str(self.submit_and_describe(case_id, actor, idempotency_key)["receipt_number"])
 
-    def submit_and_describe(self, case_id: str, actor: Actor, idempotency_key: str) -> dict[str, Any]:
-        """Submit a draft; returns the case as ``get_case`` does, from the submitted case."""
+    def submit_and_describe(
+        self, case_id: str, actor: Actor, idempotency_key: str, sign: Callable[[dict[str, Any]], str] | None = None
+    ) -> dict[str, Any]:
+        """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
+        the receipt is signed and stored in the same save."""
         if not idempotency_key or len(idempotency_key) > 100:
             raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
 
         def command(case: Case) -> None:
             case.check_is_owner(actor)
             case.submit(self.form_of(case), idempotency_key)
+            if sign is not None:
+                case.issue_receipt(sign)
 
         return self._case_view(self._saved(case_id, command)[1])
+
+    def issue_receipt(self, case_id: str, sign: Callable[[dict[str, Any]], str]) -> str:
+        """The case's one signed receipt (issued now for a case submitted before receipts were stored)."""
+        case = self._get(case_id)
+        issued = case.issued_receipt()
+        return issued if issued is not None else self._update(case_id, lambda case: case.issue_receipt(sign))
 
     def erase(self, case_id: str) -> None:
         """Erase a case for good: destroy its data key and record that it was erased (idempotent)."""
@@ -268,6 +280,8 @@ class Cases(PortalApplication):
         entries = []
         for domain_event in self.events.get(self._parse_id(case_id)):
             name = type(domain_event).__name__
+            if name in RECORD_ONLY_EVENTS:
+                continue
             entry = {
                 "event": name,
                 "label": TIMELINE_LABELS.get(name, name),

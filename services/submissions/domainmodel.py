@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -60,6 +61,8 @@ TIMELINE_LABELS = {
 }
 # Events of the draft only: the staff's timeline of a case leaves them out.
 DRAFT_ONLY_EVENTS = frozenset({"SectionSaved", "DocumentAttached", "DocumentDetached"})
+# Events of the case's record that are no step of its story: no timeline shows them.
+RECORD_ONLY_EVENTS = frozenset({"ReceiptIssued"})
 
 
 class CaseKind(StrEnum):
@@ -203,6 +206,9 @@ class Case(Aggregate):
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
             aggregate.submitted_at = self.timestamp
+
+    class ReceiptIssued(Aggregate.Event):
+        jws: str
 
     class MoveReported(Aggregate.Event):
         move_date: str
@@ -384,6 +390,40 @@ class Case(Aggregate):
         self.checklist = {kind: {"status": NachweisStatus.MISSING.value, "document_ids": []} for kind in nachweise}
         for document_id, nachweis in self.attachments.items():
             self._mark_supplied(nachweis, document_id)
+
+    def receipt_claims(self) -> dict[str, Any]:
+        """What the receipt attests: the submission - ids, codes, its time and the hash of the content.
+
+        Not the Jobcenter: it is not known at the submission, and one submission has one receipt.
+        """
+        self.check_is_submitted()
+        assert self.submitted_at is not None
+        return {
+            "sub": str(self.id),
+            "receipt_number": self.receipt_number,
+            "submitted_at": self.submitted_at.isoformat(),
+            "kind": self.kind.value,
+            "form_version": self.form_version,
+            "content_hash": self.content_hash,
+        }
+
+    def issued_receipt(self) -> str | None:
+        """The signed receipt (compact JWS), once issued (cases restored from older snapshots have none)."""
+        jws: str | None = self.__dict__.get("receipt_jws")
+        return jws
+
+    def issue_receipt(self, sign: Callable[[dict[str, Any]], str]) -> str:
+        """The case's one receipt: signed the first time it is asked for, the same ever after."""
+        issued = self.issued_receipt()
+        if issued is not None:
+            return issued
+        jws = sign(self.receipt_claims())
+        self._receipt_issued(jws=jws)
+        return jws
+
+    @event(ReceiptIssued)
+    def _receipt_issued(self, jws: str) -> None:
+        self.receipt_jws = jws
 
     @event(MoveReported)
     def _move_reported(self, move_date: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,22 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-class ReceiptSigner:
-    """Signs receipts with one Ed25519 key (base64 of its 32-byte seed)."""
+def _public_jwk(x: str) -> dict[str, Any]:
+    """The JWKS entry of an Ed25519 public key given as base64url (``x``); ``kid`` is its RFC 7638 thumbprint."""
+    raw = base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+    if len(raw) != 32:
+        raise ValueError("a retired receipt key must be the x of an Ed25519 JWK (32 bytes, base64url)")
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
+    canonical = json.dumps(jwk, sort_keys=True, separators=(",", ":")).encode()
+    return {**jwk, "kid": _b64url(hashlib.sha256(canonical).digest())[:22], "use": "sig", "alg": "EdDSA"}
 
-    def __init__(self, private_key_b64: str) -> None:
+
+class ReceiptSigner:
+    """Signs receipts with one Ed25519 key (base64 of its 32-byte seed) and publishes it, together with the
+    public halves of keys used before (``retired_public_keys``: their JWK ``x``), so that a receipt signed
+    before a key change verifies for good."""
+
+    def __init__(self, private_key_b64: str, retired_public_keys: Iterable[str] = ()) -> None:
         try:
             self.private_key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_key_b64))
         except ValueError as problem:
@@ -43,12 +56,13 @@ class ReceiptSigner:
         self.public_key: Ed25519PublicKey = self.private_key.public_key()
         raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.public_jwk = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(raw)}
-        # RFC 7638 thumbprint: the JSON of the required members, sorted, without spaces.
-        canonical = json.dumps(self.public_jwk, sort_keys=True, separators=(",", ":")).encode()
-        self.kid = _b64url(hashlib.sha256(canonical).digest())[:22]
+        entry = _public_jwk(self.public_jwk["x"])
+        self.kid = str(entry["kid"])
+        entries = [entry] + [_public_jwk(x.strip()) for x in retired_public_keys if x.strip()]
+        self._keys = list({key["kid"]: key for key in entries}.values())
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [{**self.public_jwk, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
+        return {"keys": [dict(key) for key in self._keys]}
 
     def sign(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"iss": ISSUER, **claims}, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
@@ -66,7 +80,7 @@ def verify_receipt(token: str, jwks: dict[str, Any]) -> dict[str, Any]:
 
 
 def receipt_claims(case: dict[str, Any]) -> dict[str, Any]:
-    """What the receipt attests: ids, codes, times and the hash of the content - no content itself."""
+    """What a receipt attests, from a case as ``get_case`` shows it (the same as ``Case.receipt_claims``)."""
     return {
         "sub": case["case_id"],
         "receipt_number": case["receipt_number"],
@@ -74,7 +88,6 @@ def receipt_claims(case: dict[str, Any]) -> dict[str, Any]:
         "kind": case["kind"],
         "form_version": case["form_version"],
         "content_hash": case["content_hash"],
-        "jobcenter_id": case["jobcenter_id"],
     }
 
 
@@ -94,7 +107,6 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
         ("Eingegangen am", _berlin_time(claims["submitted_at"])),
         ("Art", form.title),
         ("Formularversion", claims["form_version"]),
-        ("Jobcenter", claims["jobcenter_id"] or "wird gerade zugeordnet"),
         ("Prüfsumme", claims["content_hash"]),
     ]
     for label, value in lines:
@@ -116,8 +128,9 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
     pdf.multi_cell(
         0,
         4,
-        "Diese Bestätigung ist elektronisch signiert. Prüfen können Sie die Signatur mit dem "
-        "veröffentlichten Schlüssel des Portals. Signatur (JWS):",
+        "Diese Bestätigung ist elektronisch signiert (JWS, EdDSA). Prüfen kann sie jeder mit den "
+        "öffentlichen Schlüsseln des Portals unter /.well-known/receipt-keys.json (JWKS; der Schlüssel "
+        "trägt die Kennung „kid“ aus dem Kopf der Signatur). Signatur:",
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -44,7 +44,8 @@ class ReceiptKey(DependencyProvider):
     """The service's receipt signer, from ``RECEIPT_SIGNING_KEY``."""
 
     def setup(self) -> None:
-        self.signer = receipt.ReceiptSigner(str(self.container.config["RECEIPT_SIGNING_KEY"]))
+        retired = str(self.container.config.get("RECEIPT_RETIRED_KEYS") or "").split(",")
+        self.signer = receipt.ReceiptSigner(str(self.container.config["RECEIPT_SIGNING_KEY"]), retired)
 
     def get_dependency(self, worker_ctx: Any) -> receipt.ReceiptSigner:
         return self.signer
@@ -123,7 +124,7 @@ class SubmissionsService(PortalService):
     @rpc
     def submit_case(self, case_id: str, token: str, idempotency_key: str) -> dict[str, Any]:
         """Submit a draft; the same idempotency key returns the same receipt."""
-        case = self.cases.submit_and_describe(case_id, self._actor(token), idempotency_key)
+        case = self.cases.submit_and_describe(case_id, self._actor(token), idempotency_key, self.signer.sign)
         log.info("case_submitted", extra={"case_id": case_id})
         return case
 
@@ -200,11 +201,11 @@ class SubmissionsService(PortalService):
         case = self._readable_case(case_id, token)
         if case["receipt_number"] is None:
             raise Conflict("CASE_NOT_SUBMITTED", "Dieser Antrag wurde noch nicht abgeschickt.")
+        signed = self.cases.issue_receipt(case_id, self.signer.sign)
         claims = receipt.receipt_claims(case)
-        token = self.signer.sign(claims)
         form, content = self.cases.submitted_form_and_content(case_id)
-        document = receipt.receipt_pdf(claims, form, content, token)
-        return {"receipt_number": case["receipt_number"], "jws": token, "pdf": base64.b64encode(document).decode()}
+        document = receipt.receipt_pdf(claims, form, content, signed)
+        return {"receipt_number": case["receipt_number"], "jws": signed, "pdf": base64.b64encode(document).decode()}
 
     @rpc
     def get_form(self, kind: str, version: str | None = None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pypdf import PdfReader
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import API, Browser, wait_until
+from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
 
 
@@ -82,6 +83,28 @@ def test_the_receipt_downloads_as_a_pdf_with_its_number(story):
     assert "attachment" in answer.headers["Content-Disposition"]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(answer.content)).pages)
     assert story["first"].json()["receipt_number"] in text
+    assert "/.well-known/receipt-keys.json" in text
+
+
+def test_a_client_that_reads_only_the_openapi_document_finds_how_to_verify_the_receipt(story, portal):
+    """Found from outside: the receipt keys were nowhere in the OpenAPI document, and a client concluded
+    that receipts could not be verified; one receipt number also had two different signatures."""
+    browser = story["browser"]
+    document = browser.request("GET", f"{API}/openapi.json").json()
+    receipt_route = document["paths"][f"{API}/cases/{{case_id}}/receipt"]["get"]
+    assert "/.well-known/receipt-keys.json" in receipt_route["description"]
+    assert "X-Receipt-Signature" in receipt_route["responses"]["200"]["headers"]
+    keys_path = next(path for path in document["paths"] if path.endswith("receipt-keys.json"))
+    keys = browser.request("GET", keys_path).json()
+
+    signatures = {
+        browser.request("GET", f"{API}/cases/{story['case_id']}/receipt").headers["X-Receipt-Signature"]
+        for _ in range(2)
+    }
+    (signature,) = signatures
+    claims = verify_receipt(signature, keys)
+    assert claims["receipt_number"] == story["first"].json()["receipt_number"]
+    assert claims["sub"] == story["case_id"]
 
 
 def test_the_postfach_shows_the_receipt_message_and_it_can_be_marked_read(story):

@@ -1,0 +1,63 @@
+"""One submission, one receipt: signed once, at the submission, and verifiable for good.
+
+Found from outside: one receipt number got two different signed receipts (right after submit with
+``jobcenter_id: null``, later with the Jobcenter), and after a key change old receipts could not be
+verified any more.
+"""
+
+import base64
+import os
+
+import pytest
+
+from services.submissions.receipt import ReceiptSigner, verify_receipt
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+
+
+def new_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture
+def signer():
+    return ReceiptSigner(new_key())
+
+
+def submitted(cases):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    cases.submit(case_id, CITIZEN, "key-1")
+    return case_id
+
+
+def test_the_receipt_is_the_same_before_and_after_the_assignment(cases, signer):
+    case_id = submitted(cases)
+    first = cases.issue_receipt(case_id, signer.sign)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    assert cases.issue_receipt(case_id, signer.sign) == first
+    claims = verify_receipt(first, signer.jwks())
+    assert claims["submitted_at"] == cases.get_case(case_id)["submitted_at"]
+    assert "jobcenter_id" not in claims  # unknown at the submission; the receipt attests the submission
+
+
+def test_a_receipt_signed_before_a_key_change_is_kept_and_still_verifies(cases, signer):
+    case_id = submitted(cases)
+    before = cases.issue_receipt(case_id, signer.sign)
+    rotated = ReceiptSigner(new_key(), retired_public_keys=[signer.public_jwk["x"]])
+    assert cases.issue_receipt(case_id, rotated.sign) == before
+    assert {key["kid"] for key in rotated.jwks()["keys"]} == {signer.kid, rotated.kid}
+    assert verify_receipt(before, rotated.jwks())["sub"] == case_id
+    assert verify_receipt(cases.issue_receipt(submitted(cases), rotated.sign), rotated.jwks())
+
+
+def test_a_draft_has_no_receipt(cases, signer):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    with pytest.raises(Exception, match="CASE_NOT_SUBMITTED"):
+        cases.issue_receipt(case_id, signer.sign)
+
+
+def test_the_receipt_is_not_an_entry_of_the_citizens_timeline(cases, signer):
+    case_id = submitted(cases)
+    cases.issue_receipt(case_id, signer.sign)
+    assert "ReceiptIssued" not in [entry["event"] for entry in cases.timeline(case_id)]
