@@ -9,6 +9,8 @@ section with the same name). A list answer matches when it contains any of the v
 from __future__ import annotations
 
 import copy
+import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
 from shared.errors import InvalidInput
@@ -48,6 +50,98 @@ def _is_euro_amount(value: object) -> bool:
     return isinstance(exponent, int) and exponent >= -2
 
 
+# Characters that show nothing or steer the display (controls, format characters such as U+202E or
+# zero-width spaces, line and paragraph separators, unassigned code points): never part of an answer.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+LINE_BREAKS = frozenset("\n\r\t")  # allowed where a field says x-multiline
+
+
+def _german_date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _field_title(schema: Any, fallback: str = "Dieses Feld") -> str:
+    return str(schema.get("title", fallback)) if isinstance(schema, dict) else fallback
+
+
+def _checked_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    """The standard ``type`` check, then what JSON Schema cannot say: a number is finite, a text has
+    something visible in it and nothing hidden, and a one-line field has one line."""
+    yield from Draft202012Validator.VALIDATORS["type"](validator, types, instance, schema)
+    title = _field_title(schema)
+    if isinstance(instance, float) and not math.isfinite(instance):
+        yield ValidationError(f"„{title}“ muss eine Zahl sein.", validator="NOT_A_NUMBER")
+    if not isinstance(instance, str) or not instance:
+        return
+    allowed = LINE_BREAKS if schema.get("x-multiline") else frozenset()
+    if not instance.strip():
+        yield ValidationError(f"Bitte füllen Sie „{title}“ aus.", validator="REQUIRED")
+    elif any(char in "\n\r" for char in instance) and not allowed:
+        yield ValidationError(f"„{title}“ darf nur eine Zeile haben.", validator="ONE_LINE_ONLY")
+    elif any(unicodedata.category(char) in HIDDEN_CATEGORIES and char not in allowed for char in instance):
+        yield ValidationError(
+            f"„{title}“ enthält unsichtbare Zeichen oder Steuerzeichen. Bitte geben Sie nur Text ein.",
+            validator="HIDDEN_CHARACTERS",
+        )
+
+
+def _date_range(validator: Any, bounds: dict[str, int], instance: Any, schema: dict[str, Any]) -> Any:
+    """``x-date-range: {past_years, future_years}``: a date no further from today than that."""
+    try:
+        day = date.fromisoformat(instance) if isinstance(instance, str) else None
+    except ValueError:
+        return  # the format check says it
+    if day is None:
+        return
+    today = date.today()
+    earliest = today.replace(year=today.year - int(bounds.get("past_years", 0)), day=min(today.day, 28))
+    latest = today.replace(year=today.year + int(bounds.get("future_years", 0)), day=min(today.day, 28))
+    if not earliest <= day <= latest:
+        yield ValidationError(
+            f"„{_field_title(schema)}“ muss zwischen dem {_german_date(earliest)} und dem "
+            f"{_german_date(latest)} liegen.",
+            validator="DATE_OUT_OF_RANGE",
+        )
+
+
+def _field_rules(validator: Any, rules: list[dict[str, str]], instance: Any, schema: dict[str, Any]) -> Any:
+    """``x-rules`` of a section: ``{field, not_before: other}`` for dates, ``{field, not_above: other}`` for
+    amounts; checked when both fields hold valid values, the error named at ``field``."""
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties", {})
+    for rule in rules:
+        field = rule["field"]
+        other = rule.get("not_before") or rule.get("not_above")
+        value, bound = instance.get(field), instance.get(other)
+        title, other_title = _field_title(properties.get(field)), _field_title(properties.get(other))
+        if "not_before" in rule and isinstance(value, str) and isinstance(bound, str):
+            try:
+                broken = date.fromisoformat(value) < date.fromisoformat(bound)
+            except ValueError:
+                continue
+            message, code = f"„{title}“ darf nicht vor „{other_title}“ liegen.", "NOT_BEFORE"
+        elif "not_above" in rule and _is_number(value) and _is_number(bound):
+            broken = float(value) > float(bound)  # type: ignore[arg-type]
+            message, code = f"„{title}“ darf nicht höher sein als „{other_title}“.", "NOT_ABOVE"
+        else:
+            continue
+        if broken:
+            yield ValidationError(message, validator=code, path=[field])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+PortalValidator = validators.extend(
+    Draft202012Validator, {"type": _checked_type, "x-date-range": _date_range, "x-rules": _field_rules}
+)
+# Codes whose message the check above wrote itself.
+OWN_MESSAGES = frozenset({"NOT_A_NUMBER", "ONE_LINE_ONLY", "HIDDEN_CHARACTERS", "DATE_OUT_OF_RANGE", "NOT_BEFORE",
+                          "NOT_ABOVE"})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one field, for the citizen."""
@@ -69,7 +163,7 @@ class Section:
 
     @cached_property
     def validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema, format_checker=_format_checker)
+        return PortalValidator(self.schema, format_checker=_format_checker)
 
 
 class Form:
@@ -266,6 +360,10 @@ def _field_error(section: Section, error: ValidationError) -> FieldError:
         path = [*path, missing]
         title = _title(section, path)
         return FieldError(_dotted(path), "REQUIRED", f"Bitte füllen Sie „{title}“ aus.")
+    if validator in OWN_MESSAGES:
+        return FieldError(_dotted(path), validator, str(error.message))
+    if validator == "REQUIRED":  # a text of blanks only
+        return FieldError(_dotted(path), "REQUIRED", str(error.message))
     if validator == "additionalProperties":
         known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
         extra = sorted(str(key) for key in (error.instance or {}) if key not in known)
