@@ -46,6 +46,10 @@ ADMIN = "admin"
 # Roles whose every action is bound to the one Jobcenter named in their token's ``inst``.
 INSTITUTION_SCOPED_ROLES = frozenset({CASEWORKER, TEAM_LEAD})
 
+SECOND_FACTOR = "mfa"
+SECOND_FACTOR_REQUIRED_MESSAGE = (
+    "Bitte melden Sie sich mit Ihrem zweiten Faktor an (Authenticator-App oder Passkey), um weiterzumachen."
+)
 TOKEN_INVALID_MESSAGE = "Ihre Anmeldung ist nicht gültig. Bitte melden Sie sich erneut an."  # noqa: S105 - a message
 
 
@@ -161,7 +165,12 @@ class TokenVerifier:
             ) from None
         except jwt.PyJWTError:
             raise Unauthenticated("TOKEN_INVALID", TOKEN_INVALID_MESSAGE) from None
-        return kid, AccessClaims.from_payload(payload)
+        claims = AccessClaims.from_payload(payload)
+        # Defence in depth: identity issues no session without a second factor (RFC 8176 "mfa"); a token
+        # that lacks it reaches no data, whoever signed it.
+        if SECOND_FACTOR not in claims.amr:
+            raise Unauthenticated("SECOND_FACTOR_REQUIRED", SECOND_FACTOR_REQUIRED_MESSAGE)
+        return kid, claims
 
     def _key(self, kid: str) -> Ed25519PublicKey:
         key = self._keys.get(kid)

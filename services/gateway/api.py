@@ -32,6 +32,7 @@ def session_answer(exchange: Exchange, result: dict[str, Any]) -> Response:
                 "account_id": result["account_id"],
                 "role": result["role"],
                 "csrf_token": exchange.csrf_token(),
+                **({"recovery_codes": result["recovery_codes"]} if "recovery_codes" in result else {}),
             },
         )
     return ok(exchange, {key: result[key] for key in ("status", "login_ticket", "methods") if key in result})
@@ -62,6 +63,21 @@ def second_factor(x: Exchange) -> Response:
     if not isinstance(code, str | None) or not isinstance(recovery, str | None) or not (code or recovery):
         raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie den Code ein.", {"field": "code"})
     result = citizen.complete_second_factor(x.backend, text_field(body, "login_ticket"), code, recovery, x.client)
+    return session_answer(x, result)
+
+
+def enrolment(x: Exchange) -> Response:
+    x.limit("login", x.settings.login_per_minute)
+    started = citizen.start_enrolment_at_login(x.backend, text_field(x.json_object(), "login_ticket"))
+    return ok(x, {key: started[key] for key in ("secret", "otpauth_uri")})
+
+
+def confirm_enrolment(x: Exchange) -> Response:
+    x.limit("login", x.settings.login_per_minute)
+    body = x.json_object()
+    result = citizen.complete_enrolment_at_login(
+        x.backend, text_field(body, "login_ticket"), text_field(body, "code"), x.client
+    )
     return session_answer(x, result)
 
 
@@ -233,6 +249,23 @@ SECOND_FACTOR = {
         "recovery_code": {"type": "string", "description": "instead of a code: one of the recovery codes"},
     },
 }
+TICKET = {"type": "object", "required": ["login_ticket"], "properties": {"login_ticket": {"type": "string"}}}
+ENROLMENT = {
+    "type": "object",
+    "required": ["secret", "otpauth_uri"],
+    "properties": {"secret": {"type": "string"}, "otpauth_uri": {"type": "string"}},
+}
+ENROLMENT_CODE = {
+    "type": "object",
+    "required": ["login_ticket", "code"],
+    "properties": {"login_ticket": {"type": "string"}, "code": {"type": "string"}},
+}
+ENROLMENT_DESCRIPTION = (
+    "Nobody gets a session with a password alone. When POST /session answers status "
+    "second_factor_setup_required, send its login_ticket here, add the secret (or the otpauth URI) to an "
+    "authenticator app, then send the app's current code to /session/enrolment/confirm. A token without a "
+    "second factor is refused by every service with 401 SECOND_FACTOR_REQUIRED."
+)
 LOGIN_ANSWER = {
     "type": "object",
     "required": ["status"],
@@ -243,6 +276,11 @@ LOGIN_ANSWER = {
         "account_id": {"type": "string"},
         "role": {"type": "string"},
         "csrf_token": {"type": "string"},
+        "recovery_codes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "after the first login's enrolment only: codes that replace the phone once each",
+        },
     },
 }
 PASSKEY_OPTIONS = {
@@ -274,6 +312,12 @@ ROUTES: tuple[Route, ...] = (
           response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
     Route("POST", "/session/second-factor", second_factor, "Second step: TOTP code or recovery code",
           request=SECOND_FACTOR, response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+    Route("POST", "/session/enrolment", enrolment, "First login without a second factor: the authenticator "
+          "app's secret", request=TICKET, response=ENROLMENT, public=True, errors=(400, 401, 403, 429),
+          description=ENROLMENT_DESCRIPTION),
+    Route("POST", "/session/enrolment/confirm", confirm_enrolment, "First login: the app's first code; "
+          "answers the session and the recovery codes", request=ENROLMENT_CODE, response=LOGIN_ANSWER, public=True,
+          errors=(400, 401, 403, 429)),
     Route("GET", "/session", me, "The logged-in account and the CSRF token of the session",
           response={"type": "object", "required": ["account_id", "role", "csrf_token"]}, errors=(401,)),
     Route("DELETE", "/session", logout, "Log out (idempotent)", ok=204, response=None, public=True, errors=(403,)),

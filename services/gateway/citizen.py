@@ -40,8 +40,18 @@ class Receipt:
 
 
 def log_in(backend: Backend, email: str, password: str, client: str) -> dict[str, Any]:
-    """identity's first step: a session, or the ticket for the second factor."""
+    """identity's first step: the ticket for the second factor, or for setting one up."""
     return dict(backend.call("identity", "login_with_password", email, password, client))
+
+
+def start_enrolment_at_login(backend: Backend, ticket: str) -> dict[str, Any]:
+    """The first login of an account without a second factor: ``{secret, otpauth_uri}`` for the app."""
+    return dict(backend.call("identity", "start_totp_enrolment_at_login", ticket))
+
+
+def complete_enrolment_at_login(backend: Backend, ticket: str, code: str, client: str) -> dict[str, Any]:
+    """The session and the recovery codes, once the app's first code is right."""
+    return dict(backend.call("identity", "complete_login_with_totp_enrolment", ticket, code, client))
 
 
 def complete_second_factor(

@@ -308,14 +308,34 @@ def second_factor(x: Exchange) -> Response:
     return after_login(x, result)
 
 
+def first_authenticator(x: Exchange) -> Response:
+    """The first login of an account without a second factor: set up the app, then the session opens."""
+    x.check_csrf(x.form_csrf())
+    x.limit("login", x.settings.login_per_minute)
+    form = x.form()
+    ticket, code = form.get("login_ticket", ""), form.get("code", "").strip()
+    started = {key: form.get(key, "") for key in ("secret", "otpauth_uri")}
+    try:
+        result = citizen.complete_enrolment_at_login(x.backend, ticket, code, x.client)
+    except Unauthenticated as refused:
+        if refused.code == "TICKET_INVALID":
+            return login_form(x, refused.message, 401)
+        return render_with_nonce(x, form_nonce(x), "first_authenticator.html", 401, ticket=ticket, started=started,
+                                 error=refused.message)  # fmt: skip
+    x.begin_session(result)  # the page below is the first of the session (its logout form, its CSRF token)
+    return render(x, "account/recovery_codes.html", codes=result["recovery_codes"], first_login=True)
+
+
 def after_login(x: Exchange, result: dict[str, Any]) -> Response:
     if result.get("status") == "authenticated":
         x.begin_session(result)
         if result.get("role") in ("caseworker", "team_lead", "admin"):
-            return redirect(x, "/sachbearbeitung")  # staff pages; staff.py refuses a session without 2FA
-        # In with the password alone: no second factor yet, so the portal offers to set one up.
-        return redirect(x, "/einstellungen/sicherheit/app?erste-anmeldung=1" if x.request.path == "/anmelden" else
-                        "/uebersicht")  # fmt: skip
+            return redirect(x, "/sachbearbeitung")
+        return redirect(x, "/uebersicht")
+    if result.get("status") == "second_factor_setup_required":
+        started = citizen.start_enrolment_at_login(x.backend, str(result["login_ticket"]))
+        return render_with_nonce(x, form_nonce(x), "first_authenticator.html", 200, ticket=result["login_ticket"],
+                                 started=started, error=None)  # fmt: skip
     if result.get("status") == "second_factor_required":
         return render_with_nonce(x, form_nonce(x), "second_factor.html", 200, ticket=result["login_ticket"], error=None,
                                  methods=list(result.get("methods") or ["totp"]))  # fmt: skip
@@ -669,6 +689,7 @@ PAGES: tuple[Page, ...] = (
     Page(("GET",), "/anmelden", login_form),
     Page(("POST",), "/anmelden", login),
     Page(("POST",), "/anmelden/code", second_factor),
+    Page(("POST",), "/anmelden/einrichten", first_authenticator),
     Page(("POST",), "/abmelden", logout),
     Page(("GET",), "/uebersicht", dashboard),
     Page(("POST",), "/antraege", new_case),

@@ -12,19 +12,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.identity import accounts, audit, passkeys, sessions, throttle, tickets, totp
-from services.identity.accounts import Role, Status
+from services.identity.accounts import Status
 from services.identity.settings import IdentitySettings
 from shared.errors import PortalError, Unauthenticated
 from shared.sql import ServiceDatabase
 
 LOGIN_FAILED_MESSAGE = "E-Mail-Adresse oder Passwort ist falsch."
 SECOND_FACTOR_FAILED_MESSAGE = "Der Code stimmt nicht. Bitte versuchen Sie es noch einmal."
-AMR_PASSWORD = ["pwd"]
 AMR_PASSWORD_AND_TOTP = ["pwd", "otp", "mfa"]
 AMR_PASSWORD_AND_RECOVERY_CODE = ["pwd", "mfa"]
 AMR_PASSKEY = ["hwk", "mfa"]
 # Who must show a second factor before a session: everyone who can see or change more than their own data.
-SECOND_FACTOR_REQUIRED = (Role.CASEWORKER, Role.TEAM_LEAD, Role.ADMIN)
 
 
 def name_key(email: str) -> str:
@@ -43,7 +41,7 @@ def _fail(session: Session, settings: IdentitySettings, keys: list[tuple[str, in
 def with_password(
     db: ServiceDatabase, settings: IdentitySettings, email: str, password: str, client_address: str
 ) -> dict[str, Any]:
-    """A session (citizen without second factor) or a login ticket for the second factor or its setup."""
+    """A login ticket for the second factor, or for setting one up at the first login; never a session."""
     keys = [name_key(email), address_key(client_address)]
     with db.transaction() as session:
         throttle.check(session, keys)
@@ -89,10 +87,10 @@ def _after_password(
     if methods:
         ticket = tickets.issue(session, tickets.Purpose.LOGIN, account["account_id"], {"step": "second_factor"})
         return {"status": "second_factor_required", "login_ticket": ticket, "methods": methods}
-    if account["role"] in SECOND_FACTOR_REQUIRED:
-        ticket = tickets.issue(session, tickets.Purpose.LOGIN, account["account_id"], {"step": "enrolment"})
-        return {"status": "second_factor_setup_required", "login_ticket": ticket, "methods": ["totp"]}
-    return succeed(session, settings, account, AMR_PASSWORD, client_address)
+    # No session without a second factor, for anyone: the first login sets one up (an authenticator app;
+    # a passkey can be added once logged in, and then counts on its own).
+    ticket = tickets.issue(session, tickets.Purpose.LOGIN, account["account_id"], {"step": "enrolment"})
+    return {"status": "second_factor_setup_required", "login_ticket": ticket, "methods": ["totp"]}
 
 
 def succeed(
@@ -170,7 +168,7 @@ def with_second_factor(
 
 
 def start_enrolment(db: ServiceDatabase, settings: IdentitySettings, login_ticket: str) -> dict[str, str]:
-    """The TOTP secret for a staff member's first login (``second_factor_setup_required``)."""
+    """The TOTP secret for a first login (``second_factor_setup_required``)."""
     with db.transaction() as session:
         account = _ticket_account(session, login_ticket, "enrolment")
         return totp.start_enrolment(session, settings, account["account_id"], enrolment_label(account))
@@ -179,7 +177,7 @@ def start_enrolment(db: ServiceDatabase, settings: IdentitySettings, login_ticke
 def with_enrolment(
     db: ServiceDatabase, settings: IdentitySettings, login_ticket: str, code: str, client_address: str
 ) -> dict[str, Any]:
-    """Confirm the first TOTP code of a staff member and finish the login; adds the recovery codes."""
+    """Confirm the first TOTP code at the first login and finish it; adds the recovery codes."""
     refusal: PortalError | None = None
     with db.transaction() as session:
         account = _ticket_account(session, login_ticket, "enrolment")

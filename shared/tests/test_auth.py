@@ -171,7 +171,7 @@ class Probe:
 
 
 def test_a_service_verifies_identitys_tokens_with_keys_fetched_over_rpc(start_services, service_env, amqp_uri, rpc):
-    from services.identity.operations import Identity
+    from services.identity.operations import Identity, current_totp
     from shared.config import load_config
 
     start_services("identity", IDENTITY_ARGON2_TIME_COST="1", IDENTITY_ARGON2_MEMORY_KIB="8192")
@@ -180,9 +180,13 @@ def test_a_service_verifies_identitys_tokens_with_keys_fetched_over_rpc(start_se
     operator = Identity.open(load_config("identity", {**service_env, "IDENTITY_ARGON2_MEMORY_KIB": "8192"}))
     try:
         password = "korrekt-Pferd-Batterie-Heftklammer"
-        account_id = operator.create_account("probe.person@example.org", "citizen", password=password)["account_id"]
+        created = operator.create_account("probe.person@example.org", "citizen", password=password, with_totp=True)
+        account_id = created["account_id"]
         with rpc() as cluster:
-            session = cluster.identity.login_with_password("probe.person@example.org", password, "2001:db8::1")
+            first = cluster.identity.login_with_password("probe.person@example.org", password, "2001:db8::1")
+            session = cluster.identity.complete_login_with_totp(
+                first["login_ticket"], current_totp(created["secret"]), "2001:db8::1"
+            )
             assert cluster.auth_probe.whoami(session["access_token"]) == {"account_id": account_id, "role": "citizen"}
             foreign = jwt.encode({"sub": "x"}, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "x"})
             with pytest.raises(Unauthenticated) as refused:

@@ -68,6 +68,17 @@ def register(page: Page, portal: Portal, tmp_path: Path, screenshots: Screenshot
     return address
 
 
+def set_up_the_app(page: Page) -> str:
+    """The first login's enrolment of an authenticator app; ends on the overview. Returns the secret."""
+    expect(page.locator("h1")).to_have_text("Zweiten Faktor einrichten")
+    secret = page.locator("#schluessel").inner_text()
+    page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Einrichten und anmelden").click()
+    page.get_by_role("link", name="Ich habe die Codes notiert").click()
+    expect(page).to_have_url(re.compile(r"/uebersicht$"))
+    return secret
+
+
 def log_in_with_password(page: Page, address: str) -> None:
     page.goto("/anmelden")
     page.get_by_label("E-Mail-Adresse").fill(address)
@@ -86,16 +97,17 @@ def test_registration_first_login_and_settings_pages_are_accessible(
     address = register(page, portal, tmp_path, screenshots)
 
     log_in_with_password(page, address)
-    expect(page.locator("h1")).to_have_text("Authenticator-App einrichten")
+    # No session with the password alone: the first login sets up the second factor first.
+    expect(page.locator("h1")).to_have_text("Zweiten Faktor einrichten")
     assert_accessible(page)
     screenshots.take(page, "totp setup")
     page.get_by_label("Code aus der App").fill("000000")
-    page.get_by_role("button", name="Einrichten").click()
+    page.get_by_role("button", name="Einrichten und anmelden").click()
     expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page)
     secret = page.locator("#schluessel").inner_text()
     page.get_by_label("Code aus der App").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Einrichten").click()
+    page.get_by_role("button", name="Einrichten und anmelden").click()
     expect(page.locator("h1")).to_have_text("Ihre Wiederherstellungscodes")
     expect(page.locator(".recovery-codes li")).to_have_count(10)
     assert_accessible(page)
@@ -210,7 +222,7 @@ def test_a_passkey_is_added_in_the_settings_and_logs_in_on_its_own(
     page = page_with_a_virtual_authenticator(localhost)
     address = register(page, portal, tmp_path)
     log_in_with_password(page, address)
-    page.get_by_role("link", name="Später einrichten").click()
+    set_up_the_app(page)
     expect(page).to_have_url(re.compile(r"/uebersicht$"))
 
     page.goto("/einstellungen/sicherheit")
@@ -233,21 +245,21 @@ def test_a_passkey_is_added_in_the_settings_and_logs_in_on_its_own(
     expect(page.get_by_text("Sie haben noch keinen Passkey.")).to_be_visible()
 
 
-def test_a_login_with_the_password_offers_the_passkey_as_second_factor(
+def test_a_login_with_the_password_offers_the_passkey_beside_the_app(
     localhost: BrowserContext, portal: Portal, screenshots: Screenshots, tmp_path: Path
 ) -> None:
     page = page_with_a_virtual_authenticator(localhost)
     address = register(page, portal, tmp_path)
     log_in_with_password(page, address)
-    page.get_by_role("link", name="Später einrichten").click()
+    set_up_the_app(page)
     page.goto("/einstellungen/sicherheit")
     page.get_by_role("button", name="Passkey hinzufügen").click()
     expect(page.get_by_text("Der Passkey ist eingerichtet.")).to_be_visible()
     page.get_by_role("button", name="Abmelden").click()
 
-    log_in_with_password(page, address)  # the passkey is now the account's only second factor
-    expect(page.locator("h1")).to_have_text("Anmeldung bestätigen")
-    expect(page.get_by_label("Code aus Ihrer Authenticator-App")).to_have_count(0)
+    log_in_with_password(page, address)  # the app and the passkey are both offered
+    expect(page.locator("h1")).to_have_text("Code eingeben")
+    expect(page.get_by_label("Code aus Ihrer Authenticator-App")).to_have_count(1)
     assert_accessible(page)
     screenshots.take(page, "second factor with passkey")
     page.get_by_role("button", name="Mit Passkey anmelden").click()

@@ -85,15 +85,16 @@ def test_registration_confirmation_and_first_login_with_totp_enrolment(portal, m
 
     login = browser.request("GET", "/anmelden").text
     setup = post_form(browser, "/anmelden", login, email=email, password=PASSWORD)
-    assert path_of(setup.url) == "/einstellungen/sicherheit/app?erste-anmeldung=1", setup.url
+    # No session with the password alone: the first login sets up the second factor, then opens it.
+    assert path_of(setup.url) == "/anmelden" and "Zweiten Faktor einrichten" in setup.text, setup.text
+    assert browser.request("GET", "/uebersicht", allow_redirects=False).status_code in (302, 303, 401)
     secret = found(r'id="schluessel">([A-Z2-7]+)<', setup.text)
     assert f"secret={secret}" in unquote(found(r'href="(otpauth://[^"]+)"', setup.text)).replace("&amp;", "&")
-    ticket = found(r'name="ticket" value="([^"]+)"', setup.text)
-    wrong = post_form(browser, path_of(setup.url), setup.text, ticket=ticket, secret=secret, otpauth_uri="x",
-                      code="000000")  # fmt: skip
-    assert wrong.status_code == 400 and error_links(wrong.text) == ["code"]
-    codes_page = post_form(browser, path_of(setup.url), wrong.text,
-                           ticket=found(r'name="ticket" value="([^"]+)"', wrong.text), secret=secret,
+    ticket = found(r'name="login_ticket" value="([^"]+)"', setup.text)
+    wrong = post_form(browser, "/anmelden/einrichten", setup.text, login_ticket=ticket, secret=secret,
+                      otpauth_uri="x", code="000000")  # fmt: skip
+    assert wrong.status_code == 401 and error_links(wrong.text) == ["code"]
+    codes_page = post_form(browser, "/anmelden/einrichten", wrong.text, login_ticket=ticket, secret=secret,
                            otpauth_uri="x", code=current_totp(secret))  # fmt: skip
     assert codes_page.status_code == 200, codes_page.text
     codes = re.findall(r"<code>([a-z0-9-]{14})</code>", codes_page.text)

@@ -7,7 +7,7 @@ import pytest
 from services.identity.operations import current_totp
 from services.identity.tests.authenticator import SoftwareAuthenticator
 from services.identity.tests.support import PASSWORD, PUBLIC_URL, link_token, random_address, random_email
-from shared.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shared.errors import InvalidInput, NotFound, Unauthenticated
 
 NEW_PASSWORD = "ein ganz neues Passwort für Wolke 9"
 
@@ -105,22 +105,6 @@ def test_a_new_authenticator_app_replaces_the_old_one_with_new_recovery_codes(id
     assert wrong.value.code == "TOTP_CODE_WRONG"
     assert len(enabled["recovery_codes"]) == 10
     assert later["status"] == "authenticated"
-
-
-def test_a_citizen_without_an_app_sets_one_up_through_the_same_flow(identity, rpc, person):
-    citizen = person("citizen", totp=False)
-    with rpc() as cluster:
-        token = citizen.log_in(cluster)["access_token"]
-        assert cluster.identity.get_security_overview(token)["totp_enabled"] is False
-        with pytest.raises(Conflict):
-            cluster.identity.renew_recovery_codes(token)
-        started = cluster.identity.start_totp_replacement(token)
-        cluster.identity.confirm_totp_replacement(token, started["ticket"], current_totp(started["secret"]))
-        renewed = cluster.identity.renew_recovery_codes(token, citizen.address)
-        overview = cluster.identity.get_security_overview(token)
-    assert overview["totp_enabled"] is True
-    assert overview["recovery_codes_left"] == 10
-    assert len(set(renewed["recovery_codes"])) == 10
 
 
 def test_passkeys_are_listed_and_removed_only_by_their_owner(identity, rpc, person):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import jwt
 import pytest
 
 from services.identity.operations import current_totp
@@ -67,17 +68,21 @@ def test_a_recovery_code_replaces_the_phone_once(identity, rpc, person):
     assert session["status"] == "authenticated"
 
 
-def test_a_citizen_without_second_factor_can_switch_totp_on(identity, rpc, person):
+def test_a_citizen_without_second_factor_gets_no_session_but_sets_up_the_app_first(identity, rpc, person):
+    """Found from outside: a password alone gave a citizen a token with amr ["pwd"] and full access."""
     citizen = person("citizen", totp=False)
     with rpc() as cluster:
-        session = cluster.identity.login_with_password(citizen.email, PASSWORD, citizen.address)
-        assert session["status"] == "authenticated"
-        enrolment = cluster.identity.start_totp_enrolment(session["access_token"])
+        first = cluster.identity.login_with_password(citizen.email, PASSWORD, citizen.address)
+        assert first["status"] == "second_factor_setup_required" and "access_token" not in first
+        enrolment = cluster.identity.start_totp_enrolment_at_login(first["login_ticket"])
         assert enrolment["otpauth_uri"].startswith("otpauth://totp/Jobcenter-Portal:")
         assert citizen.email not in enrolment["otpauth_uri"]
-        enabled = cluster.identity.confirm_totp_enrolment(session["access_token"], current_totp(enrolment["secret"]))
+        session = cluster.identity.complete_login_with_totp_enrolment(
+            first["login_ticket"], current_totp(enrolment["secret"]), citizen.address
+        )
         next_login = cluster.identity.login_with_password(citizen.email, PASSWORD, citizen.address)
-    assert len(enabled["recovery_codes"]) == 10
+    assert session["status"] == "authenticated" and len(session["recovery_codes"]) == 10
+    assert jwt.decode(session["access_token"], options={"verify_signature": False})["amr"] == ["pwd", "otp", "mfa"]
     assert next_login["status"] == "second_factor_required"
 
 
@@ -159,7 +164,7 @@ def test_repeated_wrong_passwords_lock_the_login_for_a_while_then_release_it(ide
         session = cluster.identity.login_with_password(citizen.email, PASSWORD, citizen.address)
     assert seen == ["LOGIN_FAILED"] * 5
     assert locked.value.code == "TOO_MANY_ATTEMPTS"
-    assert session["status"] == "authenticated"
+    assert session["status"] == "second_factor_setup_required"  # the password is taken again
 
 
 def test_one_client_address_failing_on_many_accounts_is_locked(identity, rpc, identity_env):
@@ -220,7 +225,7 @@ def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(identity, 
         fresh = cluster.identity.login_with_password(citizen.email, new_password, citizen.address)
     assert again.value.code == "LINK_INVALID"
     assert ended.value.code == "SESSION_ENDED"
-    assert fresh["status"] == "authenticated"
+    assert fresh["status"] == "second_factor_required"  # the new password is taken; the app comes next
 
 
 def test_a_disabled_account_cannot_log_in(identity, rpc, person, admin_token):

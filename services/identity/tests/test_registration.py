@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from services.identity.activation import normalise_code
+from services.identity.operations import current_totp
 from services.identity.schema import activation_codes
 from services.identity.settings import fingerprint
 from services.identity.tests.support import (
@@ -46,7 +47,12 @@ def test_a_valid_code_registers_a_citizen_who_logs_in_after_confirming_the_addre
         assert unconfirmed.value.code == "EMAIL_NOT_CONFIRMED"
 
         cluster.identity.confirm_email(confirmation_link(mailbox, email))
-        session = cluster.identity.login_with_password(email, PASSWORD, address)
+        first = cluster.identity.login_with_password(email, PASSWORD, address)
+        assert first["status"] == "second_factor_setup_required"  # no session before the app is set up
+        secret = cluster.identity.start_totp_enrolment_at_login(first["login_ticket"])["secret"]
+        session = cluster.identity.complete_login_with_totp_enrolment(
+            first["login_ticket"], current_totp(secret), address
+        )
         account = cluster.identity.get_account(session["account_id"])
     assert session["status"] == "authenticated"
     assert account == {

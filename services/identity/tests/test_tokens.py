@@ -170,7 +170,7 @@ def test_only_admins_disable_accounts_or_change_roles(identity, rpc, person, adm
 
 
 def test_audit_records_say_who_what_when_where_without_secrets(identity, rpc, person, admin_token):
-    citizen = person("citizen", totp=False)
+    citizen = person("citizen")
     with rpc() as cluster:
         with pytest.raises(Unauthenticated):
             cluster.identity.login_with_password(citizen.email, "falsches-Passwort-123", citizen.address)
@@ -178,9 +178,9 @@ def test_audit_records_say_who_what_when_where_without_secrets(identity, rpc, pe
         cluster.identity.logout(session["session_token"], citizen.address)
         records = cluster.identity.list_audit_records(admin_token, citizen.account_id)
     actions = [record["action"] for record in records]
-    assert actions == ["account_created", "login_failed", "login_succeeded", "logout"]
+    assert actions == ["account_created", "totp_enrolled", "login_failed", "login_succeeded", "logout"]
     assert all(record["occurred_at"] for record in records)
-    assert records[1]["client_address"] == citizen.address
+    assert records[2]["client_address"] == citizen.address
     text = json.dumps(records)
     assert "falsches-Passwort" not in text
     assert citizen.email not in text
