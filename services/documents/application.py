@@ -223,6 +223,10 @@ class Documents:
             raise InvalidInput("MERGE_INVALID", f"Bitte wählen Sie 2 bis {MERGE_MAX_PHOTOS} verschiedene Fotos aus.")
         with self.db.transaction() as session:
             photos = [metadata.get(session, document_id) for document_id in ids]
+            done = self._merged_before(session, photos, str(case_id), nachweis)
+        if done is not None:
+            # The same merge again (its caller gave up waiting, or asks twice): its one result.
+            return metadata.as_dict(done)
         for photo in photos:
             if photo is None or photo["case_id"] != str(case_id):
                 raise document_not_found()
@@ -281,6 +285,21 @@ class Documents:
         log.info("photos_merged", extra={"document_id": document_id, "count": len(merged)})
         assert current is not None
         return metadata.as_dict(current)
+
+    @staticmethod
+    def _merged_before(
+        session: Any, photos: list[dict[str, Any] | None], case_id: str, nachweis: str
+    ) -> dict[str, Any] | None:
+        """The PDF these very photos were merged into before, in this order, for this case and Nachweis."""
+        targets = {photo["merged_into"] for photo in photos if photo is not None and photo["state"] == State.MERGED}
+        if len(targets) != 1 or any(photo is None or photo["state"] != State.MERGED for photo in photos):
+            return None
+        pdf = metadata.get(session, str(targets.pop()))
+        if pdf is None or pdf["state"] != State.ACCEPTED or (pdf["case_id"], pdf["nachweis"]) != (case_id, nachweis):
+            return None
+        if pdf["page_count"] != len(photos):
+            return None
+        return pdf
 
     # -- reading (the owner and the assigned Jobcenter's staff) -----------------------------------
 

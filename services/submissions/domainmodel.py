@@ -336,6 +336,8 @@ class Case(Aggregate):
 
     def attach_document(self, document_id: str, nachweis: str) -> None:
         self.check_is_draft()
+        if self.attachments.get(document_id) == nachweis:
+            return  # attached as that Nachweis already: asking again (a retry) changes nothing
         if document_id in self.attachments:
             raise Conflict("DOCUMENT_ALREADY_ATTACHED", "Dieses Dokument ist schon angehängt.")
         self._document_attached(document_id=document_id, nachweis=nachweis)
@@ -579,6 +581,8 @@ class Case(Aggregate):
         self.check_not_final()
         if self.status == CaseStatus.DECIDED:
             raise Conflict("CASE_ALREADY_DECIDED", "Über diesen Antrag wurde schon entschieden.")
+        if document_id in self.checklist.get(nachweis, {}).get("document_ids", []):
+            return  # supplied for that Nachweis already: a retry changes nothing
         self._document_supplied(document_id=document_id, nachweis=nachweis)
 
     @event(DocumentSupplied)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import API, Browser
@@ -130,3 +131,34 @@ def test_merging_a_single_photo_is_refused_with_a_stable_code(draft):
     )  # fmt: skip
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "MERGE_INVALID"
+
+
+def test_a_merge_that_finished_after_the_gateway_gave_up_is_completed_by_the_retry_and_done_once(draft, portal):
+    """Found from outside: the gateway gave up waiting (error page) while documents finished the merge
+    seconds later; the citizen's page said "hochgeladen", the caseworker's "fehlt", the timeline showed one
+    upload. Trying again must end in the one state every view shows alike, without a second PDF."""
+    browser, case_id = draft
+    photo_ids = []
+    for seed in (11, 12):
+        uploaded = browser.request(
+            "POST", f"{API}/cases/{case_id}/documents",
+            params={"nachweis": "arbeitsvertrag", "filename": f"{seed}.jpg"},
+            data=small_jpeg(seed), headers={"Content-Type": "application/octet-stream"},
+        )  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
+        photo_ids.append(uploaded.json()["document_id"])
+    # documents finished the merge; its answer never reached the gateway, which gave up and told the citizen
+    session = next(cookie.value for cookie in browser.http.cookies if cookie.name.endswith("jc_session"))
+    token = portal.gateway_state().tokens.get(session)
+    with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=60) as cluster:
+        finished = cluster.documents.merge_photos(token, case_id, "arbeitsvertrag", photo_ids)
+
+    merge = {"nachweis": "arbeitsvertrag", "document_ids": photo_ids}
+    for _ in range(2):  # the citizen tries again, and once more
+        retried = browser.request("POST", f"{API}/cases/{case_id}/documents/merge", json=merge)
+        assert retried.status_code == 201, retried.text
+        assert retried.json()["document_id"] == finished["document_id"]
+    assert [d["document_id"] for d in documents_of(browser, case_id)] == [finished["document_id"]]
+    assert attached_events(browser, case_id) == ["DocumentAttached"] * 2 + ["DocumentDetached"] * 2 + [
+        "DocumentAttached"
+    ]
