@@ -32,14 +32,24 @@ def _test_name() -> str:
     return f"jc_test_{secrets.token_hex(6)}"
 
 
-@pytest.fixture(scope="session")
-def amqp_uri() -> Iterator[str]:
-    """AMQP URI of a fresh vhost on the local RabbitMQ."""
+def fresh_vhost() -> Iterator[str]:
+    """A new vhost on the local RabbitMQ, deleted with its queues afterwards; yields its AMQP URI."""
     servers.ensure_rabbitmq()
     name = _test_name()
     uri = servers.create_rabbit_vhost(name)
     yield uri
     servers.delete_rabbit_vhost(name)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    """AMQP URI of a fresh vhost on the local RabbitMQ, shared by the session's service tests.
+
+    Tests that start the whole system take a vhost of their own (``tests/e2e``, ``tests/reliability``):
+    the durable queues of this one still hold events other tests published, which would reach that
+    system's services and keep them busy.
+    """
+    yield from fresh_vhost()
 
 
 @pytest.fixture(scope="session")

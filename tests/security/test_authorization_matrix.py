@@ -45,6 +45,8 @@ EXPECTED: dict[str, Row] = {
     #                                                anonymous  A    B    caseworker  other JC  admin
     "POST /session":                             Row(401,       401, 401, 401,        401,      401),
     "POST /session/second-factor":               Row(401,       401, 401, 401,        401,      401),
+    "POST /session/enrolment":                   Row(401,       401, 401, 401,        401,      401),
+    "POST /session/enrolment/confirm":           Row(401,       401, 401, 401,        401,      401),
     "GET /session":                              Row(401,       200, 200, 200,        200,      200),
     "DELETE /session":                           Row(403,       204, 204, 204,        204,      204, fresh=True),
     "POST /registration":                        Row(400,       400, 400, 400,        400,      400),
@@ -101,6 +103,8 @@ EXPECTED: dict[str, Row] = {
 SENT: dict[str, dict[str, Any]] = {
     "POST /session": {"json": {"email": "niemand@example.org", "password": "falsch-falsch-falsch"}},
     "POST /session/second-factor": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
+    "POST /session/enrolment": {"json": {"login_ticket": "not-a-ticket"}},
+    "POST /session/enrolment/confirm": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
     "POST /registration": {"json": {"email": "neu@example.org", "password": "passwort", "activation_code": "X"}},
     "POST /cases": {"json": {"kind": "veraenderungsmitteilung"}},
     "PUT /cases/{case_id}/sections/{section_id}": {"json": {"aenderungen": ["arbeitsaufnahme"]}},
