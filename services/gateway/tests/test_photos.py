@@ -40,6 +40,20 @@ def documents_of(browser: Browser, case_id: str) -> list[dict]:
     return list(answer.json()["documents"])
 
 
+def upload_photos(browser: Browser, case_id: str, seeds: tuple[int, ...]) -> list[str]:
+    """One photo per seed through the API as the contract's Nachweis; their document ids."""
+    photo_ids = []
+    for seed in seeds:
+        uploaded = browser.request(
+            "POST", f"{API}/cases/{case_id}/documents",
+            params={"nachweis": "arbeitsvertrag", "filename": f"{seed}.jpg"},
+            data=small_jpeg(seed), headers={"Content-Type": "application/octet-stream"},
+        )  # fmt: skip
+        assert uploaded.status_code == 201, uploaded.text
+        photo_ids.append(uploaded.json()["document_id"])
+    return photo_ids
+
+
 def attached_events(browser: Browser, case_id: str) -> list[str]:
     events = browser.request("GET", f"{API}/cases/{case_id}/timeline").json()["events"]
     return [event["event"] for event in events if event["event"] in {"DocumentAttached", "DocumentDetached"}]
@@ -98,15 +112,7 @@ def test_a_rejected_file_among_several_is_named_on_the_page_and_nothing_is_attac
 
 def test_photos_uploaded_through_the_api_are_merged_into_one_pdf_that_takes_their_place(draft):
     browser, case_id = draft
-    photo_ids = []
-    for seed in (5, 6, 7):
-        uploaded = browser.request(
-            "POST", f"{API}/cases/{case_id}/documents",
-            params={"nachweis": "arbeitsvertrag", "filename": f"{seed}.jpg"},
-            data=small_jpeg(seed), headers={"Content-Type": "application/octet-stream"},
-        )  # fmt: skip
-        assert uploaded.status_code == 201, uploaded.text
-        photo_ids.append(uploaded.json()["document_id"])
+    photo_ids = upload_photos(browser, case_id, (5, 6, 7))
     merged = browser.request(
         "POST", f"{API}/cases/{case_id}/documents/merge", json={"nachweis": "arbeitsvertrag", "document_ids": photo_ids}
     )
@@ -138,15 +144,7 @@ def test_a_merge_that_finished_after_the_gateway_gave_up_is_completed_by_the_ret
     seconds later; the citizen's page said "hochgeladen", the caseworker's "fehlt", the timeline showed one
     upload. Trying again must end in the one state every view shows alike, without a second PDF."""
     browser, case_id = draft
-    photo_ids = []
-    for seed in (11, 12):
-        uploaded = browser.request(
-            "POST", f"{API}/cases/{case_id}/documents",
-            params={"nachweis": "arbeitsvertrag", "filename": f"{seed}.jpg"},
-            data=small_jpeg(seed), headers={"Content-Type": "application/octet-stream"},
-        )  # fmt: skip
-        assert uploaded.status_code == 201, uploaded.text
-        photo_ids.append(uploaded.json()["document_id"])
+    photo_ids = upload_photos(browser, case_id, (11, 12))
     # documents finished the merge; its answer never reached the gateway, which gave up and told the citizen
     session = next(cookie.value for cookie in browser.http.cookies if cookie.name.endswith("jc_session"))
     token = portal.gateway_state().tokens.get(session)
