@@ -128,9 +128,12 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
     pdf.multi_cell(
         0,
         4,
-        "Diese Bestätigung ist elektronisch signiert (JWS, EdDSA). Prüfen kann sie jeder mit den "
-        "öffentlichen Schlüsseln des Portals unter /.well-known/receipt-keys.json (JWKS; der Schlüssel "
-        "trägt die Kennung „kid“ aus dem Kopf der Signatur). Signatur:",
+        _text(
+            "Diese Bestätigung ist elektronisch signiert (JWS, EdDSA). Prüfen kann sie jeder mit den "
+            "öffentlichen Schlüsseln des Portals unter /.well-known/receipt-keys.json (JWKS; der Schlüssel "
+            "trägt die Kennung „kid“ aus dem Kopf der Signatur). Signatur:",
+            font,
+        ),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -152,9 +155,13 @@ def _font(pdf: FPDF) -> str:
     return "Helvetica"
 
 
+TYPOGRAPHIC_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'", "–": "-"})
+
+
 def _text(text: str, font: str) -> str:
+    """Text the font can draw: Helvetica (no Unicode font installed) knows Latin-1 only."""
     if font == "Helvetica":
-        return text.encode("latin-1", "replace").decode("latin-1")
+        return text.translate(TYPOGRAPHIC_QUOTES).encode("latin-1", "replace").decode("latin-1")
     return text
 
 

@@ -61,3 +61,15 @@ def test_the_receipt_is_not_an_entry_of_the_citizens_timeline(cases, signer):
     case_id = submitted(cases)
     cases.issue_receipt(case_id, signer.sign)
     assert "ReceiptIssued" not in [entry["event"] for entry in cases.timeline(case_id)]
+
+
+def test_the_receipt_pdf_is_made_without_a_unicode_font_too(cases, signer, monkeypatch):
+    """The image has no DejaVu font: the PDF falls back to Helvetica, which knows Latin-1 only."""
+    from services.submissions import receipt
+
+    monkeypatch.setattr(receipt, "UNICODE_FONTS", ())
+    case_id = submitted(cases)
+    jws = cases.issue_receipt(case_id, signer.sign)
+    form, content = cases.submitted_form_and_content(case_id)
+    document = receipt.receipt_pdf(receipt.receipt_claims(cases.get_case(case_id)), form, content, jws)
+    assert document.startswith(b"%PDF-")
