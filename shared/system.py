@@ -43,11 +43,6 @@ RELAYS = {
     "routing": "services.routing.application:Assignments",
 }
 READY_TIMEOUT_SECONDS = 120.0
-# Reference data routing reads from an operator-given path; a development checkout finds it beside itself.
-REFERENCE_FILES = {
-    "ROUTING_POSTCODE_FILE": "zuordnung_plz_ort_osm_2022.csv",
-    "ROUTING_BERLIN_ADDRESS_FILE": "berlin_adressen_2023.csv.gz",
-}
 
 
 def dev_secrets(run_dir: Path) -> dict[str, str]:
@@ -115,13 +110,6 @@ class System:
             say("SMTP sink: starting; every mail is kept under run/mail")
             sink = start_smtp_sink(self.run_dir / "mail", port_or_free(8025), self.logs / "smtp-sink.log")
             self.environ.update(keep(stack, sink).settings)
-
-    def use_reference_data(self) -> None:
-        """Give routing the postcode and Berlin address files when they lie beside the checkout."""
-        data = REPOSITORY_ROOT.parent / "shared" / "data"
-        for variable, name in REFERENCE_FILES.items():
-            if variable not in os.environ and (data / name).exists():
-                self.environ[variable] = str(data / name)
 
     def start_services(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -254,7 +242,6 @@ def run(run_dir: Path, gateway_port: int, follow: bool) -> None:
         try:
             system.start_infrastructure(stack)
             stack.callback(system.stop)
-            system.use_reference_data()
             say("starting the services and the outbox relays")
             system.start_services()
             system.wait_until_ready()

@@ -1,4 +1,8 @@
-"""The in-memory routing index of a running service: the register plus the operator's optional files."""
+"""The in-memory routing index of a running service: the register, the postcode and the Berlin address index.
+
+All three are shipped in ``data/``; an operator may give newer ones (a register directory, or the
+published postcode and Berlin address files, which are then read instead of the shipped ones).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from services.routing.places import BerlinAddressIndex, PostcodeIndex, load_berlin_address_file, load_postcode_file
+from services.routing.places import load_berlin_address_file, load_places, load_postcode_file
 from services.routing.register import SHIPPED_REGISTER, Register
 from services.routing.resolver import Resolver
 
@@ -17,11 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def build_resolver(register_dir: str = "", postcode_file: str = "", berlin_address_file: str = "") -> Resolver:
-    """Load the register (the shipped one when ``register_dir`` is empty) and the files that are given."""
+    """Load the register and the places: the shipped ones, where no path of an operator's file is given."""
     started = time.monotonic()
     register = Register.load(Path(register_dir) if register_dir else SHIPPED_REGISTER)
-    postcodes = load_postcode_file(Path(postcode_file)) if postcode_file else PostcodeIndex()
-    berlin = load_berlin_address_file(Path(berlin_address_file)) if berlin_address_file else BerlinAddressIndex()
+    postcodes, berlin = load_places()
+    if postcode_file:
+        postcodes = load_postcode_file(Path(postcode_file))
+    if berlin_address_file:
+        berlin = load_berlin_address_file(Path(berlin_address_file))
     log.info(
         "routing_index_loaded",
         extra={"count": len(postcodes), "duration_ms": round((time.monotonic() - started) * 1000, 1)},

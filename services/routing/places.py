@@ -1,7 +1,8 @@
-"""Importers of the postcode file and the Berlin address file, from a path the operator gives.
+"""The postcode index and the Berlin address index: the compact files the project ships, and importers of
+the published sources (for ``derive_places`` and for an operator who loads newer ones).
 
-Neither file is part of the repository (their licences and size forbid it); without them routing
-still works from a Kreis or Gemeinde key and a Berlin Bezirk the citizen picks.
+The shipped files (``data/postcodes.csv``, ``data/berlin_streets.csv``; format in
+:mod:`services.routing.derive_places`, licences in ``data/LICENSES.md``) are derived from:
 
 - Postcode file (OpenStreetMap, as published by suche-postleitzahl.org): ``osm_id,ags,ort,plz,landkreis,
   bundesland``; AGS and postcode lost their leading zeros (Länder 01–09, postcodes 0xxxx).
@@ -21,6 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+SHIPPED_PLACES = Path(__file__).resolve().parent / "data"
+POSTCODES_FILE = "postcodes.csv"
+BERLIN_STREETS_FILE = "berlin_streets.csv"
+POSTCODE_SOURCE = "zuordnung_plz_ort_osm_2022.csv"
+BERLIN_ADDRESS_SOURCE = "berlin_adressen_2023.csv.gz"
 BERLIN_GEMEINDE = "11000000"
 # A house number whose Bezirk depends on the letter after it.
 UNDECIDED = ""
@@ -28,6 +34,7 @@ UNDECIDED = ""
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _STREET_SUFFIX = re.compile(r"(strasse|str)$")
 _FOLDS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+_RANGE = re.compile(r"(\d+)-(\d+)")
 
 
 class PlacesFileError(ValueError):
@@ -79,16 +86,18 @@ class PostcodeIndex:
 class BerlinAddressIndex:
     """Berlin postcode, street and house number → Bezirk (``01``..``12``)."""
 
-    # postcode → addresses per Bezirk
-    postcodes: dict[str, dict[str, int]] = field(default_factory=dict)
+    # postcode → the Bezirke its addresses lie in
+    postcodes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (postcode, street key) → the Bezirk, or house number key → Bezirk where the street crosses Bezirke
     streets: dict[tuple[str, str], str | dict[str, str]] = field(default_factory=dict)
+    # (postcode, street key) → the street's name as written
+    street_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.streets)
 
     def bezirke_of_postcode(self, plz: str) -> tuple[str, ...]:
-        return tuple(sorted(self.postcodes.get(plz, {})))
+        return self.postcodes.get(plz, ())
 
     def bezirke_of_street(self, plz: str, street: str) -> tuple[str, ...]:
         """Every Bezirk the street has addresses in under this postcode (none when unknown)."""
@@ -132,6 +141,7 @@ def load_berlin_address_file(path: Path) -> BerlinAddressIndex:
     postcodes: dict[str, Counter[str]] = defaultdict(Counter)
     numbers: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     street_keys: dict[str, str] = {}  # 400,000 addresses lie in about 10,000 streets
+    street_names: dict[tuple[str, str], str] = {}
     with open_text(path) as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
@@ -143,6 +153,8 @@ def load_berlin_address_file(path: Path) -> BerlinAddressIndex:
             street = street_keys.get(row[name])
             if street is None:
                 street = street_keys[row[name]] = street_key(row[name])
+            if (plz, street) not in street_names or row[name] < street_names[(plz, street)]:
+                street_names[(plz, street)] = row[name]
             by_number = numbers[(plz, street)]
             number = row[hnr].strip().lower()
             by_number[number].add(bezirk)
@@ -157,7 +169,56 @@ def load_berlin_address_file(path: Path) -> BerlinAddressIndex:
             streets[plz_and_street] = {
                 number: next(iter(b)) if len(b) == 1 else UNDECIDED for number, b in by_number.items()
             }
-    return BerlinAddressIndex({plz: dict(counts) for plz, counts in postcodes.items()}, streets)
+    return BerlinAddressIndex({plz: tuple(sorted(counts)) for plz, counts in postcodes.items()}, streets, street_names)
+
+
+def load_places(directory: Path = SHIPPED_PLACES) -> tuple[PostcodeIndex, BerlinAddressIndex]:
+    """Read the shipped files (``derive_places`` writes them); raises PlacesFileError when one is malformed."""
+    return load_postcodes(directory / POSTCODES_FILE), load_berlin_streets(directory / BERLIN_STREETS_FILE)
+
+
+def load_postcodes(path: Path) -> PostcodeIndex:
+    collected: dict[str, list[Place]] = defaultdict(list)
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        require_columns(path, next(reader, []), ("plz", "ags", "ort"))
+        for plz, ags, ort in reader:
+            collected[plz].append(Place(ags, ort))
+    return PostcodeIndex({plz: tuple(places) for plz, places in collected.items()})
+
+
+def load_berlin_streets(path: Path) -> BerlinAddressIndex:
+    postcodes: dict[str, set[str]] = defaultdict(set)
+    streets: dict[tuple[str, str], str | dict[str, str]] = {}
+    street_names: dict[tuple[str, str], str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter=";")
+        require_columns(path, next(reader, []), ("plz", "strasse", "bezirk", "hausnummern"))
+        for plz, name, bezirk, numbers in reader:
+            pair = (plz, street_key(name))
+            street_names[pair] = name
+            if bezirk:
+                postcodes[plz].add(bezirk)
+            if not numbers:
+                streets[pair] = bezirk
+                continue
+            by_number = streets.setdefault(pair, {})
+            if not isinstance(by_number, dict):
+                raise PlacesFileError(f"{path.name}: {name} ({plz}) is listed as a whole street and by numbers")
+            by_number.update(dict.fromkeys(expand_house_numbers(numbers), bezirk))
+    return BerlinAddressIndex({plz: tuple(sorted(b)) for plz, b in postcodes.items()}, streets, street_names)
+
+
+def expand_house_numbers(tokens: str) -> list[str]:
+    """``1-3 5 7a`` as ``1 2 3 5 7a`` (see ``derive_places.compress_house_numbers``)."""
+    numbers: list[str] = []
+    for token in tokens.split():
+        run = _RANGE.fullmatch(token)
+        if run:
+            numbers.extend(str(number) for number in range(int(run[1]), int(run[2]) + 1))
+        else:
+            numbers.append(token)
+    return numbers
 
 
 def open_text(path: Path) -> IO[str]:

@@ -4,16 +4,13 @@ import pytest
 
 from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import submit_over_rpc
-from shared.config import REPOSITORY_ROOT
 from shared.testing.http import get_json
 from shared.testing.tokens import FakeIdentity
-
-POSTCODES = REPOSITORY_ROOT.parent / "shared" / "data" / "zuordnung_plz_ort_osm_2022.csv"
 
 
 @pytest.fixture
 def gateway(start_services):
-    services = start_services(FakeIdentity, "submissions", "routing", "gateway", ROUTING_POSTCODE_FILE=str(POSTCODES))
+    services = start_services(FakeIdentity, "submissions", "routing", "gateway")
     return services["gateway"]
 
 

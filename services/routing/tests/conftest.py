@@ -1,9 +1,16 @@
-"""Fixtures of the routing tests: the reference data of ../shared/data, read once per session."""
+"""Fixtures of the routing tests: the shipped data, and the published sources it was derived from.
+
+Routing runs on the files shipped in ``services/routing/data``. The tests that compare them with the
+published sources (and the importers that read the sources' formats) need those files: they are found in
+``ROUTING_SOURCES`` (default: the founders' ``shared/data`` beside the checkout) and skipped, saying so,
+where a clone has no such folder.
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +21,7 @@ from services.routing.register import Register
 from services.routing.resolver import Resolver
 from shared.config import REPOSITORY_ROOT
 
-REFERENCE_DATA = REPOSITORY_ROOT.parent / "shared" / "data"
+REFERENCE_DATA = Path(os.environ.get("ROUTING_SOURCES") or REPOSITORY_ROOT.parent / "shared" / "data")
 JOBCENTER_LIST = REFERENCE_DATA / "einglmv2026_anlage1_jobcenter.csv"
 CROSSWALK = REFERENCE_DATA / "jobcenter_kreis_crosswalk_2026.csv"
 POSTCODE_FILE = REFERENCE_DATA / "zuordnung_plz_ort_osm_2022.csv"
@@ -22,7 +29,19 @@ BERLIN_ADDRESS_FILE = REFERENCE_DATA / "berlin_adressen_2023.csv.gz"
 BERLIN_POSTCODE_BEZIRK_FILE = REFERENCE_DATA / "berlin_plz_bezirk_from_adressen_2023.csv"
 
 
+def need_sources() -> None:
+    if not POSTCODE_FILE.exists():
+        pytest.skip(f"the published source files are not in {REFERENCE_DATA} (set ROUTING_SOURCES)")
+
+
+@pytest.fixture
+def sources() -> Path:
+    need_sources()
+    return REFERENCE_DATA
+
+
 def read_semicolon_rows(path: Path) -> list[dict[str, str]]:
+    need_sources()
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter=";"))
 
@@ -34,13 +53,13 @@ def register() -> Register:
 
 @pytest.fixture(scope="session")
 def resolver() -> Resolver:
-    """The resolver as a service with both operator files configured builds it."""
-    return build_resolver("", str(POSTCODE_FILE), str(BERLIN_ADDRESS_FILE))
+    """The resolver as the service builds it from the shipped files."""
+    return build_resolver()
 
 
 @pytest.fixture(scope="session")
 def resolver_without_files(register: Register) -> Resolver:
-    """The resolver of a service given neither the postcode nor the Berlin address file."""
+    """A resolver with the register alone (no postcode or Berlin address index)."""
     return Resolver(register)
 
 
@@ -56,6 +75,7 @@ def jobcenter_list_rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def berlin_addresses() -> list[dict[str, str]]:
+    need_sources()
     with gzip.open(BERLIN_ADDRESS_FILE, "rt", encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 

@@ -21,8 +21,6 @@ from shared.service import service_class
 from shared.sql import make_engine
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
-from .conftest import POSTCODE_FILE
-
 CORRELATION_ID = "routing-test-corr-0042"
 TREPTOW_KOEPENICK = {"plz": "12555", "ort": "Berlin", "strasse": "Alt-Köpenick", "hausnummer": "21",
                      "berlin_bezirk": "09", "ags": None, "kreis": None}  # fmt: skip
@@ -49,12 +47,11 @@ class SubmissionsDouble:
 
 @pytest.fixture(scope="module")
 def routing(amqp_uri, cipher_key, tmp_path_factory):
-    """One routing service (with the postcode file) and the double, for the whole module: they stop slowly."""
+    """One routing service (with the shipped places) and the double, for the whole module: they stop slowly."""
     environ = {
         "AMQP_URI": amqp_uri,
         "CIPHER_KEY": cipher_key,
         "RUN_DIR": str(tmp_path_factory.mktemp("routing-run")),
-        "ROUTING_POSTCODE_FILE": str(POSTCODE_FILE),
     }
     containers = [
         ServiceContainer(service_class("routing"), load_config("routing", environ)),
