@@ -227,6 +227,55 @@ def lookup_postcode(x: Exchange, plz: str) -> Response:
     return response
 
 
+def find_jobcenter(x: Exchange) -> Response:
+    x.limit("finder", x.settings.finder_per_minute)
+    query = {name: x.request.args.get(name, "") for name in citizen.FINDER_FIELDS}
+    response = ok(x, citizen.find_jobcenter(x.backend, query, x.request.args.get("date") or None))
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+JOBCENTER = {
+    "type": "object",
+    "required": ["jobcenter_id", "traeger_nummer", "form", "name", "display_name"],
+    "properties": {
+        "jobcenter_id": {"type": "string", "description": "the portal's stable id (jc-NNNN)"},
+        "traeger_nummer": {"type": "string", "description": "the Träger-Nummer of the Federal Employment Agency"},
+        "form": {"enum": ["gE", "zkT"], "description": "gE: served by this portal; zkT: a municipal Jobcenter"},
+        "name": {"type": "string"},
+        "display_name": {"type": "string", "description": "as the citizen reads it: Jobcenter Berlin Mitte"},
+    },
+}
+FINDER_ANSWER = {
+    "type": "object",
+    "required": ["outcome", "code", "message", "jobcenter", "candidates", "ask", "on_date", "register_version"],
+    "properties": {
+        "outcome": {"enum": ["assigned", "ambiguous", "not_served", "unknown_input"], "description":
+                    "assigned: this portal's Jobcenter is responsible; ambiguous: answer `ask` and ask again; "
+                    "not_served: a municipal Jobcenter (zkT) is responsible; unknown_input: see `code`"},
+        "code": {"type": "string", "description": "stable: MATCHED_BERLIN_ADDRESS, POSTCODE_SPANS_JOBCENTERS, "
+                 "AREA_OF_ZKT, BERLIN_BEZIRK_NOT_IN_POSTCODE, POSTCODE_UNKNOWN, ..."},
+        "message": {"type": "string", "description": "German, for the citizen"},
+        "jobcenter": {"oneOf": [JOBCENTER, {"type": "null"}]},
+        "reason": {"type": ["string", "null"], "description": "why this Jobcenter, in German"},
+        "matched_key": {"type": ["string", "null"], "description": "the area that decided: kreis:14612, "
+                        "gemeinde:06435014, berlin_bezirk:09"},
+        "how_to_reach": {"type": "string", "description": "not_served: how to reach the responsible zkT"},
+        "ask": {"enum": ["ort", "strasse_hausnummer", "berlin_bezirk", None],
+                "description": "what to add to the query next"},
+        "candidates": {"type": "array", "items": {
+            "type": "object", "required": ["jobcenter"],
+            "properties": {"jobcenter": JOBCENTER,
+                           "places": {"type": "array", "items": {"type": "object", "required": ["ags", "ort"],
+                                                                 "properties": {"ags": {"type": "string"},
+                                                                                "ort": {"type": "string"}}}},
+                           "berlin_bezirk": {"type": "string"}}}},
+        "on_date": {"type": "string", "format": "date"},
+        "register_version": {"type": "string"},
+    },
+}  # fmt: skip
+
+
 def openapi_document(x: Exchange) -> Response:
     from services.gateway.openapi import document
 
@@ -387,6 +436,21 @@ ROUTES: tuple[Route, ...] = (
           response={"type": "object", "required": ["kind", "version", "sections"]}, public=True, errors=(400,)),
     Route("GET", "/postcodes/{plz}", lookup_postcode, "The places of a postcode with their Jobcenter",
           public=True, errors=(400,)),
+    Route("GET", "/responsible-jobcenter", find_jobcenter, "Which Jobcenter is responsible for an address, and "
+          "why; or what to ask next; or which municipal Jobcenter serves it instead (no login)",
+          response=FINDER_ANSWER, public=True, errors=(400, 429), query=("plz",),
+          filters=(("ort", {"type": "string", "maxLength": 100, "description": "the place, when the postcode "
+                            "has several"}),
+                   ("strasse", {"type": "string", "maxLength": 100}),
+                   ("hausnummer", {"type": "string", "maxLength": 100}),
+                   ("berlin_bezirk", {"type": "string", "pattern": "^(0[1-9]|1[0-2])$"}),
+                   ("ags", {"type": "string", "pattern": "^[0-9]{8}$", "description": "the Gemeinde's key, as "
+                            "the candidates' places give it"}),
+                   ("date", {"type": "string", "format": "date", "description": "the day (default today); "
+                             "the register changes on 1 January"})),
+          description="Answer `ask` by adding that parameter and asking again. The Jobcenters' areas are the "
+                      "register of the Eingliederungsmittel-Verordnung; postcodes © OpenStreetMap contributors "
+                      "(ODbL), Berlin addresses Geoportal Berlin / Adressen Berlin (dl-de/by-2.0)."),
     Route("GET", "/openapi.json", openapi_document, "This document", public=True, errors=()),
 )  # fmt: skip
 ROUTES += staff_api.ROUTES  # the caseworker's routes, /api/v1/staff/...

@@ -323,6 +323,46 @@ def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
     return name if name.startswith("Jobcenter") else f"Jobcenter {name}"
 
 
+FINDER_FIELDS = ("plz", "ort", "strasse", "hausnummer", "berlin_bezirk", "ags")
+FINDER_MAX_LENGTH = 100
+ZKT_HOW_TO_REACH = (
+    "{name} ist ein kommunales Jobcenter (zugelassener kommunaler Träger) und nutzt dieses Portal nicht. "
+    "Sie erreichen es über die Kreis- oder Stadtverwaltung: Ihr Antrag und Ihre Unterlagen gehen direkt dorthin."
+)
+
+
+def find_jobcenter(backend: Backend, query: dict[str, str], on_date: str | None) -> dict[str, Any]:
+    """Which Jobcenter is responsible for an address, and why; or what to ask next; or who serves it instead.
+
+    Public (no login): routing's resolution with the Jobcenters named as the citizen reads them.
+    """
+    plz = query.get("plz", "").strip()
+    if not plz:
+        raise InvalidInput("POSTCODE_MISSING", "Bitte geben Sie Ihre Postleitzahl an.", {"field": "plz"})
+    if not (len(plz) == 5 and plz.isdigit()):
+        raise InvalidInput("POSTCODE_INVALID", "Die Postleitzahl hat 5 Ziffern.", {"field": "plz"})
+    residence = {"plz": plz}
+    for name in FINDER_FIELDS[1:]:
+        value = query.get(name, "").strip()
+        if len(value) > FINDER_MAX_LENGTH or not value.isprintable():
+            raise InvalidInput("QUERY_INVALID", "Diese Angabe können wir nicht lesen.", {"field": name})
+        if value:
+            residence[name] = value
+    resolution = dict(backend.call("routing", "resolve_residence", residence, on_date))
+    if resolution.get("jobcenter"):
+        resolution["jobcenter"] = _named(backend, resolution["jobcenter"])
+    for candidate in resolution.get("candidates", []):
+        candidate["jobcenter"] = _named(backend, candidate["jobcenter"])
+    if resolution["outcome"] == "not_served":
+        resolution["how_to_reach"] = ZKT_HOW_TO_REACH.format(name=resolution["jobcenter"]["display_name"])
+    return resolution
+
+
+def _named(backend: Backend, jobcenter_of_resolution: dict[str, Any]) -> dict[str, Any]:
+    display_name = jobcenter_name(backend, jobcenter_of_resolution["jobcenter_id"])
+    return {**jobcenter_of_resolution, "display_name": display_name or jobcenter_of_resolution["name"]}
+
+
 def lookup_postcode(backend: Backend, plz: str) -> Any:
     return backend.call("routing", "lookup_postcode", plz)
 

@@ -38,6 +38,7 @@ class GatewaySettings:
     max_body_bytes: int
     login_per_minute: int
     upload_per_minute: int
+    finder_per_minute: int = 60
     # GATEWAY_TRUSTED_PROXIES: only behind these may X-Forwarded-For name the client.
     trusted_proxies: tuple[IpNetwork, ...] = ()
 
@@ -57,6 +58,7 @@ class GatewaySettings:
             max_body_bytes=int(config.get("GATEWAY_MAX_BODY_BYTES", 65536)),
             login_per_minute=int(config.get("GATEWAY_LOGIN_RATE_PER_MINUTE", 10)),
             upload_per_minute=int(config.get("GATEWAY_UPLOAD_RATE_PER_MINUTE", 20)),
+            finder_per_minute=int(config.get("GATEWAY_FINDER_RATE_PER_MINUTE", 60)),
             trusted_proxies=parse_networks(str(config.get("GATEWAY_TRUSTED_PROXIES") or "")),
         )
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from services.notify import alerts, consent, feedback, postfach, reminders, staff
 from services.notify.consent import Channel
 from shared.auth import AccessClaims, AccessTokens, TokenVerifier
+from shared.dates import german_today
 from shared.envelope import IntegrationEvent
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.messaging import integration_event_handler
@@ -158,7 +159,7 @@ class NotifyService(PortalService):
 
     @timer(interval=REMINDER_SECONDS)
     def send_reminders(self) -> None:
-        send_due_reminders(self.db, self.alert_queue(), date.today())
+        send_due_reminders(self.db, self.alert_queue(), german_today())
 
     # -- the citizen ------------------------------------------------------------------------------
 

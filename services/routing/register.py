@@ -108,6 +108,7 @@ class RegisterView:
     by_gemeinde: dict[str, str] = field(default_factory=dict)
     by_berlin_bezirk: dict[str, str] = field(default_factory=dict)
     kreis_names: dict[str, str] = field(default_factory=dict)
+    gemeinde_names: dict[str, str] = field(default_factory=dict)
     areas_of: dict[str, tuple[AreaPeriod, ...]] = field(default_factory=dict)
 
     def knows_kreis(self, kreis: str) -> bool:
@@ -198,6 +199,7 @@ class Register:
                 view.kreis_names[area.key] = area.name
             elif area.kind is AreaKind.GEMEINDE:
                 view.by_gemeinde[area.key] = area.jobcenter_id
+                view.gemeinde_names[area.key] = area.name.split(" (")[0]
             else:
                 view.by_berlin_bezirk[area.key] = area.jobcenter_id
         view.by_kreis = {kreis: tuple(sorted(ids)) for kreis, ids in by_kreis.items()}

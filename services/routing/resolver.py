@@ -22,6 +22,11 @@ from shared.errors import InvalidInput
 GERMAN_TIME = ZoneInfo("Europe/Berlin")
 BERLIN_BEZIRKE = tuple(f"{number:02d}" for number in range(1, 13))
 RESIDENCE_FIELDS = ("ags", "kreis", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
+BEZIRK_NAMES = {
+    "01": "Mitte", "02": "Friedrichshain-Kreuzberg", "03": "Pankow", "04": "Charlottenburg-Wilmersdorf",
+    "05": "Spandau", "06": "Steglitz-Zehlendorf", "07": "Tempelhof-Schöneberg", "08": "Neukölln",
+    "09": "Treptow-Köpenick", "10": "Marzahn-Hellersdorf", "11": "Lichtenberg", "12": "Reinickendorf",
+}  # fmt: skip
 
 
 class Outcome(StrEnum):
@@ -68,6 +73,12 @@ MESSAGES = {
     "POSTCODE_INVALID": "Die Postleitzahl hat 5 Ziffern.",
     "POSTCODE_UNKNOWN": "Diese Postleitzahl kennen wir nicht. Bitte wählen Sie Ihren Kreis oder Ihre Gemeinde.",
     "BERLIN_BEZIRK_UNKNOWN": "Diesen Berliner Bezirk gibt es nicht.",
+    "GEMEINDE_NOT_IN_POSTCODE": "Der gewählte Ort liegt nicht im Gebiet dieser Postleitzahl. "
+    "Bitte prüfen Sie Postleitzahl und Ort.",
+    "BERLIN_BEZIRK_NOT_IN_POSTCODE": "Der gewählte Berliner Bezirk passt nicht zu dieser Postleitzahl. "
+    "Bitte prüfen Sie Postleitzahl und Bezirk.",
+    "BERLIN_BEZIRK_NOT_AT_ADDRESS": "Ihre Adresse liegt nicht im gewählten Berliner Bezirk. "
+    "Bitte prüfen Sie Straße, Hausnummer und Bezirk.",
 }
 
 
@@ -128,6 +139,7 @@ class Resolution:
     matched_key: str | None = None
     candidates: tuple[Candidate, ...] = ()
     ask: Ask | None = None
+    reason: str | None = None  # why this Jobcenter, in German: the area the residence lies in
 
     @property
     def message(self) -> str:
@@ -140,6 +152,7 @@ class Resolution:
             "message": self.message,
             "jobcenter": self.jobcenter.as_dict() if self.jobcenter else None,
             "matched_key": self.matched_key,
+            "reason": self.reason,
             "candidates": [candidate.as_dict() for candidate in self.candidates],
             "ask": self.ask.value if self.ask else None,
             "register_version": self.register_version,
@@ -172,6 +185,9 @@ class Resolver:
     def resolve(self, residence: Residence, on_date: date) -> Resolution:
         view = self.register.at(on_date)
         answer = _Answer(view, on_date)
+        contradiction = self._contradiction(residence)
+        if contradiction is not None:
+            return answer.unknown(contradiction)
         if residence.ags is not None:
             return self._by_gemeinde(residence, answer)
         if residence.kreis is not None:
@@ -181,6 +197,49 @@ class Resolver:
         if residence.berlin_bezirk is not None:
             return self._in_berlin(residence, answer)
         return answer.unknown("RESIDENCE_MISSING")
+
+    def _contradiction(self, residence: Residence) -> str | None:
+        """The code of a postcode that the Gemeinde, Kreis or Berlin Bezirk given with it contradicts.
+
+        The most precise key decides, but only when the others agree with it: a guess between two
+        contradicting keys could send the case to a Jobcenter that is not responsible.
+        """
+        plz = residence.plz
+        if plz is None or not (len(plz) == 5 and plz.isdigit()):
+            return None
+        places = self._places_of(plz)
+        if not places:
+            return "BERLIN_BEZIRK_NOT_IN_POSTCODE" if residence.berlin_bezirk is not None else None
+        if residence.ags is not None and residence.ags not in {place.ags for place in places}:
+            return "GEMEINDE_NOT_IN_POSTCODE"
+        if residence.kreis is not None and residence.kreis not in {place.ags[:5] for place in places}:
+            return "GEMEINDE_NOT_IN_POSTCODE"
+        bezirk = residence.berlin_bezirk
+        if bezirk is None:
+            return None
+        if bezirk not in self.berlin.bezirke_of_postcode(plz):
+            return "BERLIN_BEZIRK_NOT_IN_POSTCODE"
+        if residence.strasse is not None:
+            at_address = self.berlin.bezirke_of_street(plz, residence.strasse)
+            if len(at_address) > 1 and residence.hausnummer is not None:
+                decided = self.berlin.bezirk_of_address(plz, residence.strasse, residence.hausnummer)
+                at_address = (decided,) if decided else at_address
+            if at_address and bezirk not in at_address:
+                return "BERLIN_BEZIRK_NOT_AT_ADDRESS"
+        return None
+
+    def carried(self, submitted: dict[str, Any], on_date: date) -> Resolution | None:
+        """The assignment a ``case_submitted`` event carries (submissions asked before it took the case in).
+
+        None when the event carries none (stored before submissions were routed first) or names a
+        Jobcenter the register does not have as a gE that day; the residence is resolved again then.
+        """
+        view = self.register.at(on_date)
+        jobcenter = view.jobcenters.get(str(submitted.get("jobcenter_id") or ""))
+        matched_key, code = submitted.get("matched_key"), submitted.get("reason_code")
+        if jobcenter is None or not jobcenter.served or not matched_key or code not in MESSAGES:
+            return None
+        return _Answer(view, on_date).decided((jobcenter,), str(matched_key), str(code))
 
     def unresolved(self, code: str, on_date: date) -> Resolution:
         """The "unknown input" answer with ``code``, for a residence that could not even be read."""
@@ -351,4 +410,22 @@ class _Answer:
         return self._resolution(Outcome.UNKNOWN_INPUT, code)
 
     def _resolution(self, outcome: Outcome, code: str, **details: Any) -> Resolution:
-        return Resolution(outcome, code, self.view.version, self.on_date, **details)
+        matched_key = details.get("matched_key")
+        reason = area_reason(self.view, matched_key) if matched_key else None
+        return Resolution(outcome, code, self.view.version, self.on_date, reason=reason, **details)
+
+
+def area_reason(view: RegisterView, matched_key: str) -> str:
+    """``Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick.``: the area that decided, for people."""
+    names = []
+    for key in matched_key.split(","):
+        kind, _, value = key.partition(":")
+        if kind == "berlin_bezirk":
+            return f"Ihre Anschrift liegt im Berliner Bezirk {BEZIRK_NAMES.get(value, value)}."
+        if kind == "gemeinde":
+            name = view.gemeinde_names.get(value, value)
+            return f"Ihr Wohnort gehört zur Gemeinde {name}, für die dieses Jobcenter zuständig ist."
+        names.append(f"„{view.kreis_names.get(value, value)}“ (Kreisschlüssel {value})")
+    if len(names) == 1:
+        return f"Ihr Wohnort liegt im Gebiet {names[0]}, für das dieses Jobcenter zuständig ist."
+    return f"Ihr Wohnort liegt in einem dieser Gebiete, für die dieses Jobcenter zuständig ist: {', '.join(names)}."

@@ -102,7 +102,8 @@ class RoutingService(PortalService):
     @integration_event_handler("submissions", "case_submitted")
     def on_case_submitted(self, event: IntegrationEvent) -> None:
         case_id = event.aggregate_id
-        resolution = self._resolve_case_residence(case_id, day_of(event.occurred_at))
+        on_date = day_of(event.occurred_at)
+        resolution = self.index.carried(event.data, on_date) or self._resolve_case_residence(case_id, on_date)
         if resolution is None:
             return
         if self.assignments.assign_case(case_id, resolution, event.event_id) is None:

@@ -20,6 +20,7 @@ from services.submissions.domainmodel import (
     Case,
     CaseErasure,
     CaseKind,
+    CaseStatus,
     parse_kind,
 )
 from services.submissions.forms import Form, FormCatalogue
@@ -40,7 +41,9 @@ class Cases(PortalApplication):
     snapshotting_intervals: ClassVar[dict[type, int]] = {Case: 50}
     integration_events: ClassVar[dict[type, Publishes]] = {
         Case.DraftStarted: Publishes("case_draft_started", ("kind", "owner_id")),
-        Case.Submitted: Publishes("case_submitted", ("receipt_number",)),
+        Case.Submitted: Publishes(
+            "case_submitted", ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version")
+        ),
         Case.MoveReported: Publishes("case_move_reported", ("move_date",)),
         Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
         Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
@@ -111,20 +114,45 @@ class Cases(PortalApplication):
         return str(self.submit_and_describe(case_id, actor, idempotency_key)["receipt_number"])
 
     def submit_and_describe(
-        self, case_id: str, actor: Actor, idempotency_key: str, sign: Callable[[dict[str, Any]], str] | None = None
+        self,
+        case_id: str,
+        actor: Actor,
+        idempotency_key: str,
+        sign: Callable[[dict[str, Any]], str] | None = None,
+        responsible: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
-        the receipt is signed and stored in the same save."""
+        the receipt is signed and stored in the same save; ``responsible`` is routing's answer for the
+        residence (see ``residence_to_route``), recorded with the submission."""
         if not idempotency_key or len(idempotency_key) > 100:
             raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
 
         def command(case: Case) -> None:
             case.check_is_owner(actor)
-            case.submit(self.form_of(case), idempotency_key)
+            case.submit(self.form_of(case), idempotency_key, responsible)
             if sign is not None:
                 case.issue_receipt(sign)
 
         return self._case_view(self._saved(case_id, command)[1])
+
+    def residence_to_route(self, case_id: str, actor: Actor) -> tuple[str, dict[str, Any]] | None:
+        """The form section and residence a submission must be routed by; None when the case is no draft.
+
+        Raises what a submit would for a case that is not the actor's or not complete, so the citizen
+        hears about missing answers before the address is checked.
+        """
+        case = self._get(case_id)
+        case.check_is_owner(actor)
+        if case.status != CaseStatus.DRAFT:
+            return None
+        form = self.form_of(case)
+        problems = form.problems_before_submit(case.answers)
+        if problems:
+            raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": problems})
+        residence = form.residence(case.answers)
+        if residence is None:
+            raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": {"wohnsitz": ["plz"]}})
+        return form.residence_section(case.answers), residence
 
     def issue_receipt(self, case_id: str, sign: Callable[[dict[str, Any]], str]) -> str:
         """The case's one signed receipt (issued now for a case submitted before receipts were stored)."""

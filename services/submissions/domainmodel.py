@@ -202,6 +202,13 @@ class Case(Aggregate):
         content_hash: str
         idempotency_key: str
         nachweise: list[str]
+        # The Jobcenter routing found responsible for the residence when the case was submitted, and the
+        # area key that decided (berlin_bezirk:09, kreis:12061): never the address. None in events stored
+        # before submissions were routed first.
+        jobcenter_id: str | None = None
+        matched_key: str | None = None
+        reason_code: str | None = None
+        register_version: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -356,7 +363,7 @@ class Case(Aggregate):
     def _document_detached(self, document_id: str) -> None:
         del self.attachments[document_id]
 
-    def submit(self, form: Form, idempotency_key: str) -> str:
+    def submit(self, form: Form, idempotency_key: str, responsible: dict[str, str] | None = None) -> str:
         """Submit a complete, valid draft; returns the receipt number.
 
         Idempotent: the same key returns the same receipt without a new event; another key after
@@ -375,6 +382,7 @@ class Case(Aggregate):
             content_hash=content_hash(self.kind, self.form_version, content),
             idempotency_key=idempotency_key,
             nachweise=form.required_nachweise(self.answers),
+            **(responsible or {}),
         )
         move = content.get("umzug")
         if isinstance(move, dict) and move.get("umzugsdatum"):
@@ -383,7 +391,17 @@ class Case(Aggregate):
         return self.receipt_number
 
     @event(Submitted)
-    def _submitted(self, receipt_number: str, content_hash: str, idempotency_key: str, nachweise: list[str]) -> None:
+    def _submitted(
+        self,
+        receipt_number: str,
+        content_hash: str,
+        idempotency_key: str,
+        nachweise: list[str],
+        jobcenter_id: str | None = None,
+        matched_key: str | None = None,
+        reason_code: str | None = None,
+        register_version: str | None = None,
+    ) -> None:
         self.status = CaseStatus.SUBMITTED
         self.receipt_number = receipt_number
         self.content_hash = content_hash

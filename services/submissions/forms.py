@@ -22,6 +22,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 
+from shared.dates import german_today
 from shared.errors import InvalidInput
 
 FORMS_DIR = Path(__file__).resolve().parent / "forms"
@@ -93,7 +94,7 @@ def _date_range(validator: Any, bounds: dict[str, int], instance: Any, schema: d
         return  # the format check says it
     if day is None:
         return
-    today = date.today()
+    today = german_today()
     earliest = today.replace(year=today.year - int(bounds.get("past_years", 0)), day=min(today.day, 28))
     latest = today.replace(year=today.year + int(bounds.get("future_years", 0)), day=min(today.day, 28))
     if not earliest <= day <= latest:
@@ -266,6 +267,11 @@ class Form:
                 return residence
         return None
 
+    def residence_section(self, answers: dict[str, Any]) -> str:
+        """The section :meth:`residence` takes the address from: ``umzug`` for a reported move."""
+        moved = _matches({"aenderungen": "umzug"}, answers) and isinstance(answers.get("umzug"), dict)
+        return "umzug" if moved else "wohnsitz"
+
     def prefill_from(self, previous: dict[str, Any]) -> dict[str, Any]:
         """Answers for a new form from a previous case's answers; only fields this form knows."""
         answers: dict[str, Any] = {}
@@ -300,7 +306,7 @@ class FormCatalogue:
 
     def current(self, kind: str, on: date | None = None) -> Form:
         """The newest version of ``kind`` valid on ``on`` (today); raises InvalidInput for an unknown kind."""
-        day = on or date.today()
+        day = on or german_today()
         versions = [f for (k, _), f in self.forms.items() if k == kind and f.valid_from <= day]
         if not versions:
             raise InvalidInput("CASE_KIND_UNKNOWN", "Diese Art von Antrag gibt es nicht.")

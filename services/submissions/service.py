@@ -27,6 +27,7 @@ from services.submissions.domainmodel import (
     working_days_between,
 )
 from shared.auth import AccessTokens, TokenVerifier
+from shared.dates import german_today
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.eventstore import EventSourcedApplication
@@ -85,6 +86,7 @@ class SubmissionsService(PortalService):
     access_log: accesslog.StaffAccessLog = accesslog.StaffAccessLog()
     identity: Any = RpcProxy("identity")
     documents: Any = RpcProxy("documents")
+    routing: Any = RpcProxy("routing")
 
     # -- the citizen ------------------------------------------------------------------------------
 
@@ -123,10 +125,33 @@ class SubmissionsService(PortalService):
 
     @rpc
     def submit_case(self, case_id: str, token: str, idempotency_key: str) -> dict[str, Any]:
-        """Submit a draft; the same idempotency key returns the same receipt."""
-        case = self.cases.submit_and_describe(case_id, self._actor(token), idempotency_key, self.signer.sign)
+        """Submit a draft routed to its Jobcenter; the same idempotency key returns the same receipt.
+
+        A case whose residence routing cannot give to one gE is refused (``RESIDENCE_NOT_ROUTABLE``,
+        with routing's answer), never taken in and left waiting for a Jobcenter.
+        """
+        actor = self._actor(token)
+        to_route = self.cases.residence_to_route(case_id, actor)
+        responsible = self._responsible_jobcenter(*to_route) if to_route is not None else None
+        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, self.signer.sign, responsible)
         log.info("case_submitted", extra={"case_id": case_id})
         return case
+
+    def _responsible_jobcenter(self, section_id: str, residence: dict[str, Any]) -> dict[str, str]:
+        """Routing's Jobcenter for the residence today; raises InvalidInput unless it is one gE."""
+        resolution = self.routing.resolve_residence(residence, None)
+        if resolution["outcome"] != "assigned":
+            details = {key: resolution.get(key) for key in ("outcome", "code", "ask", "candidates", "jobcenter")}
+            message = str(resolution["message"])
+            if resolution["outcome"] != "not_served":
+                message = f"Wir können Ihre Anschrift noch keinem Jobcenter zuordnen. {message}"
+            raise InvalidInput("RESIDENCE_NOT_ROUTABLE", message, {"section": section_id, "routing": details})
+        return {
+            "jobcenter_id": resolution["jobcenter"]["jobcenter_id"],
+            "matched_key": resolution["matched_key"],
+            "reason_code": resolution["code"],
+            "register_version": resolution["register_version"],
+        }
 
     @rpc
     def discard_draft(self, case_id: str, token: str) -> None:
@@ -376,7 +401,7 @@ class SubmissionsService(PortalService):
     @timer(interval=OVERDUE_CHECK_SECONDS)
     def flag_overdue_cases(self) -> None:
         """Flag cases not received within 3 working days; idempotent, safe on every instance."""
-        flag_overdue(self.cases, self.case_list.runner, date.today())
+        flag_overdue(self.cases, self.case_list.runner, german_today())
 
     # -- helpers ----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from services.documents.tests import samples
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
 from shared.config import REPOSITORY_ROOT
+from shared.dates import german_today
 from tests.browser.portal import DEMO, DESKTOP, PHONE, Portal, Screenshots, assert_accessible
 from tests.support import ServiceProcess
 
@@ -191,12 +192,12 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
         expect(desk.get_by_role("heading", name="Unterlagen anfordern", level=1)).to_be_visible()
         assert_accessible(desk)
         desk.get_by_label("Erste Lohnabrechnung").check()
-        desk.get_by_label("Frist").fill((date.today() - timedelta(days=1)).isoformat())
+        desk.get_by_label("Frist").fill((german_today() - timedelta(days=1)).isoformat())
         desk.get_by_role("button", name="Unterlagen anfordern").click()
         expect(desk.locator(".error-summary")).to_contain_text("Die Frist muss in der Zukunft liegen.")
         assert_accessible(desk)
         screenshots.take(desk, "request documents: due date in the past")
-        desk.get_by_label("Frist").fill((date.today() + timedelta(days=14)).isoformat())
+        desk.get_by_label("Frist").fill((german_today() + timedelta(days=14)).isoformat())
         desk.get_by_label("Weitere Unterlagen oder Hinweis").fill("Bitte die erste Gehaltsabrechnung hochladen.")
         desk.get_by_role("button", name="Unterlagen anfordern").click()
         expect(desk.locator("#stand")).to_contain_text("Unterlagen angefordert")

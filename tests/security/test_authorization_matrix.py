@@ -70,6 +70,7 @@ EXPECTED: dict[str, Row] = {
     "GET /my-jobcenter":                         Row(401,       200, 404, 404,        404,      404),
     "GET /forms/{kind}":                         Row(200,       200, 200, 200,        200,      200),
     "GET /postcodes/{plz}":                      Row(200,       200, 200, 200,        200,      200),
+    "GET /responsible-jobcenter":                Row(200,       200, 200, 200,        200,      200),
     "GET /openapi.json":                         Row(200,       200, 200, 200,        200,      200),
     "GET /account/passkeys":                     Row(401,       200, 200, 200,        200,      200),
     "POST /account/passkeys":                    Row(403,       400, 400, 400,        400,      400),
@@ -123,6 +124,7 @@ SENT: dict[str, dict[str, Any]] = {
     },
     "POST /staff/cases/{case_id}/decision": {"json": {"outcome": "approved", "bescheid_document_id": "not-uploaded"}},
     "POST /staff/cases/{case_id}/reassignment": {"json": {"jobcenter_id": "jc-0393", "reason": "Umzug nach Neukölln"}},
+    "GET /responsible-jobcenter": {"params": {"plz": "12555", "strasse": "Alt-Köpenick", "hausnummer": "21"}},
     "POST /cases/{case_id}/documents": {
         "params": {"nachweis": "arbeitsvertrag", "filename": "Arbeitsvertrag.pdf"},
         "headers": {"Content-Type": "application/octet-stream"},

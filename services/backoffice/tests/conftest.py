@@ -132,7 +132,7 @@ SETTINGS = {
 
 @pytest.fixture
 def office(start_services: Any, amqp_uri: str) -> Iterator[Office]:
-    containers = start_services(FakeIdentity, "submissions", "backoffice", "gateway", **SETTINGS)
+    containers = start_services(FakeIdentity, "submissions", "routing", "backoffice", "gateway", **SETTINGS)
     running = Office(containers, amqp_uri)
     try:
         yield running
@@ -144,7 +144,9 @@ def office(start_services: Any, amqp_uri: str) -> Iterator[Office]:
 def office_with_documents(start_services: Any, amqp_uri: str, seaweedfs: Any, clamd: Any) -> Iterator[Office]:
     """The same, with the documents service on the session's SeaweedFS and clamd."""
     settings = {**SETTINGS, **seaweedfs.settings, **clamd.settings}
-    containers = start_services(FakeIdentity, "submissions", "documents", "backoffice", "gateway", **settings)
+    containers = start_services(
+        FakeIdentity, "submissions", "routing", "documents", "backoffice", "gateway", **settings
+    )
     running = Office(containers, amqp_uri)
     try:
         yield running

@@ -10,6 +10,7 @@ from services.documents.tests import samples
 from services.gateway.tests.conftest import API, Browser, wait_until
 from services.routing.application import Assignments
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.dates import german_today
 from shared.messaging import EventPublisher
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.sql import make_engine
@@ -91,7 +92,7 @@ def story(portal, relay_routing):
     steps["by_receipt"] = caseworker.request("GET", f"{STAFF}/inbox", params={"q": receipt_number}).json()
     steps["by_customer"] = caseworker.request("GET", f"{STAFF}/inbox", params={"q": customer_number}).json()
     steps["receive"] = caseworker.request("POST", f"{STAFF}/cases/{case_id}/receive")
-    due = (date.today() + timedelta(days=14)).isoformat()
+    due = (german_today() + timedelta(days=14)).isoformat()
     steps["request"] = caseworker.request(
         "POST", f"{STAFF}/cases/{case_id}/document-requests",
         json={"items": ["lohnabrechnung_erste"], "note": "Bitte die erste Gehaltsabrechnung.", "due_date": due},
@@ -172,7 +173,7 @@ def test_the_citizen_gets_the_bescheid_in_the_postfach_with_its_delivery_date(st
 
     (message,) = wait_until(bescheid, timeout=30)
     assert not message["paper_delivery"]
-    assert date.fromisoformat(message["legal_delivery_date"]) > date.today()
+    assert date.fromisoformat(message["legal_delivery_date"]) > german_today()
 
 
 def test_a_caseworker_of_another_jobcenter_gets_404_for_the_case_and_does_not_see_it(story, portal):

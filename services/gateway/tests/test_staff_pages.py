@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from services.gateway.tests.conftest import PASSWORD, Browser
 from services.gateway.tests.test_pages import csrf_of, found, post_form
 from services.gateway.tests.test_staff_api import assigned, relay_routing, submitted_case  # noqa: F401 - fixture
 from services.identity.operations import current_totp
+from shared.dates import german_today
 from shared.errors import Forbidden
 
 INBOX = "/sachbearbeitung"
@@ -91,7 +92,7 @@ def test_actions_receive_request_documents_with_errors_and_decide_with_a_beschei
     refused = post_form(browser, f"{path}/unterlagen", form, items="lohnabrechnung_erste", due_date="2020-01-01")
     assert refused.status_code == 400
     assert 'class="error-summary"' in refused.text and "Die Frist muss in der Zukunft liegen." in refused.text
-    due = (date.today() + timedelta(days=10)).isoformat()
+    due = (german_today() + timedelta(days=10)).isoformat()
     requested = post_form(browser, f"{path}/unterlagen", form, items="lohnabrechnung_erste", due_date=due)
     assert requested.status_code == 200 and '<dd id="stand">Unterlagen angefordert</dd>' in requested.text
     decide_form = browser.request("GET", f"{path}/entscheidung").text

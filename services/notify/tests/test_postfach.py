@@ -16,7 +16,7 @@ CORRELATION_ID = "test-corr-4711abcd"
 
 @pytest.fixture
 def system(start_services):
-    return start_services(FakeIdentity, "submissions", "notify")
+    return start_services(FakeIdentity, "submissions", "routing", "notify")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ accepted and then reached the receipt PDF and the staff views.
 
 import math
 import unicodedata
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from services.submissions.forms import FormCatalogue
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.dates import german_today
 
 CATALOGUE = FormCatalogue.load()
 VAEM = CATALOGUE.current("veraenderungsmitteilung")
@@ -34,7 +35,7 @@ def test_the_scenario_itself_is_plausible():
     assert problems("wohnsitz", HOME) == {}
 
 
-@pytest.mark.parametrize("day", ["9999-12-31", "1900-01-01", (date.today() + timedelta(days=3 * 366)).isoformat()])
+@pytest.mark.parametrize("day", ["9999-12-31", "1900-01-01", (german_today() + timedelta(days=3 * 366)).isoformat()])
 def test_a_job_start_far_from_today_is_refused(day):
     found = problems("arbeitsaufnahme", {**WORK, "beginn": day})
     assert set(found) == {"beginn"}

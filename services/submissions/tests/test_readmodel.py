@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.submissions.readmodel import CaseList, case_list, cases_of_owner
 from services.submissions.retention import erase_case, erase_finished_cases, expire_drafts
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from shared.dates import german_today
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
 
@@ -106,7 +107,6 @@ def test_finished_cases_are_erased_after_ten_years(cases, runner):
 
 
 def test_a_case_not_received_within_three_working_days_is_flagged_overdue_once(cases, runner):
-    from datetime import date
 
     from services.submissions.service import flag_overdue
 
@@ -114,7 +114,7 @@ def test_a_case_not_received_within_three_working_days_is_flagged_overdue_once(c
     fill(cases, case_id, ARBEITSAUFNAHME)
     cases.submit(case_id, CITIZEN, "k")
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
-    submitted = date.today()
+    submitted = german_today()
     assert flag_overdue(cases, runner, submitted + timedelta(days=2)) == []
     assert flag_overdue(cases, runner, submitted + timedelta(days=8)) == [case_id]
     assert flag_overdue(cases, runner, submitted + timedelta(days=9)) == []

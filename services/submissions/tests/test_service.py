@@ -16,7 +16,7 @@ from shared.testing.tokens import FakeIdentity, Issuer
 
 @pytest.fixture
 def submissions(start_services):
-    return start_services(FakeIdentity, "submissions")["submissions"]
+    return start_services(FakeIdentity, "submissions", "routing")["submissions"]
 
 
 def test_a_draft_is_submitted_once_over_rpc(submissions, rpc, issue_token):

@@ -5,7 +5,7 @@ string: a case restored from it once had ``kind`` as ``str`` and every read of i
 that way before the fix must read as well.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,8 +14,9 @@ from eventsourcing.domain import Snapshot
 from services.submissions.application import Cases
 from services.submissions.domainmodel import Case, CaseKind, CaseStatus
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from shared.dates import german_today
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+TOMORROW = (german_today() + timedelta(days=1)).isoformat()
 
 
 def replayed(cases: Cases, case_id: str) -> Case:
