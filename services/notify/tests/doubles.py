@@ -23,3 +23,21 @@ class FakeSubmissions:
             "jobcenter_id": "jc-1",
         }
         return {**case, "answers": {"name": CONTACT_NAME, "netto_monatlich": NET_PAY}}
+
+
+class FakeRouting:
+    """Answers submissions' question at the submit (every residence: Treptow-Köpenick), and nothing else."""
+
+    name = "routing"
+
+    @rpc
+    def resolve_residence(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:
+        jobcenter = {"jobcenter_id": "jc-0394", "traeger_nummer": "92204", "form": "gE", "name": "Treptow-Köpenick"}
+        return {
+            "outcome": "assigned",
+            "code": "MATCHED_BERLIN_BEZIRK",
+            "message": "Für Ihren Bezirk ist dieses Jobcenter zuständig.",
+            "jobcenter": jobcenter,
+            "matched_key": "berlin_bezirk:09",
+            "register_version": "test",
+        }

@@ -11,12 +11,15 @@ from shared.outbox import OutboxRelay, RelayPositions
 from shared.sql import make_engine
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
+from .doubles import FakeRouting
+
 CORRELATION_ID = "test-corr-4711abcd"
 
 
 @pytest.fixture
 def system(start_services):
-    return start_services(FakeIdentity, "submissions", "routing", "notify")
+    # routing's own consumer stays out: these tests are about notify's (the double answers the submit's question)
+    return start_services(FakeIdentity, FakeRouting, "submissions", "notify")
 
 
 @pytest.fixture
