@@ -282,8 +282,6 @@ class Resolver:
         if not (len(plz) == 5 and plz.isdigit()):
             return answer.unknown("POSTCODE_INVALID")
         places = self._places_of(plz)
-        if not places and residence.berlin_bezirk is not None:
-            return self._in_berlin(residence, answer)
         if not places:
             return answer.unknown("POSTCODE_UNKNOWN")
         code = "MATCHED_POSTCODE"
