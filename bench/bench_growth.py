@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from services.submissions import readmodel  # noqa: E402
 from services.submissions.application import Cases  # noqa: E402
 from services.submissions.domainmodel import Actor  # noqa: E402
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME  # noqa: E402
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, ROUTED  # noqa: E402
 from shared.projection import ProjectionRunner  # noqa: E402
 from shared.servers import create_postgres_database, drop_postgres_database, ensure_postgres  # noqa: E402
 from shared.sql import make_engine  # noqa: E402
@@ -193,7 +193,7 @@ def bench_event_store(database_url: str, cases: int) -> None:
         case_id = str(application.start_draft(citizen.account_id, "veraenderungsmitteilung"))
         for section_id, data in ARBEITSAUFNAHME.items():
             application.save_section(case_id, citizen, section_id, data)
-        application.submit(case_id, citizen, str(uuid.uuid4()))
+        application.submit(case_id, citizen, str(uuid.uuid4()), ROUTED)
     elapsed = time.perf_counter() - started
     events = application.check_store()
     print(f"   wrote {cases:,} cases, {events:,} events in {elapsed:.1f} s ({events / elapsed:,.0f} events/s)")

@@ -109,17 +109,18 @@ class Cases(PortalApplication):
 
         self._update(case_id, command)
 
-    def submit(self, case_id: str, actor: Actor, idempotency_key: str) -> str:
-        """Submit a draft; returns the receipt number. The same key returns the same receipt."""
-        return str(self.submit_and_describe(case_id, actor, idempotency_key)["receipt_number"])
+    def submit(self, case_id: str, actor: Actor, idempotency_key: str, responsible: dict[str, str] | None) -> str:
+        """Submit a draft routed to ``responsible``; returns the receipt number. The same key returns the
+        same receipt."""
+        return str(self.submit_and_describe(case_id, actor, idempotency_key, responsible)["receipt_number"])
 
     def submit_and_describe(
         self,
         case_id: str,
         actor: Actor,
         idempotency_key: str,
+        responsible: dict[str, str] | None,
         sign: Callable[[dict[str, Any]], str] | None = None,
-        responsible: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
         the receipt is signed and stored in the same save; ``responsible`` is routing's answer for the

@@ -363,11 +363,14 @@ class Case(Aggregate):
     def _document_detached(self, document_id: str) -> None:
         del self.attachments[document_id]
 
-    def submit(self, form: Form, idempotency_key: str, responsible: dict[str, str] | None = None) -> str:
-        """Submit a complete, valid draft; returns the receipt number.
+    def submit(self, form: Form, idempotency_key: str, responsible: dict[str, str] | None) -> str:
+        """Submit a complete, valid draft routed to its Jobcenter; returns the receipt number.
 
-        Idempotent: the same key returns the same receipt without a new event; another key after
-        the submit raises Conflict ``CASE_ALREADY_SUBMITTED``.
+        ``responsible`` is routing's answer for the residence (``jobcenter_id``, ``matched_key``,
+        ``reason_code``, ``register_version``): a draft without a Jobcenter cannot be submitted, so no
+        case is ever taken in and left waiting for one. Idempotent: the same key returns the same receipt
+        without a new event (``responsible`` is not needed then); another key after the submit raises
+        Conflict ``CASE_ALREADY_SUBMITTED``.
         """
         if self.status != CaseStatus.DRAFT and idempotency_key == self.idempotency_key:
             assert self.receipt_number is not None
@@ -376,13 +379,15 @@ class Case(Aggregate):
         problems = form.problems_before_submit(self.answers)
         if problems:
             raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": problems})
+        if not responsible or not responsible.get("jobcenter_id"):
+            raise InvalidInput("RESIDENCE_NOT_ROUTABLE", "Wir können Ihre Anschrift noch keinem Jobcenter zuordnen.")
         content = form.submitted_content(self.answers)
         self._submitted(
             receipt_number=new_receipt_number(german_today().year),
             content_hash=content_hash(self.kind, self.form_version, content),
             idempotency_key=idempotency_key,
             nachweise=form.required_nachweise(self.answers),
-            **(responsible or {}),
+            **responsible,
         )
         move = content.get("umzug")
         if isinstance(move, dict) and move.get("umzugsdatum"):

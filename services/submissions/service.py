@@ -133,7 +133,7 @@ class SubmissionsService(PortalService):
         actor = self._actor(token)
         to_route = self.cases.residence_to_route(case_id, actor)
         responsible = self._responsible_jobcenter(*to_route) if to_route is not None else None
-        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, self.signer.sign, responsible)
+        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, responsible, self.signer.sign)
         log.info("case_submitted", extra={"case_id": case_id})
         return case
 
@@ -142,9 +142,13 @@ class SubmissionsService(PortalService):
         resolution = self.routing.resolve_residence(residence, None)
         if resolution["outcome"] != "assigned":
             details = {key: resolution.get(key) for key in ("outcome", "code", "ask", "candidates", "jobcenter")}
-            message = str(resolution["message"])
-            if resolution["outcome"] != "not_served":
-                message = f"Wir können Ihre Anschrift noch keinem Jobcenter zuordnen. {message}"
+            if resolution["outcome"] == "not_served":
+                message = (
+                    f"Für Ihren Wohnort ist das kommunale Jobcenter „{resolution['jobcenter']['name']}“ zuständig. "
+                    "Es nutzt dieses Portal nicht: Bitte wenden Sie sich über die Kreis- oder Stadtverwaltung dorthin."
+                )
+            else:
+                message = f"Wir können Ihre Anschrift noch keinem Jobcenter zuordnen. {resolution['message']}"
             raise InvalidInput("RESIDENCE_NOT_ROUTABLE", message, {"section": section_id, "routing": details})
         return {
             "jobcenter_id": resolution["jobcenter"]["jobcenter_id"],

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from services.submissions.application import Cases
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CITIZEN, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CITIZEN, ROUTED, fill
 from shared.errors import Conflict, InvalidInput
 
 JOBCENTER = "jc-0394"
@@ -23,7 +23,7 @@ def cases(tmp_path: Any, cipher_key: str) -> Any:
 def assigned_case(cases: Cases) -> str:
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     return case_id
 

@@ -10,6 +10,9 @@ OTHER_CITIZEN = Actor("citizen-2", "citizen")
 JOBCENTER = "jc-berlin-treptow-koepenick"
 CASEWORKER = Actor("caseworker-1", "caseworker", JOBCENTER)
 CASEWORKER_ELSEWHERE = Actor("caseworker-9", "caseworker", "jc-dahme-spreewald")
+# Routing's answer for ARBEITSAUFNAHME's address, as the service asks for it before a submission.
+ROUTED = {"jobcenter_id": JOBCENTER, "matched_key": "berlin_bezirk:09", "reason_code": "MATCHED_BERLIN_ADDRESS",
+          "register_version": "test"}  # fmt: skip
 
 ARBEITSAUFNAHME: dict[str, dict[str, Any]] = {
     "aenderungen": {"aenderungen": ["arbeitsaufnahme"]},

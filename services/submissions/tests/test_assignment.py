@@ -12,6 +12,7 @@ from services.submissions.tests.scenarios import (
     CASEWORKER_ELSEWHERE,
     CITIZEN,
     JOBCENTER,
+    ROUTED,
     UMZUG,
     fill,
 )
@@ -24,7 +25,7 @@ TEAM_LEAD = Actor("team-lead-1", "team_lead", JOBCENTER)
 def assigned_case(cases, answers=ARBEITSAUFNAHME, jobcenter=JOBCENTER):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, answers)
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, jobcenter, "bezirk", "2026-1")
     return case_id
 
@@ -111,7 +112,7 @@ def test_a_change_of_mind_in_the_draft_replaces_its_categories(cases, runner):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, UMZUG)
     fill(cases, case_id, ARBEITSAUFNAHME)  # the citizen picked Arbeitsaufnahme instead
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     assert page(runner, category="arbeitsaufnahme") == [case_id]
     assert page(runner, category="umzug") == []

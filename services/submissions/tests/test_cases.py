@@ -15,6 +15,7 @@ from services.submissions.tests.scenarios import (
     CITIZEN,
     JOBCENTER,
     OTHER_CITIZEN,
+    ROUTED,
     UMZUG,
     fill,
 )
@@ -43,7 +44,7 @@ def bescheid(case_id, document_id="doc-bescheid"):
 def submitted_case(cases, answers=ARBEITSAUFNAHME):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, answers)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     return case_id
 
 
@@ -54,7 +55,7 @@ def test_a_vaem_arbeitsaufnahme_walks_through_every_step(cases):
         "arbeitsvertrag", "lohnabrechnung_erste", "anlage_ek",
     ]  # fmt: skip
     cases.attach_document(case_id, CITIZEN, "doc-contract", "arbeitsvertrag")
-    receipt = cases.submit(case_id, CITIZEN, "key-1")
+    receipt = cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
@@ -96,22 +97,34 @@ def test_an_incomplete_draft_cannot_be_submitted(cases):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     cases.save_section(case_id, CITIZEN, "aenderungen", {"aenderungen": ["arbeitsaufnahme"]})
     with pytest.raises(InvalidInput) as refused:
-        cases.submit(case_id, CITIZEN, "key-1")
+        cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     assert refused.value.code == "CASE_INCOMPLETE"
     assert set(refused.value.details["sections"]) == {"wohnsitz", "arbeitsaufnahme", "erklaerung"}
+
+
+@pytest.mark.parametrize("responsible", [None, {}, {**ROUTED, "jobcenter_id": ""}])
+def test_a_draft_without_its_jobcenter_cannot_be_submitted(cases, responsible):
+    """Nothing is taken in without the Jobcenter routing named: no case can wait for one."""
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    version = cases.get_case(case_id)["version"]
+    with pytest.raises(InvalidInput) as refused:
+        cases.submit(case_id, CITIZEN, "key-1", responsible)
+    assert refused.value.code == "RESIDENCE_NOT_ROUTABLE"
+    assert (cases.get_case(case_id)["status"], cases.get_case(case_id)["version"]) == ("draft", version)
 
 
 def test_a_repeated_submit_with_the_same_key_returns_the_same_receipt(cases):
     case_id = submitted_case(cases)
     version = cases.get_case(case_id)["version"]
-    assert cases.submit(case_id, CITIZEN, "key-1") == cases.get_case(case_id)["receipt_number"]
+    assert cases.submit(case_id, CITIZEN, "key-1", ROUTED) == cases.get_case(case_id)["receipt_number"]
     assert cases.get_case(case_id)["version"] == version
 
 
 def test_second_submit_of_the_same_draft_with_another_key_is_rejected(cases):
     case_id = submitted_case(cases)
     with pytest.raises(Conflict) as refused:
-        cases.submit(case_id, CITIZEN, "key-2")
+        cases.submit(case_id, CITIZEN, "key-2", ROUTED)
     assert refused.value.code == "CASE_ALREADY_SUBMITTED"
 
 
@@ -167,7 +180,7 @@ def test_a_wba_decision_needs_the_approval_period(cases):
         "mehrbedarf": {"arten": []},
         "erklaerung": {"wahrheitsgemaess": True},
     })  # fmt: skip
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
@@ -289,7 +302,7 @@ def test_a_prefilled_wba_walks_through_to_the_decision(cases):
         "mehrbedarf": {"arten": ["alleinerziehend"]},
         "erklaerung": {"wahrheitsgemaess": True},
     })  # fmt: skip
-    cases.submit(case_id, CITIZEN, "wba")
+    cases.submit(case_id, CITIZEN, "wba", ROUTED)
     assert cases.get_case(case_id)["checklist"] == {"lohnabrechnung_aktuell": {"status": "missing", "document_ids": []}}
     cases.assign(case_id, JOBCENTER, "kreis", "2026-1")
     cases.receive(case_id, CASEWORKER)

@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.domain import CanCreateTimestamp
 
 from services.submissions import receipt
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 
 MORNING = datetime(2026, 12, 30, 8, 0, tzinfo=UTC)
 
@@ -36,7 +36,7 @@ def test_the_submission_time_is_the_submit_not_the_last_save(cases, clock):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
     afternoon = clock.later(hours=7)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     clock.later(hours=1)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
 
@@ -53,13 +53,13 @@ def test_the_receipt_number_carries_the_year_of_the_submission(cases, clock):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)  # on 30 December 2026
     clock.later(days=3)  # submitted on 2 January 2027
-    assert cases.submit(case_id, CITIZEN, "key-1").startswith("JC-2027-")
+    assert cases.submit(case_id, CITIZEN, "key-1", ROUTED).startswith("JC-2027-")
 
 
 def test_a_message_is_dated_when_it_was_posted(cases, clock):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     first = clock.later(hours=2)
     cases.post_message(case_id, CITIZEN, "Erste Frage")
@@ -72,7 +72,7 @@ def test_times_read_the_same_from_a_snapshot(cases, clock):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
     submitted = clock.later(hours=1)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     for number in range(55):
         clock.later(minutes=1)

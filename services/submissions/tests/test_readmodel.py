@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.submissions.readmodel import CaseList, case_list, cases_of_owner
 from services.submissions.retention import erase_case, erase_finished_cases, expire_drafts
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 from shared.dates import german_today
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
@@ -27,7 +27,7 @@ def walk_some_cases(cases):
         if n == 3:
             continue
         fill(cases, case_id, ARBEITSAUFNAHME)
-        cases.submit(case_id, CITIZEN, "k")
+        cases.submit(case_id, CITIZEN, "k", ROUTED)
         if n >= 1:
             cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
         if n == 2:
@@ -97,7 +97,7 @@ def test_a_case_erased_by_destroying_its_key_is_unreadable_everywhere(cases, run
 def test_finished_cases_are_erased_after_ten_years(cases, runner):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.withdraw(case_id, CITIZEN)
     assert erase_finished_cases(cases, runner, 10) == []
     later = datetime.now(UTC) + timedelta(days=3653)
@@ -112,7 +112,7 @@ def test_a_case_not_received_within_three_working_days_is_flagged_overdue_once(c
 
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     submitted = german_today()
     assert flag_overdue(cases, runner, submitted + timedelta(days=2)) == []
@@ -132,7 +132,7 @@ def test_the_inbox_counts_kept_by_the_projection_match_the_cases(cases, runner):
     walk_some_cases(cases)
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "k")
+    cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.reassign(case_id, "jc-elsewhere", "umzug", "2026-12-01")
     runner.catch_up()

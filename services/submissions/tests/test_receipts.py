@@ -11,7 +11,7 @@ import os
 import pytest
 
 from services.submissions.receipt import ReceiptSigner, verify_receipt
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 
 
 def new_key() -> str:
@@ -26,7 +26,7 @@ def signer():
 def submitted(cases):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     return case_id
 
 

@@ -13,7 +13,7 @@ from eventsourcing.domain import Snapshot
 
 from services.submissions.application import Cases
 from services.submissions.domainmodel import Case, CaseKind, CaseStatus
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 from shared.dates import german_today
 
 TOMORROW = (german_today() + timedelta(days=1)).isoformat()
@@ -39,7 +39,7 @@ def long_case(cases: Cases, saves: int, messages: int) -> str:
         fill(cases, case_id, {"wohnsitz": ARBEITSAUFNAHME["wohnsitz"]})
     fill(cases, case_id, ARBEITSAUFNAHME)
     cases.attach_document(case_id, CITIZEN, "doc-contract", "arbeitsvertrag")
-    cases.submit(case_id, CITIZEN, "key-1")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
