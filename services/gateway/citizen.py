@@ -323,6 +323,11 @@ def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
     return name if name.startswith("Jobcenter") else f"Jobcenter {name}"
 
 
+def area_reason(backend: Backend, matched_key: str) -> str:
+    """``Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick.``: why the area key's Jobcenter is responsible."""
+    return str(backend.call("routing", "explain_area", matched_key)["reason"])
+
+
 FINDER_FIELDS = ("plz", "ort", "strasse", "hausnummer", "berlin_bezirk", "ags")
 FINDER_MAX_LENGTH = 100
 ZKT_HOW_TO_REACH = (

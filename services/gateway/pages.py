@@ -102,7 +102,7 @@ OPTION_NAMES: dict[str, dict[str, str]] = {
 EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
     "DocumentDetached": "Nachweis entfernt", "Submitted": "Eingereicht", "MoveReported": "Umzug gemeldet",
-    "Assigned": "Dem {jobcenter} zugeordnet", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "Assigned": "Zugeordnet: {jobcenter}", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
     "Reassigned": "An das {jobcenter} weitergegeben", "HandedOver": "An eine andere Stelle abgegeben",
     "Received": "Beim Jobcenter eingegangen", "ProcessingStarted": "In Bearbeitung",
     "DocumentsRequested": "Unterlagen angefordert", "DocumentSupplied": "Unterlagen nachgereicht",
@@ -570,6 +570,8 @@ def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[s
             if jobcenter_id and jobcenter_id not in names:
                 names[jobcenter_id] = jobcenter_name(x, jobcenter_id)
             text = text.format(jobcenter=names.get(jobcenter_id or "", gettext(x, "zuständigen Jobcenter")))
+        if event.get("matched_key") and language == i18n.DEFAULT_LANGUAGE:  # routing says why in German
+            text = f"{text} — {citizen.area_reason(x.backend, event['matched_key'])}"
         lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
     return lines
 

@@ -16,6 +16,7 @@ from services.routing.resolver import (
     Residence,
     Resolution,
     Resolver,
+    area_reason,
     parse_on_date,
     today_in_germany,
 )
@@ -50,6 +51,17 @@ class RoutingService(PortalService):
         if not (isinstance(plz, str) and len(plz) == 5 and plz.isdigit()):
             raise InvalidInput("POSTCODE_INVALID", "Die Postleitzahl hat 5 Ziffern.")
         return self.index.lookup_postcode(plz, parse_on_date(on_date))
+
+    @rpc
+    def explain_area(self, matched_key: str, on_date: str | None = None) -> dict[str, Any]:
+        """Why a Jobcenter is responsible, in German, from the area key that decided (``berlin_bezirk:09``,
+        ``kreis:14612``, ``gemeinde:06435014``), as a resolution says it. InvalidInput ``AREA_KEY_INVALID``."""
+        kinds = ("berlin_bezirk", "kreis", "gemeinde")
+        keys = matched_key.split(",") if isinstance(matched_key, str) and len(matched_key) <= 200 else [""]
+        if not all(key.partition(":")[0] in kinds and key.partition(":")[2].isalnum() for key in keys):
+            raise InvalidInput("AREA_KEY_INVALID", "Diesen Gebietsschlüssel gibt es nicht.")
+        view = self.index.register.at(parse_on_date(on_date))
+        return {"matched_key": matched_key, "reason": area_reason(view, matched_key)}
 
     @rpc
     def get_jobcenter(self, jobcenter_id: str, on_date: str | None = None) -> dict[str, Any]:

@@ -307,6 +307,7 @@ class Cases(PortalApplication):
         ``draft`` marks the events of the draft (sections saved, documents attached), which staff do not need.
         """
         entries = []
+        submitted_to: tuple[str, str] | None = None  # the Jobcenter and area key the submission carried
         for domain_event in self.events.get(self._parse_id(case_id)):
             name = type(domain_event).__name__
             if name in RECORD_ONLY_EVENTS:
@@ -322,6 +323,12 @@ class Cases(PortalApplication):
             jobcenter_id = getattr(domain_event, "jobcenter_id", None)
             if isinstance(jobcenter_id, str):
                 entry["jobcenter_id"] = jobcenter_id
+            # And why: the area key that decided, which the page turns into "Ihre Anschrift liegt im …".
+            matched_key = getattr(domain_event, "matched_key", None)
+            if name == "Submitted" and isinstance(jobcenter_id, str) and isinstance(matched_key, str):
+                submitted_to = (jobcenter_id, matched_key)
+            if name == "Assigned" and submitted_to is not None and submitted_to[0] == jobcenter_id:
+                entry["matched_key"] = submitted_to[1]
             entries.append(entry)
         return entries
 

@@ -23,7 +23,7 @@ from tests.browser.portal import PHONE, Portal, Screenshots, assert_accessible, 
 from tests.support import CITIZEN_PASSWORD, create_citizens, system_environ
 
 JOBCENTER = "Jobcenter Berlin Treptow-Köpenick"
-ASSIGNED = f"Dem {JOBCENTER} zugeordnet"
+ASSIGNED = f"Zugeordnet: {JOBCENTER} — Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick."
 # What the first story leaves behind for the WBA: the citizen's browser state (the session cookie).
 STORY: dict[str, Any] = {}
 

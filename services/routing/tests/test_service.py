@@ -129,6 +129,18 @@ def test_the_register_and_the_resolution_answer_over_rpc(routing, rpc):
     assert malformed.value.code == "RESIDENCE_INVALID"
 
 
+def test_the_area_key_a_case_was_routed_by_is_explained_in_german(routing, rpc):
+    with rpc() as cluster:
+        bezirk = cluster.routing.explain_area("berlin_bezirk:09")
+        kreis = cluster.routing.explain_area("kreis:14612")
+        for hostile in ("", "plz:12555", "kreis:../../etc", "x" * 300, None):
+            with pytest.raises(InvalidInput) as refused:
+                cluster.routing.explain_area(hostile)
+            assert refused.value.code == "AREA_KEY_INVALID"
+    assert bezirk["reason"] == "Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick."
+    assert "Dresden" in kreis["reason"] and "14612" in kreis["reason"]
+
+
 def test_a_submitted_case_is_assigned_and_case_assigned_is_published(relay, rpc, amqp_uri, captured_logs):
     case_id = new_case(TREPTOW_KOEPENICK)
     with rpc(CORRELATION_ID) as cluster:

@@ -195,3 +195,13 @@ def test_the_category_filter_follows_the_status_of_the_case(cases, runner):
     assert [row["case_id"] for row in new] == [case_id]
     assert still_new == []
     assert [row["case_id"] for row in received] == [case_id]
+
+
+def test_the_timeline_says_by_which_area_the_case_was_assigned(cases):
+    """The submission's area key goes with the assignment to the same Jobcenter, not with a later one."""
+    case_id = assigned_case(cases)
+    cases.reassign(case_id, "jc-dahme-spreewald", "MOVED", "2027-01-01")
+    entries = {entry["event"]: entry for entry in cases.timeline(case_id)}
+    assert entries["Submitted"]["jobcenter_id"] == entries["Assigned"]["jobcenter_id"] == JOBCENTER
+    assert entries["Assigned"]["matched_key"] == "berlin_bezirk:09"
+    assert "matched_key" not in entries["Reassigned"]
