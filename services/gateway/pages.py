@@ -409,6 +409,7 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
         raise NotFound("SECTION_UNKNOWN", "Diesen Abschnitt gibt es nicht.")
     values = detail["answers"].get(section_id, {})
     errors: dict[str, str] = {}
+    routing = residence_check(x, values) if section_id in RESIDENCE_SECTIONS and values else None
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         values = fields_from_form(described[section_id]["schema"], x.form())
@@ -418,17 +419,56 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
             if invalid.code != "SECTION_INVALID":
                 raise
             errors = {field_id(e["field"]): e["message"] for e in invalid.details.get("errors", [])}
+            routing = None
         else:
             order = [s["id"] for s in saved["sections"]] if "sections" in saved else []
             later = order[order.index(section_id) + 1 :] if section_id in order else []
-            return redirect(
-                x, f"/antraege/{case_id}/abschnitt/{later[0]}" if later else f"/antraege/{case_id}/nachweise"
-            )
+            routing = residence_check(x, values) if section_id in RESIDENCE_SECTIONS else None
+            if routing is not None and routing["code"] == "GEMEINDE_NOT_IN_POSTCODE" and "ags" in values:
+                # a place chosen for the postcode before it was changed: choose again for the new one
+                values = {name: value for name, value in values.items() if name != "ags"}
+                citizen.save_section(x.backend, token, case_id, section_id, values)
+                routing = residence_check(x, values)
+            if routing is not None and routing["outcome"] != "assigned":
+                at = ROUTING_QUESTION_FIELDS.get(routing.get("ask") or "") or ROUTING_CODE_FIELDS.get(
+                    routing["code"], "plz"
+                )
+                errors = {at: residence_problem(routing)}
+            elif routing is None or x.form().get("jobcenter_shown") == routing["jobcenter"]["jobcenter_id"]:
+                return redirect(
+                    x, f"/antraege/{case_id}/abschnitt/{later[0]}" if later else f"/antraege/{case_id}/nachweise"
+                )
+            # else: the address resolves; the page shows its Jobcenter and why before the citizen goes on
     return render(
         x, "section.html", status=400 if errors else 200, case=detail["case"], section=described[section_id],
         values=values, errors=errors, steps=detail["sections"], categories=form.get("categories", {}),
-        prefilled=case_is_prefilled(detail, section_id),
+        prefilled=case_is_prefilled(detail, section_id), routing=routing,
+        residence_step=section_id in RESIDENCE_SECTIONS,
     )  # fmt: skip
+
+
+# The sections whose address routing decides by: the page shows the responsible Jobcenter and why.
+RESIDENCE_SECTIONS = ("wohnsitz", "umzug")
+# Where the routing's question belongs on the address step.
+ROUTING_QUESTION_FIELDS = {"ort": "ort", "strasse_hausnummer": "strasse", "berlin_bezirk": "berlin_bezirk"}
+ROUTING_CODE_FIELDS = {"BERLIN_BEZIRK_NOT_IN_POSTCODE": "berlin_bezirk", "GEMEINDE_NOT_IN_POSTCODE": "ort",
+                       "BERLIN_BEZIRK_NOT_AT_ADDRESS": "berlin_bezirk", "ORT_NOT_IN_POSTCODE": "ort"}  # fmt: skip
+
+
+def residence_check(x: Exchange, values: dict[str, Any]) -> dict[str, Any] | None:
+    """The finder's answer for an address step's values; None while the postcode itself is not valid."""
+    query = {name: str(values[name]) for name in citizen.FINDER_FIELDS if values.get(name) not in (None, "")}
+    try:
+        return citizen.find_jobcenter(x.backend, query, None)
+    except InvalidInput:
+        return None
+
+
+def residence_problem(routing: dict[str, Any]) -> str:
+    """What the citizen must change or add so that the address belongs to one Jobcenter of this portal."""
+    if routing["outcome"] == "not_served":
+        return f"{routing['message']} {routing['how_to_reach']}"
+    return str(routing["message"])
 
 
 def field_id(field: str | None) -> str:
@@ -645,6 +685,20 @@ def settings_page(x: Exchange) -> Response:
                   saved="gespeichert" in x.request.args)  # fmt: skip
 
 
+def finder(x: Exchange) -> Response:
+    """Welches Jobcenter ist für mich zuständig? The public finder as a page: no login, no script."""
+    query = {name: x.request.args.get(name, "").strip() for name in citizen.FINDER_FIELDS}
+    routing, error = None, None
+    if any(query.values()):
+        x.limit("finder", x.settings.finder_per_minute)
+        try:
+            routing = citizen.find_jobcenter(x.backend, query, None)
+        except InvalidInput as invalid:
+            error = invalid.message
+    return render(x, "finder.html", status=400 if error else 200, values=query, routing=routing, error=error,
+                  bezirke=OPTION_NAMES["berlin_bezirk"], public=True)  # fmt: skip
+
+
 def my_jobcenter(x: Exchange) -> Response:
     try:
         found = citizen.my_jobcenter(x.backend, x.access_token())
@@ -709,6 +763,7 @@ PAGES: tuple[Page, ...] = (
     Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),
     Page(("GET", "POST"), "/einstellungen", settings_page),
     Page(("GET",), "/mein-jobcenter", my_jobcenter),
+    Page(("GET",), "/zustaendiges-jobcenter", finder),
     Page(("GET",), "/informationen", information_list),
     Page(("GET",), "/informationen/<slug>", information),
     Page(("GET",), "/static/<name>", static),

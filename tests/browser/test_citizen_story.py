@@ -94,6 +94,13 @@ def fill_arbeitsaufnahme_until_the_nachweise(page: Page, screenshots: Screenshot
     shot("anschrift gespeichert")
     page.get_by_role("button", name="Speichern und weiter").click()
 
+    section_heading(page, "Ihre Anschrift")  # the Jobcenter and why, before going on
+    box = page.get_by_role("region", name="Ihr zuständiges Jobcenter")
+    expect(box).to_contain_text("Für diese Anschrift ist zuständig: Jobcenter Berlin Treptow-Köpenick.")
+    expect(box).to_contain_text("Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick.")
+    shot("anschrift zustaendiges jobcenter")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
     section_heading(page, "Neue Arbeit")
     page.get_by_label("Arbeitgeber").fill("Muster GmbH")
     page.get_by_label("Beginn der Arbeit").fill("01.12.2026")
@@ -268,6 +275,10 @@ def test_the_same_story_works_with_the_keyboard_only(
     screenshots.take(page, "anschrift")
     press_button(page, "Speichern und weiter")
 
+    section_heading(page, "Ihre Anschrift")
+    expect(page.get_by_role("region", name="Ihr zuständiges Jobcenter")).to_contain_text("Treptow-Köpenick")
+    press_button(page, "Speichern und weiter")
+
     section_heading(page, "Neue Arbeit")
     type_into(page, "#arbeitgeber", "Muster GmbH")
     type_into(page, "#beginn", "01.12.2026")
@@ -337,6 +348,7 @@ def test_a_weiterbewilligungsantrag_is_prefilled_from_the_submitted_arbeitsaufna
         expect(page.get_by_label("Postleitzahl")).to_have_value("12555")
         expect(page.get_by_label("Straße")).to_have_value("Bahnhofstraße")
         expect(page.get_by_label("Bezirk in Berlin")).to_have_value("09")
+        expect(page.get_by_role("region", name="Ihr zuständiges Jobcenter")).to_contain_text("Treptow-Köpenick")
         assert_accessible(page)
         screenshots.take(page, "wba anschrift vorausgefuellt")
         page.get_by_role("button", name="Speichern und weiter").click()

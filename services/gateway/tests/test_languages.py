@@ -106,13 +106,13 @@ def test_the_english_case_page_tells_the_timeline_in_english_with_the_jobcenters
         portal.relay()
         relay_routing()
         page = browser.request("GET", f"/antraege/{submitted}").text
-        return page if "Assigned to" in page else None
+        return page if "Assigned: " in page else None
 
     try:
         page = wait_until(assigned, timeout=30)
     finally:
         relay_routing.close()
-    assert "Assigned to Jobcenter Berlin Treptow-Köpenick" in page
+    assert "Assigned: Jobcenter Berlin Treptow-Köpenick" in page
     assert "History" in page and "Submitted" in page and "Receipt number:" in page
 
 

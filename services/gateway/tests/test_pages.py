@@ -58,8 +58,13 @@ def test_the_arbeitsaufnahme_is_reported_step_by_step_and_ends_with_a_receipt(ci
     assert step.url.endswith("/abschnitt/aenderungen")
     step = post_form(citizen, step.url.split(citizen.portal.base)[1], step.text, aenderungen="arbeitsaufnahme")
     assert step.url.endswith("/abschnitt/wohnsitz"), step.text
-    step = post_form(citizen, step.url.split(portal.base)[1], step.text, plz="12555", ort="Berlin",
-                     strasse="Bahnhofstraße", hausnummer="1", berlin_bezirk="09")  # fmt: skip
+    address = {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"}
+    shown = post_form(citizen, step.url.split(portal.base)[1], step.text, **address)
+    assert shown.url.endswith("/abschnitt/wohnsitz")  # the Jobcenter and why, before going on
+    assert "Für diese Anschrift ist zuständig: <strong>Jobcenter Berlin Treptow-Köpenick</strong>" in shown.text
+    assert "Ihre Anschrift liegt im Berliner Bezirk Treptow-Köpenick." in shown.text
+    jobcenter_shown = found(r'name="jobcenter_shown" value="([^"]+)"', shown.text)
+    step = post_form(citizen, shown.url.split(portal.base)[1], shown.text, **address, jobcenter_shown=jobcenter_shown)
     assert step.url.endswith("/abschnitt/arbeitsaufnahme"), step.text
     step = post_form(citizen, step.url.split(portal.base)[1], step.text, arbeitgeber="Muster GmbH",
                      beginn="2026-12-01", wochenstunden="30", brutto_monatlich="2400",
@@ -186,13 +191,21 @@ def log_in_fresh(portal):
     return browser
 
 
+def give_address(citizen, portal, step):
+    """The address step of the first story: the page shows its Jobcenter, and "Weiter" goes on."""
+    address = {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"}
+    path = step.url.split(portal.base)[1]
+    shown = post_form(citizen, path, step.text, **address)
+    jobcenter_shown = found(r'name="jobcenter_shown" value="([^"]+)"', shown.text)
+    return post_form(citizen, path, shown.text, **address, jobcenter_shown=jobcenter_shown)
+
+
 def report_arbeitsaufnahme(citizen, portal):
     """The Veränderungsmitteilung of the first story, submitted without Nachweis; returns the case path."""
     dashboard = citizen.request("GET", "/uebersicht").text
     step = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
     step = post_form(citizen, step.url.split(portal.base)[1], step.text, aenderungen="arbeitsaufnahme")
-    step = post_form(citizen, step.url.split(portal.base)[1], step.text, plz="12555", ort="Berlin",
-                     strasse="Bahnhofstraße", hausnummer="1", berlin_bezirk="09")  # fmt: skip
+    step = give_address(citizen, portal, step)
     step = post_form(citizen, step.url.split(portal.base)[1], step.text, arbeitgeber="Muster GmbH",
                      beginn="1.12.2026", wochenstunden="30", brutto_monatlich="2400",
                      netto_monatlich="1710,55")  # fmt: skip
@@ -211,8 +224,7 @@ def test_the_review_page_labels_every_answer_in_german(portal):
     dashboard = citizen.request("GET", "/uebersicht").text
     step = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
     step = post_form(citizen, step.url.split(portal.base)[1], step.text, aenderungen="arbeitsaufnahme")
-    step = post_form(citizen, step.url.split(portal.base)[1], step.text, plz="12555", ort="Berlin",
-                     strasse="Bahnhofstraße", hausnummer="1", berlin_bezirk="09")  # fmt: skip
+    step = give_address(citizen, portal, step)
     case_path = step.url.split(portal.base)[1].split("/abschnitt")[0]
     review = citizen.request("GET", f"{case_path}/pruefen").text
     assert "<dt>Postleitzahl</dt>" in review and "<dt>Bezirk in Berlin</dt>" in review
