@@ -307,7 +307,7 @@ def jobcenter(backend: Backend, jobcenter_id: str) -> dict[str, Any]:
 
 
 def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
-    """``Jobcenter Berlin Treptow-Köpenick``: the register's name, with Berlin for a Jobcenter of a Bezirk.
+    """``Jobcenter Berlin Treptow-Köpenick``: routing's ``display_name`` of the Jobcenter.
 
     The one naming of a Jobcenter for the citizen (timeline, Mein Jobcenter); None when the register
     does not know the id.
@@ -316,11 +316,7 @@ def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
         found = jobcenter(backend, jobcenter_id)
     except NotFound:
         return None
-    name = str(found["name"])
-    in_berlin = any(area.get("kind") == "berlin_bezirk" for area in found.get("areas", []))
-    if in_berlin and not name.startswith("Berlin"):
-        name = f"Berlin {name}"
-    return name if name.startswith("Jobcenter") else f"Jobcenter {name}"
+    return str(found.get("display_name") or found["name"])
 
 
 def area_reason(backend: Backend, matched_key: str) -> str:
@@ -355,17 +351,18 @@ def find_jobcenter(backend: Backend, query: dict[str, str], on_date: str | None)
             residence[name] = value
     resolution = dict(backend.call("routing", "resolve_residence", residence, on_date))
     if resolution.get("jobcenter"):
-        resolution["jobcenter"] = _named(backend, resolution["jobcenter"])
+        resolution["jobcenter"] = _named(resolution["jobcenter"])
     for candidate in resolution.get("candidates", []):
-        candidate["jobcenter"] = _named(backend, candidate["jobcenter"])
+        candidate["jobcenter"] = _named(candidate["jobcenter"])
     if resolution["outcome"] == "not_served":
         resolution["how_to_reach"] = ZKT_HOW_TO_REACH.format(name=resolution["jobcenter"]["display_name"])
     return resolution
 
 
-def _named(backend: Backend, jobcenter_of_resolution: dict[str, Any]) -> dict[str, Any]:
-    display_name = jobcenter_name(backend, jobcenter_of_resolution["jobcenter_id"])
-    return {**jobcenter_of_resolution, "display_name": display_name or jobcenter_of_resolution["name"]}
+def _named(jobcenter_of_resolution: dict[str, Any]) -> dict[str, Any]:
+    """Routing names each Jobcenter as the citizen reads it (``display_name``): no further call."""
+    return {**jobcenter_of_resolution, "display_name": jobcenter_of_resolution.get("display_name") or
+            jobcenter_of_resolution["name"]}  # fmt: skip
 
 
 def lookup_postcode(backend: Backend, plz: str) -> Any:

@@ -19,7 +19,7 @@ import csv
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -58,6 +58,8 @@ class Jobcenter:
     traeger_nummer: str
     form: Form
     name: str
+    # As the citizen reads it ("Jobcenter Berlin Mitte", "Jobcenter Dresden, Stadt"); set by the view.
+    display_name: str = ""
 
     @property
     def served(self) -> bool:
@@ -204,6 +206,9 @@ class Register:
                 view.by_berlin_bezirk[area.key] = area.jobcenter_id
         view.by_kreis = {kreis: tuple(sorted(ids)) for kreis, ids in by_kreis.items()}
         view.areas_of = {jobcenter_id: tuple(areas) for jobcenter_id, areas in areas_of.items()}
+        for jobcenter_id, jobcenter in view.jobcenters.items():
+            in_berlin = any(area.kind is AreaKind.BERLIN_BEZIRK for area in view.areas_of.get(jobcenter_id, ()))
+            view.jobcenters[jobcenter_id] = replace(jobcenter, display_name=display_name(jobcenter.name, in_berlin))
         return view
 
     def _check(self) -> None:
@@ -220,6 +225,13 @@ class Register:
                 raise RegisterError(f"{area.jobcenter_id}: {area.key!r} is not a 5-digit Kreis key")
             if area.kind is AreaKind.GEMEINDE and not (len(area.key) == 8 and area.key.isdigit()):
                 raise RegisterError(f"{area.jobcenter_id}: {area.key!r} is not an 8-digit Gemeinde key")
+
+
+def display_name(name: str, in_berlin: bool) -> str:
+    """``Jobcenter Berlin Treptow-Köpenick``: the register's name, with Berlin for a Jobcenter of a Bezirk."""
+    if in_berlin and not name.startswith("Berlin"):
+        name = f"Berlin {name}"
+    return name if name.startswith("Jobcenter") else f"Jobcenter {name}"
 
 
 def overlaps(first: Validity, second: Validity) -> bool:
