@@ -285,11 +285,12 @@ class Resolver:
         if not places:
             return answer.unknown("POSTCODE_UNKNOWN")
         code = "MATCHED_POSTCODE"
-        if residence.ort is not None and len(places) > 1:
+        if residence.ort is not None:  # a town that is not the postcode's is an error, never overlooked
             chosen = matching_places(places, residence.ort)
             if not chosen:
                 return answer.ambiguous(self._candidates(answer.view, places, plz), Ask.ORT, "ORT_NOT_IN_POSTCODE")
-            places, code = chosen, "MATCHED_POSTCODE_ORT"
+            if len(places) > 1:
+                places, code = chosen, "MATCHED_POSTCODE_ORT"
         if all(place.ags == BERLIN_GEMEINDE for place in places):
             return self._in_berlin(residence, answer)
         candidates = self._candidates(answer.view, places, plz)
@@ -369,7 +370,11 @@ def matching_places(places: tuple[Place, ...], ort: str) -> tuple[Place, ...]:
     exact = tuple(place for place in places if place.key == wanted)
     if exact or len(wanted) < 3:
         return exact
-    return tuple(place for place in places if place.key.startswith(wanted))
+    started = tuple(place for place in places if place.key.startswith(wanted))
+    if started:
+        return started
+    # "Berlin-Köpenick", "Gera Langenberg": the place with a part of it after its name
+    return tuple(place for place in places if len(place.key) >= 3 and wanted.startswith(place.key))
 
 
 def berlin_jobcenters(view: RegisterView, bezirke: tuple[str, ...]) -> tuple[Jobcenter, ...]:

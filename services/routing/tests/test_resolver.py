@@ -63,6 +63,21 @@ def test_a_place_not_in_the_postcode_is_not_guessed(resolver):
     assert (answer.outcome, answer.code, answer.ask) == (Outcome.AMBIGUOUS, "ORT_NOT_IN_POSTCODE", Ask.ORT)
 
 
+@pytest.mark.parametrize(("plz", "ort"), [("12555", "Hamburg"), ("01067", "Leipzig"), ("63450", "Gelnhausen")])
+def test_a_town_not_of_a_postcode_with_one_place_is_an_error_too(resolver, plz, ort):
+    """Found from outside: "12555 Hamburg, Bahnhofstraße 1" was assigned to Treptow-Köpenick."""
+    answer = resolver.resolve(Residence(plz=plz, ort=ort, strasse="Bahnhofstraße", hausnummer="1"), IN_2026)
+    assert (answer.outcome, answer.code, answer.ask) == (Outcome.AMBIGUOUS, "ORT_NOT_IN_POSTCODE", Ask.ORT)
+
+
+@pytest.mark.parametrize(
+    ("plz", "ort"), [("12555", "Berlin-Köpenick"), ("01067", "dresden"), ("01067", "Dresden Neustadt")]
+)
+def test_the_town_with_its_part_or_in_another_spelling_is_the_postcode_s(resolver, plz, ort):
+    answer = resolver.resolve(Residence(plz=plz, ort=ort, strasse="Bahnhofstraße", hausnummer="1"), IN_2026)
+    assert answer.outcome == Outcome.ASSIGNED
+
+
 def test_a_postcode_mixing_ge_and_zkt_is_ambiguous_until_the_place_is_known(resolver):
     # 15537 is Erkner & co. (Oder-Spree, a zkT) and a few Berlin addresses in Treptow-Köpenick.
     mixed = resolver.resolve(Residence(plz="15537"), IN_2026)
