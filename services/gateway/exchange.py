@@ -53,6 +53,9 @@ class RpcBackend:
 
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None) -> Any:
         proxy = getattr(getattr(self.service, service), method)
+        # A request nobody took up while the gateway waited expires in the queue: it must not run
+        # later, after the citizen was told it failed (a submit, an upload, a message).
+        proxy.publisher.expiration = timeout or RPC_TIMEOUT_SECONDS
         with eventlet.Timeout(timeout or RPC_TIMEOUT_SECONDS, TimeoutError):
             return proxy.call_async(*args).result()
 

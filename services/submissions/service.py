@@ -12,6 +12,7 @@ import logging
 from datetime import date
 from typing import Any
 
+import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -29,7 +30,7 @@ from services.submissions.domainmodel import (
 from shared.auth import AccessTokens, TokenVerifier
 from shared.dates import german_today
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from shared.eventstore import EventSourcedApplication
 from shared.messaging import integration_event_handler
 from shared.projection import ProjectionRunner
@@ -38,6 +39,8 @@ from shared.service import PortalService
 log = logging.getLogger(__name__)
 
 INBOX_PAGE = 50
+# How long a submit waits for routing's answer: well below the gateway's wait for the submit (5 s).
+ROUTING_TIMEOUT_SECONDS = 2.0
 OVERDUE_CHECK_SECONDS = 900
 
 
@@ -137,9 +140,25 @@ class SubmissionsService(PortalService):
         log.info("case_submitted", extra={"case_id": case_id})
         return case
 
+    def _ask_routing(self, residence: dict[str, Any]) -> dict[str, Any]:
+        """routing's answer, well within the gateway's wait: a submit the citizen was told failed must not
+        happen later. The question expires in the queue unless routing takes it up in time."""
+        ask = self.routing.resolve_residence
+        ask.publisher.expiration = ROUTING_TIMEOUT_SECONDS
+        try:
+            with eventlet.Timeout(ROUTING_TIMEOUT_SECONDS, TimeoutError):
+                return dict(ask(residence, None))
+        except TimeoutError:
+            log.warning("routing_unavailable_at_submit")
+            raise Unavailable(
+                "ROUTING_UNAVAILABLE",
+                "Ihr Antrag ist noch nicht abgeschickt: Wir können das zuständige Jobcenter gerade nicht "
+                "ermitteln. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+            ) from None
+
     def _responsible_jobcenter(self, section_id: str, residence: dict[str, Any]) -> dict[str, str]:
         """Routing's Jobcenter for the residence today; raises InvalidInput unless it is one gE."""
-        resolution = self.routing.resolve_residence(residence, None)
+        resolution = self._ask_routing(residence)
         if resolution["outcome"] != "assigned":
             details = {key: resolution.get(key) for key in ("outcome", "code", "ask", "candidates", "jobcenter")}
             if resolution["outcome"] == "not_served":

@@ -3,15 +3,18 @@
 import base64
 import time
 
+import eventlet
 import jwt
 import pytest
+from nameko.rpc import rpc as rpc_entrypoint
 
+from services.notify.tests.doubles import FakeRouting
 from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, JOBCENTER, submit_over_rpc
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 from shared.messaging import EventPublisher
-from shared.testing.tokens import FakeIdentity, Issuer
+from shared.testing.tokens import TEST_ISSUER, FakeIdentity, Issuer
 
 
 @pytest.fixture
@@ -173,3 +176,31 @@ def test_the_form_is_described_with_its_section_schemas_for_rendering(submission
     assert "$ref" not in str(sections["wohnsitz"]["schema"])
     assert same == form
     assert unknown.value.code == "FORM_VERSION_UNKNOWN"
+
+
+class SlowRouting:
+    """A routing that answers only after the submit stopped waiting (a paused or overloaded routing)."""
+
+    name = "routing"
+
+    @rpc_entrypoint
+    def resolve_residence(self, residence, on_date=None):
+        eventlet.sleep(3)
+        return FakeRouting().resolve_residence(residence, on_date)
+
+
+def test_a_submit_routing_does_not_answer_in_time_is_refused_and_never_happens_later(start_services, rpc):
+    """Found from outside: with routing paused, the citizen was told the submit failed (503), and the case
+    was submitted a minute later when routing took the question up."""
+    start_services(FakeIdentity, "submissions", SlowRouting)
+    token = TEST_ISSUER.token_for("owner-1")
+    with rpc() as cluster:
+        case_id = cluster.submissions.start_draft(token, "veraenderungsmitteilung")
+        for section_id, data in ARBEITSAUFNAHME.items():
+            cluster.submissions.save_section(case_id, token, section_id, data)
+        with pytest.raises(Unavailable) as refused:
+            cluster.submissions.submit_case(case_id, token, "submit-1")
+        eventlet.sleep(3)  # routing's late answer has come and gone
+        case = cluster.submissions.get_case(case_id)
+    assert refused.value.code == "ROUTING_UNAVAILABLE" and "noch nicht abgeschickt" in refused.value.message
+    assert (case["status"], case["receipt_number"]) == ("draft", None)
