@@ -61,6 +61,8 @@ MESSAGES = {
     "Bitte geben Sie Straße und Hausnummer an.",
     "BERLIN_STREET_SPANS_BEZIRKE": "Diese Straße gehört zu mehreren Berliner Bezirken. "
     "Bitte geben Sie die Hausnummer an.",
+    "BERLIN_HOUSE_NUMBER_NOT_FOUND": "Diese Hausnummer kennen wir in dieser Straße nicht, und die Straße gehört zu "
+    "mehreren Berliner Bezirken. Bitte prüfen Sie die Hausnummer oder wählen Sie Ihren Bezirk.",
     "BERLIN_ADDRESS_NOT_FOUND": "Diese Adresse kennen wir unter der Postleitzahl nicht. "
     "Bitte prüfen Sie Straße und Hausnummer.",
     "BERLIN_BEZIRK_NEEDED": "Bitte wählen Sie Ihren Berliner Bezirk.",
@@ -324,6 +326,10 @@ class Resolver:
             bezirk = by_street[0] if len(by_street) == 1 else None
             if bezirk is None and residence.hausnummer is not None:
                 bezirk = self.berlin.bezirk_of_address(plz, residence.strasse, residence.hausnummer)
+            if bezirk is None and residence.hausnummer is not None:  # given, but not one of the street's
+                return answer.ambiguous(
+                    berlin_candidates(view, by_street), Ask.BERLIN_BEZIRK, "BERLIN_HOUSE_NUMBER_NOT_FOUND"
+                )
             if bezirk is None:
                 return answer.ambiguous(
                     berlin_candidates(view, by_street), Ask.STRASSE_HAUSNUMMER, "BERLIN_STREET_SPANS_BEZIRKE"

@@ -121,16 +121,27 @@ class Cases(PortalApplication):
         idempotency_key: str,
         responsible: dict[str, str] | None,
         sign: Callable[[dict[str, Any]], str] | None = None,
+        routed_residence: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
-        the receipt is signed and stored in the same save; ``responsible`` is routing's answer for the
-        residence (see ``residence_to_route``), recorded with the submission."""
+        the receipt is signed and stored in the same save; ``responsible`` is routing's answer for
+        ``routed_residence`` (see ``residence_to_route``), recorded with the submission. Conflict
+        ``ADDRESS_CHANGED`` when the draft's residence is no longer the one routing was asked about (an
+        address saved while the submit waited for routing)."""
         if not idempotency_key or len(idempotency_key) > 100:
             raise InvalidInput("IDEMPOTENCY_KEY_INVALID", "Der Antrag konnte nicht eindeutig zugeordnet werden.")
 
         def command(case: Case) -> None:
             case.check_is_owner(actor)
-            case.submit(self.form_of(case), idempotency_key, responsible)
+            form = self.form_of(case)
+            if routed_residence is not None and case.status == CaseStatus.DRAFT:
+                if form.residence(case.answers) != routed_residence:
+                    raise Conflict(
+                        "ADDRESS_CHANGED",
+                        "Ihre Anschrift wurde gerade geändert. Bitte prüfen Sie sie und senden Sie den Antrag noch "
+                        "einmal ab.",
+                    )
+            case.submit(form, idempotency_key, responsible)
             if sign is not None:
                 case.issue_receipt(sign)
 

@@ -136,7 +136,8 @@ class SubmissionsService(PortalService):
         actor = self._actor(token)
         to_route = self.cases.residence_to_route(case_id, actor)
         responsible = self._responsible_jobcenter(*to_route) if to_route is not None else None
-        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, responsible, self.signer.sign)
+        routed = to_route[1] if to_route is not None else None
+        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, responsible, self.signer.sign, routed)
         log.info("case_submitted", extra={"case_id": case_id})
         return case
 
@@ -160,7 +161,8 @@ class SubmissionsService(PortalService):
         """Routing's Jobcenter for the residence today; raises InvalidInput unless it is one gE."""
         resolution = self._ask_routing(residence)
         if resolution["outcome"] != "assigned":
-            details = {key: resolution.get(key) for key in ("outcome", "code", "ask", "candidates", "jobcenter")}
+            details = {key: resolution[key] for key in ("outcome", "code", "ask", "candidates", "jobcenter")
+                       if resolution.get(key) is not None}  # fmt: skip
             if resolution["outcome"] == "not_served":
                 message = (
                     f"Für Ihren Wohnort ist das kommunale Jobcenter „{resolution['jobcenter']['name']}“ zuständig. "

@@ -84,6 +84,7 @@ def test_a_zkt_address_is_refused_naming_the_zkt_and_the_draft_can_be_corrected(
     refused = submit(citizen, case_id).json()["error"]
     assert (refused["code"], refused["details"]["routing"]["outcome"]) == ("RESIDENCE_NOT_ROUTABLE", "not_served")
     assert "Main-Kinzig-Kreis" in refused["message"]
+    assert "ask" not in refused["details"]["routing"]  # absent, not the string "None" (found from outside)
     corrected = citizen.request("PUT", f"{API}/cases/{case_id}/sections/wohnsitz", json=ARBEITSAUFNAHME["wohnsitz"])
     assert corrected.status_code == 200, corrected.text
     assert submit(citizen, case_id).status_code == 200

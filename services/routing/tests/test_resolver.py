@@ -195,3 +195,16 @@ def test_the_type_ahead_lookup_lists_every_place_with_its_jobcenter(resolver):
         ("Hamburg", "12302")
     }
     assert len({place["jobcenter"]["traeger_nummer"] for place in answer["places"]}) == 2
+
+
+def test_a_house_number_the_street_does_not_have_is_said_and_the_bezirk_asked(resolver):
+    """Found from outside: 10119 Fehrbelliner Straße 1 was asked for the house number it had given."""
+    answer = resolver.resolve(Residence(plz="10119", strasse="Fehrbelliner Straße", hausnummer="1"), IN_2026)
+    assert (answer.outcome, answer.code, answer.ask) == (
+        Outcome.AMBIGUOUS, "BERLIN_HOUSE_NUMBER_NOT_FOUND", Ask.BERLIN_BEZIRK
+    )  # fmt: skip
+    assert "Bitte geben Sie die Hausnummer an" not in answer.message
+    with_bezirk = resolver.resolve(
+        Residence(plz="10119", strasse="Fehrbelliner Straße", hausnummer="1", berlin_bezirk="03"), IN_2026
+    )
+    assert with_bezirk.outcome == Outcome.ASSIGNED

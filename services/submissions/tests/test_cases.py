@@ -330,3 +330,20 @@ def test_a_decision_needs_the_jobcenters_checked_bescheid_of_this_case(cases, wr
     with pytest.raises(InvalidInput, match="BESCHEID_INVALID"):
         cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, facts)
     assert cases.get_case(case_id)["status"] == "in_progress"
+
+
+def test_an_address_saved_while_the_submit_asked_routing_stops_the_submit(cases):
+    """Found from outside: a wohnsitz PUT racing the submit got a zkT address submitted to the gE routing
+    had named for the address before it."""
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    _section, routed = cases.residence_to_route(case_id, CITIZEN)
+    moved = {"plz": "61130", "ort": "Nidderau", "strasse": "Hauptstraße", "hausnummer": "1"}
+    cases.save_section(case_id, CITIZEN, "wohnsitz", moved)
+    with pytest.raises(Conflict) as refused:
+        cases.submit_and_describe(case_id, CITIZEN, "key-1", ROUTED, routed_residence=routed)
+    assert refused.value.code == "ADDRESS_CHANGED"
+    assert cases.get_case(case_id)["status"] == "draft"
+    _section, routed_again = cases.residence_to_route(case_id, CITIZEN)  # the next submit asks again
+    submitted = cases.submit_and_describe(case_id, CITIZEN, "key-1", ROUTED, routed_residence=routed_again)
+    assert submitted["status"] == "submitted"
