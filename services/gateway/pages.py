@@ -409,7 +409,9 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
         raise NotFound("SECTION_UNKNOWN", "Diesen Abschnitt gibt es nicht.")
     values = detail["answers"].get(section_id, {})
     errors: dict[str, str] = {}
-    routing = residence_check(x, values) if section_id in RESIDENCE_SECTIONS and values else None
+    routing = None
+    if x.request.method == "GET" and section_id in RESIDENCE_SECTIONS and values:
+        routing = residence_check(x, values)  # a saved address: its Jobcenter, before the citizen goes on
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         values = fields_from_form(described[section_id]["schema"], x.form())
@@ -419,7 +421,6 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
             if invalid.code != "SECTION_INVALID":
                 raise
             errors = {field_id(e["field"]): e["message"] for e in invalid.details.get("errors", [])}
-            routing = None
         else:
             order = [s["id"] for s in saved["sections"]] if "sections" in saved else []
             later = order[order.index(section_id) + 1 :] if section_id in order else []
