@@ -96,7 +96,7 @@ class Documents:
         if not may_upload(who, case, nachweis):
             raise _case_not_found()
         check_citizen_kind(who, nachweis)
-        check_case_takes_uploads(case)
+        check_case_takes_uploads(who, case)
         check_nachweis(nachweis)
         limits = self.settings.limits
         document_id = str(uuid.uuid4())
@@ -216,7 +216,7 @@ class Documents:
         case = self._case(case_id)
         if not is_owner(who, case):
             raise _case_not_found()
-        check_case_takes_uploads(case)
+        check_case_takes_uploads(who, case)
         check_nachweis(nachweis)
         ids = [str(document_id) for document_id in document_ids or []]
         if not 2 <= len(ids) <= MERGE_MAX_PHOTOS or len(set(ids)) != len(ids):

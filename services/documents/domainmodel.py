@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 
 STAFF_ROLES = ("caseworker", "team_lead")
 # A case in one of these states takes no more uploads (see submissions' CaseStatus).
@@ -159,9 +159,19 @@ def check_nachweis(nachweis: str) -> str:
     return nachweis
 
 
-def check_case_takes_uploads(case: dict[str, Any]) -> None:
+def check_case_takes_uploads(actor: Actor, case: dict[str, Any]) -> None:
+    """A closed case takes no upload; a decided one only the Jobcenter's (a Bescheid).
+
+    Checked before anything is stored: submissions refuses to add a Nachweis to a decided case, and a
+    file kept after that refusal would be in the citizen's list but in no case's record.
+    """
     if case.get("status") in FINAL_CASE_STATUSES:
         raise InvalidInput("CASE_CLOSED", "Zu diesem Vorgang können keine Dokumente mehr hochgeladen werden.")
+    if case.get("status") == "decided" and not actor.is_staff:
+        raise Conflict(
+            "CASE_ALREADY_DECIDED",
+            "Über diesen Antrag wurde schon entschieden. Unterlagen können Sie dazu nicht mehr hochladen.",
+        )
 
 
 def check_size(declared_size: int | None, max_file_bytes: int, case_bytes: int, max_case_bytes: int) -> int:

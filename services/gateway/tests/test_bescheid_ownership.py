@@ -43,8 +43,11 @@ def decide(caseworker, case_id, document_id):
 def two_cases(portal, relay_routing):
     caseworker = staff_browser(portal)
     citizen, case_id = in_progress(portal, relay_routing, caseworker)
-    _other_citizen, other_case_id = in_progress(portal, relay_routing, caseworker)
-    return {"caseworker": caseworker, "citizen": citizen, "case_id": case_id, "other_case_id": other_case_id}
+    other_citizen, other_case_id = in_progress(portal, relay_routing, caseworker)
+    return {
+        "caseworker": caseworker, "citizen": citizen, "case_id": case_id,
+        "other_citizen": other_citizen, "other_case_id": other_case_id,
+    }  # fmt: skip
 
 
 def test_a_citizen_cannot_upload_under_a_staff_only_kind(two_cases):
@@ -86,7 +89,8 @@ def test_the_bescheid_uploaded_for_the_case_records_the_decision(two_cases):
 def test_a_refused_staff_upload_is_neither_in_the_citizens_list_nor_in_their_postfach(two_cases):
     """Found from outside: a Bescheid upload the checks refused (a virus) showed up among the citizen's
     documents and sent them a Postfach message about "your" document."""
-    caseworker, citizen, case_id = two_cases["caseworker"], two_cases["citizen"], two_cases["case_id"]
+    # The other case: still in progress (the first one is decided by now and takes no more Nachweise).
+    caseworker, citizen, case_id = two_cases["caseworker"], two_cases["other_citizen"], two_cases["other_case_id"]
     refused = caseworker.request(
         "POST", f"{STAFF}/cases/{case_id}/bescheid", params={"filename": "Bescheid.pdf"}, data=samples.eicar(),
         headers={"Content-Type": "application/octet-stream"},
@@ -108,3 +112,17 @@ def test_a_refused_staff_upload_is_neither_in_the_citizens_list_nor_in_their_pos
         return [m for m in messages if m["kind"] == "document_rejected" and m["case_id"] == case_id]
 
     assert len(wait_until(refusals, timeout=30)) == 1
+
+
+def test_a_decided_case_takes_no_more_nachweise_and_keeps_none_of_a_refused_upload(two_cases):
+    """After the decision the citizen cannot add a Nachweis, and the refused file is not kept: the
+    documents list and the case's record must not disagree about it."""
+    citizen, case_id = two_cases["citizen"], two_cases["case_id"]
+    before = citizen.request("GET", f"{API}/cases/{case_id}").json()["documents"]
+    late = citizen.request(
+        "POST", f"{API}/cases/{case_id}/documents", params={"nachweis": "kontoauszug", "filename": "K.pdf"},
+        data=samples.pdf(), headers={"Content-Type": "application/octet-stream"},
+    )  # fmt: skip
+    assert late.status_code == 409, late.text
+    assert late.json()["error"]["code"] == "CASE_ALREADY_DECIDED"
+    assert citizen.request("GET", f"{API}/cases/{case_id}").json()["documents"] == before
