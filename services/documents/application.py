@@ -28,6 +28,7 @@ from services.documents.domainmodel import (
     State,
     check_case_takes_uploads,
     check_citizen_kind,
+    check_known_kind,
     check_nachweis,
     check_size,
     display_name_for,
@@ -98,6 +99,7 @@ class Documents:
         check_citizen_kind(who, nachweis)
         check_case_takes_uploads(who, case)
         check_nachweis(nachweis)
+        check_known_kind(who, case, nachweis)
         limits = self.settings.limits
         document_id = str(uuid.uuid4())
         key = quarantine_key(document_id)
@@ -218,6 +220,7 @@ class Documents:
             raise _case_not_found()
         check_case_takes_uploads(who, case)
         check_nachweis(nachweis)
+        check_known_kind(who, case, nachweis)
         ids = [str(document_id) for document_id in document_ids or []]
         if not 2 <= len(ids) <= MERGE_MAX_PHOTOS or len(set(ids)) != len(ids):
             raise InvalidInput("MERGE_INVALID", f"Bitte wählen Sie 2 bis {MERGE_MAX_PHOTOS} verschiedene Fotos aus.")
@@ -371,9 +374,9 @@ class Documents:
         )
         with self.db.transaction() as session:
             rows = metadata.of_case(session, str(case_id), tuple(str(state) for state in states))
-        # The citizen sees the Jobcenter's uploads only once they passed the checks: a refused or
-        # unfinished Bescheid upload is the staff's business, not "their" document.
-        rows = [row for row in rows if who.is_staff or not _from_jobcenter(row) or row["state"] == State.ACCEPTED]
+        # The citizen sees the Jobcenter's uploads only as the Bescheid of the decision: one refused,
+        # unfinished or not (yet) decided with is the staff's business, not "their" document.
+        rows = [row for row in rows if who.is_staff or not _from_jobcenter(row) or _is_the_bescheid(row, case)]
         self._record_staff_access(who, rows, "list")
         return [metadata.as_dict(row) for row in rows]
 
@@ -434,6 +437,8 @@ class Documents:
         case = self._case(row["case_id"], missing=document_not_found)
         if not may_read(who, case) or (who.is_staff and row["state"] != State.ACCEPTED):
             raise document_not_found()
+        if not who.is_staff and _from_jobcenter(row) and not _is_the_bescheid(row, case):
+            raise document_not_found()  # the Jobcenter's upload reaches the citizen with the decision
         return row, case
 
     def _own_upload(self, who: Actor, upload_id: str) -> dict[str, Any]:
@@ -558,6 +563,12 @@ def _sha256(data: bytes) -> str:
 
 def _accepted_data(case_id: str, nachweis: str, content_type: str | None) -> dict[str, Any]:
     return {"case_id": str(case_id), "nachweis": nachweis, "content_type": content_type}
+
+
+def _is_the_bescheid(row: dict[str, Any], case: dict[str, Any]) -> bool:
+    """The checked document the case was decided with."""
+    decision = case.get("decision") or {}
+    return row["state"] == State.ACCEPTED and row["document_id"] == decision.get("bescheid_document_id")
 
 
 def _from_jobcenter(row: dict[str, Any]) -> bool:

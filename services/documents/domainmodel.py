@@ -159,6 +159,20 @@ def check_nachweis(nachweis: str) -> str:
     return nachweis
 
 
+def check_known_kind(actor: Actor, case: dict[str, Any], nachweis: str) -> None:
+    """A citizen uploads only a kind of Nachweis the case's form knows; InvalidInput ``NACHWEIS_UNKNOWN``.
+
+    (A case from a submissions release that does not tell the kinds is not checked here.)
+    """
+    kinds = case.get("nachweis_kinds")
+    if not actor.is_staff and isinstance(kinds, list) and nachweis not in kinds:
+        raise InvalidInput(
+            "NACHWEIS_UNKNOWN",
+            "Diese Art von Nachweis gibt es nicht. Bitte wählen Sie eine aus der Liste.",
+            {"field": "nachweis"},
+        )
+
+
 def check_case_takes_uploads(actor: Actor, case: dict[str, Any]) -> None:
     """A closed case takes no upload; a decided one only the Jobcenter's (a Bescheid).
 

@@ -64,6 +64,10 @@ class Exchange:
     """The request and what the gateway knows about it; each answer's cookie changes are collected here."""
 
     def __init__(self, request: Request, backend: RpcBackend, state: GatewayState, correlation: str) -> None:
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            # eventlet's server takes the chunks apart and ends the input where the body ends, but does not
+            # say so; werkzeug then reads a body without Content-Length as empty ("Die Datei ist leer").
+            request.environ["wsgi.input_terminated"] = True
         self.request = request
         self.backend = backend
         self.state = state

@@ -67,6 +67,9 @@ def staff_member(backend: Backend, token: str, roles: tuple[str, ...] = CASEWORK
 # -- the inbox -------------------------------------------------------------------------------------
 
 
+MAX_INBOX_PAGE = 100_000  # 5 million cases at 50 a page
+
+
 @dataclass(frozen=True)
 class InboxFilter:
     status: str | None = None
@@ -78,24 +81,34 @@ class InboxFilter:
     assignee: str | None = None
 
     @classmethod
-    def from_args(cls, args: Any) -> InboxFilter:
+    def from_args(cls, args: Any, strict: bool = False) -> InboxFilter:
+        """The filter of a query string. The page forgets what it does not know (an old bookmark still
+        opens the inbox); ``strict`` (the API) refuses it: InvalidInput ``FILTER_INVALID`` naming the parameter."""
         status = args.get("status") or None
         kind = args.get("kind") or None
         category = str(args.get("category") or "")
         assignee = args.get("assignee") or None
-        try:
-            page = max(1, int(args.get("page", "1")))
-        except ValueError:
-            page = 1
-        return cls(
+        page_text = str(args.get("page", "1"))
+        page = int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) <= 6 else 0
+        chosen = cls(
             status=status if status in INBOX_STATUSES else None,
             kind=kind if kind in KINDS else None,
             overdue=args.get("overdue") in {"1", "true", "on"},
             search=str(args.get("q", "")).strip()[:40],
-            page=page,
+            page=min(max(1, page), MAX_INBOX_PAGE),
             category=category if CATEGORY.fullmatch(category) else None,
             assignee=assignee if assignee in ASSIGNEE_FILTERS else None,
         )
+        if strict:
+            given = {"status": status, "kind": kind, "category": category or None, "assignee": assignee}
+            for name, value in given.items():
+                if value is not None and getattr(chosen, name) is None:
+                    raise InvalidInput("FILTER_INVALID", "Diesen Filter gibt es nicht.", {"field": name})
+            if not 1 <= page <= MAX_INBOX_PAGE:
+                raise InvalidInput(
+                    "FILTER_INVALID", f"Die Seite ist eine Zahl von 1 bis {MAX_INBOX_PAGE}.", {"field": "page"}
+                )
+        return chosen
 
     @property
     def active(self) -> bool:

@@ -17,7 +17,7 @@ from services.gateway.routes import OBJECT, Route, empty, listing, ok
 
 
 def inbox(x: Exchange) -> Response:
-    return ok(x, staff.inbox(x.backend, x.access_token(), staff.InboxFilter.from_args(x.request.args)))
+    return ok(x, staff.inbox(x.backend, x.access_token(), staff.InboxFilter.from_args(x.request.args, strict=True)))
 
 
 def get_case(x: Exchange, case_id: str) -> Response:
@@ -126,7 +126,8 @@ ROUTES: tuple[Route, ...] = (
                             "einkommen, wohnkosten) of the form's categories"}),
               ("assignee", {"enum": list(staff.ASSIGNEE_FILTERS), "description":
                             "me: the caller's cases; nobody: cases no caseworker has taken"}),
-              ("overdue", {"enum": ["1"]}), ("q", {"type": "string"}), ("page", {"type": "integer", "minimum": 1}),
+              ("overdue", {"enum": ["1"]}), ("q", {"type": "string"}),
+              ("page", {"type": "integer", "minimum": 1, "maximum": staff.MAX_INBOX_PAGE}),
           )),
     Route("GET", CASE, get_case, "Staff: the case with its data by form section, Nachweise, documents, timeline "
           "and messages (the opening is recorded)",

@@ -26,8 +26,10 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.eventstore import EventSourcedApplication
 from shared.messaging import integration_event_handler
 from shared.service import PortalService
+from shared.text import checked_text
 
 log = logging.getLogger(__name__)
+OVERRIDE_REASON_MAX_LENGTH = 1000
 
 
 class RoutingService(PortalService):
@@ -100,6 +102,7 @@ class RoutingService(PortalService):
         actor_id = caller.account_id
         if not (isinstance(reason, str) and reason.strip()):
             raise InvalidInput("OVERRIDE_REASON_MISSING", "Bitte begründen Sie die Änderung der Zuständigkeit.")
+        reason = checked_text(reason, "reason", "Begründung", OVERRIDE_REASON_MAX_LENGTH)
         today = today_in_germany()
         view = self.index.register.at(today)
         jobcenter = view.jobcenters.get(jobcenter_id)
@@ -107,7 +110,7 @@ class RoutingService(PortalService):
             raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
         if jobcenter.form is not Form.GE:
             raise Conflict("JOBCENTER_NOT_SERVED", "Dieses Jobcenter nutzt das Portal nicht.")
-        self.assignments.override(case_id, jobcenter, view.version, today.isoformat(), reason.strip(), actor_id)
+        self.assignments.override(case_id, jobcenter, view.version, today.isoformat(), reason, actor_id)
         log.info("case_assignment_overridden", extra={"case_id": case_id, "institution_id": jobcenter_id})
         return self.assignments.get_assignment(case_id)
 

@@ -217,7 +217,7 @@ class Cases(PortalApplication):
 
     def request_documents(self, case_id: str, actor: Actor, items: list[str], note: str, due_date: str) -> None:
         due = _parse_date(due_date, "DUE_DATE_INVALID")
-        self._update(case_id, lambda case: case.request_documents(actor, items, note, due))
+        self._update(case_id, lambda case: case.request_documents(actor, items, note, due, self.form_of(case).labels))
 
     def waive_nachweis(self, case_id: str, actor: Actor, nachweis: str) -> None:
         self._update(case_id, lambda case: case.waive_nachweis(actor, nachweis))

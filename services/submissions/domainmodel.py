@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -21,13 +21,17 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, event
 
 from services.submissions.forms import Form
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.text import checked_text, has_hidden_characters
 
 # Receipt numbers are read aloud on the phone: no 0/O or 1/I.
 GERMANY = ZoneInfo("Europe/Berlin")
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 STAFF_ROLES = ("caseworker", "team_lead")
 MESSAGE_MAX_LENGTH = 5000
+DOCUMENT_REQUEST_NOTE_MAX_LENGTH = 2000
+DUE_DATE_MAX_DAYS = 366
+APPROVAL_START_PAST_DAYS = 2 * 366
 # A case its Jobcenter has not received after this many working days is overdue.
 RECEIVE_WITHIN_WORKING_DAYS = 3
 HANDOVER_REASON_MAX_LENGTH = 1000
@@ -86,6 +90,8 @@ class CaseStatus(StrEnum):
     EXPIRED = "expired"
 
 
+# The Jobcenter works on the case: it may ask for Nachweise or waive them.
+WORKING_STATUSES = (CaseStatus.RECEIVED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
 FINAL_STATUSES = (
     CaseStatus.CLOSED,
     CaseStatus.WITHDRAWN,
@@ -93,6 +99,29 @@ FINAL_STATUSES = (
     CaseStatus.DISCARDED,
     CaseStatus.EXPIRED,
 )
+
+
+def check_approval_period(start: date, end: date) -> None:
+    """A Bewilligungszeitraum as § 41 (3) SGB II has it: at most a year (usually exactly one, 01.01. to
+    31.12.), beginning no more than two years back and no more than a year ahead; InvalidInput
+    ``APPROVAL_PERIOD_INVALID`` naming the field."""
+    today = german_today()
+    if end <= start:
+        field, message = "approval_to", "Der Bewilligungszeitraum muss nach seinem Beginn enden."
+    elif end >= _a_year_on(start):
+        field, message = "approval_to", "Ein Bewilligungszeitraum dauert höchstens ein Jahr."
+    elif not today - timedelta(days=APPROVAL_START_PAST_DAYS) <= start <= today + timedelta(days=366):
+        field, message = "approval_from", "Der Beginn des Bewilligungszeitraums liegt zu weit von heute entfernt."
+    else:
+        return
+    raise InvalidInput("APPROVAL_PERIOD_INVALID", message, {"field": field})
+
+
+def _a_year_on(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
 
 
 class NachweisStatus(StrEnum):
@@ -580,14 +609,33 @@ class Case(Aggregate):
     def _processing_started(self, actor_id: str) -> None:
         self.status = CaseStatus.IN_PROGRESS
 
-    def request_documents(self, actor: Actor, items: list[str], note: str, due_date: date) -> None:
+    def request_documents(
+        self, actor: Actor, items: list[str], note: str, due_date: date, known: Mapping[str, str]
+    ) -> None:
+        """Ask the citizen for Nachweise of the catalogue (``known``: kind -> name) and/or what ``note``
+        describes, by ``due_date`` (tomorrow at the earliest, in at most a year)."""
         self.check_actor_is_assigned_staff(actor)
-        self.check_status(CaseStatus.RECEIVED, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
+        self.check_status(*WORKING_STATUSES)
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise InvalidInput("DOCUMENT_REQUEST_INVALID", "Bitte wählen Sie die Unterlagen aus der Liste.")
+        unknown = sorted(set(items) - set(known))
+        if unknown:
+            raise InvalidInput(
+                "NACHWEIS_UNKNOWN", "Diese Unterlage gibt es in der Liste nicht.", {"field": "items", "items": unknown}
+            )
+        note = note if isinstance(note, str) else ""
         if not items and not note.strip():
             raise InvalidInput("DOCUMENT_REQUEST_EMPTY", "Bitte wählen Sie Unterlagen aus oder beschreiben Sie sie.")
-        if due_date <= german_today():
+        if note.strip():
+            note = checked_text(note, "note", "Hinweis", DOCUMENT_REQUEST_NOTE_MAX_LENGTH)
+        today = german_today()
+        if due_date <= today:
             raise InvalidInput("DUE_DATE_IN_PAST", "Die Frist muss in der Zukunft liegen.")
-        self._documents_requested(items=items, note=note, due_date=due_date.isoformat(), actor_id=actor.account_id)
+        if due_date > today + timedelta(days=DUE_DATE_MAX_DAYS):
+            raise InvalidInput("DUE_DATE_TOO_FAR", "Die Frist darf höchstens ein Jahr in der Zukunft liegen.")
+        self._documents_requested(
+            items=list(dict.fromkeys(items)), note=note, due_date=due_date.isoformat(), actor_id=actor.account_id
+        )
 
     @event(DocumentsRequested)
     def _documents_requested(self, items: list[str], note: str, due_date: str, actor_id: str) -> None:
@@ -619,6 +667,7 @@ class Case(Aggregate):
 
     def waive_nachweis(self, actor: Actor, nachweis: str) -> None:
         self.check_actor_is_assigned_staff(actor)
+        self.check_status(*WORKING_STATUSES)  # not on a withdrawn, decided or closed case
         if self.checklist.get(nachweis, {}).get("status") != NachweisStatus.MISSING.value:
             raise Conflict("NACHWEIS_NOT_MISSING", "Dieser Nachweis fehlt nicht.")
         self._nachweis_waived(nachweis=nachweis, actor_id=actor.account_id)
@@ -644,8 +693,9 @@ class Case(Aggregate):
             raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung gibt es nicht.")
         self.check_bescheid(bescheid_document_id, bescheid)
         if self.kind == CaseKind.WEITERBEWILLIGUNGSANTRAG and outcome != "rejected":
-            if approval_from is None or approval_to is None or approval_to <= approval_from:
+            if approval_from is None or approval_to is None:
                 raise InvalidInput("APPROVAL_PERIOD_REQUIRED", "Bitte geben Sie den Bewilligungszeitraum an.")
+            check_approval_period(approval_from, approval_to)
         self._decided(
             outcome=outcome,
             bescheid_document_id=bescheid_document_id,
@@ -707,6 +757,12 @@ class Case(Aggregate):
         if not body or len(body) > MESSAGE_MAX_LENGTH:
             raise InvalidInput(
                 "MESSAGE_LENGTH", f"Eine Nachricht hat 1 bis {MESSAGE_MAX_LENGTH} Zeichen.", {"max": MESSAGE_MAX_LENGTH}
+            )
+        if has_hidden_characters(body, multiline=True):
+            raise InvalidInput(
+                "HIDDEN_CHARACTERS",
+                "Die Nachricht enthält unsichtbare Zeichen oder Steuerzeichen. Bitte schreiben Sie nur Text.",
+                {"field": "text"},
             )
         message_id = str(uuid.uuid4())
         self._message_posted(message_id=message_id, author_id=actor.account_id, author_role=actor.role, text=body)
@@ -833,12 +889,26 @@ class Case(Aggregate):
             raise Conflict("CASE_STATUS_DOES_NOT_ALLOW", "Das ist im jetzigen Stand des Vorgangs nicht möglich.")
 
     def check_is_owner(self, actor: Actor) -> None:
-        if actor.role != "citizen" or actor.account_id != self.owner_id:
-            raise Forbidden("NOT_YOUR_CASE", "Diesen Vorgang können nur Sie selbst bearbeiten.")
+        if actor.role == "citizen" and actor.account_id == self.owner_id:
+            return
+        self.check_may_read(actor)
+        raise Forbidden("NOT_YOUR_CASE", "Diesen Vorgang können nur Sie selbst bearbeiten.")
 
     def check_actor_is_assigned_staff(self, actor: Actor) -> None:
-        if actor.role not in STAFF_ROLES or not actor.institution_id or actor.institution_id != self.jobcenter_id:
-            raise Forbidden("NOT_ASSIGNED_TO_YOUR_JOBCENTER", "Dieser Vorgang gehört nicht zu Ihrem Jobcenter.")
+        if self.is_assigned_staff(actor):
+            return
+        self.check_may_read(actor)
+        raise Forbidden("NOT_ASSIGNED_TO_YOUR_JOBCENTER", "Dieser Vorgang gehört nicht zu Ihrem Jobcenter.")
+
+    def is_assigned_staff(self, actor: Actor) -> bool:
+        return actor.role in STAFF_ROLES and bool(actor.institution_id) and actor.institution_id == self.jobcenter_id
+
+    def check_may_read(self, actor: Actor) -> None:
+        """For whoever may not even read the case it does not exist (NotFound ``CASE_NOT_FOUND``): another
+        citizen's case answers as a random id does, on every route, reading or writing."""
+        is_owner = actor.role == "citizen" and actor.account_id == self.owner_id
+        if not (is_owner or self.is_assigned_staff(actor)):
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
 
 
 class CaseErasure(Aggregate):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,6 +23,7 @@ from jsonschema.exceptions import ValidationError
 
 from shared.dates import german_today
 from shared.errors import InvalidInput
+from shared.text import has_hidden_characters
 
 FORMS_DIR = Path(__file__).resolve().parent / "forms"
 
@@ -51,12 +51,6 @@ def _is_euro_amount(value: object) -> bool:
     return isinstance(exponent, int) and exponent >= -2
 
 
-# Characters that show nothing or steer the display (controls, format characters such as U+202E or
-# zero-width spaces, line and paragraph separators, unassigned code points): never part of an answer.
-HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-LINE_BREAKS = frozenset("\n\r\t")  # allowed where a field says x-multiline
-
-
 def _german_date(day: date) -> str:
     return day.strftime("%d.%m.%Y")
 
@@ -74,12 +68,12 @@ def _checked_type(validator: Any, types: Any, instance: Any, schema: dict[str, A
         yield ValidationError(f"„{title}“ muss eine Zahl sein.", validator="NOT_A_NUMBER")
     if not isinstance(instance, str) or not instance:
         return
-    allowed = LINE_BREAKS if schema.get("x-multiline") else frozenset()
+    multiline = bool(schema.get("x-multiline"))
     if not instance.strip():
         yield ValidationError(f"Bitte füllen Sie „{title}“ aus.", validator="REQUIRED")
-    elif any(char in "\n\r" for char in instance) and not allowed:
+    elif any(char in "\n\r" for char in instance) and not multiline:
         yield ValidationError(f"„{title}“ darf nur eine Zeile haben.", validator="ONE_LINE_ONLY")
-    elif any(unicodedata.category(char) in HIDDEN_CATEGORIES and char not in allowed for char in instance):
+    elif has_hidden_characters(instance, multiline):
         yield ValidationError(
             f"„{title}“ enthält unsichtbare Zeichen oder Steuerzeichen. Bitte geben Sie nur Text ein.",
             validator="HIDDEN_CHARACTERS",
@@ -107,16 +101,23 @@ def _date_range(validator: Any, bounds: dict[str, int], instance: Any, schema: d
 
 def _field_rules(validator: Any, rules: list[dict[str, str]], instance: Any, schema: dict[str, Any]) -> Any:
     """``x-rules`` of a section: ``{field, not_before: other}`` for dates, ``{field, not_above: other}`` for
-    amounts; checked when both fields hold valid values, the error named at ``field``."""
+    amounts, checked when both fields hold valid values; ``{field, only_if_yes: other}``: ``field`` stays
+    empty unless ``other`` is answered yes. The error is named at ``field``."""
     if not isinstance(instance, dict):
         return
     properties = schema.get("properties", {})
     for rule in rules:
         field = rule["field"]
-        other = rule.get("not_before") or rule.get("not_above")
+        other = rule.get("not_before") or rule.get("not_above") or rule.get("only_if_yes")
         value, bound = instance.get(field), instance.get(other)
         title, other_title = _field_title(properties.get(field)), _field_title(properties.get(other))
-        if "not_before" in rule and isinstance(value, str) and isinstance(bound, str):
+        if "only_if_yes" in rule:
+            broken = value is not None and bound is False
+            message, code = (
+                f"Sie haben bei „{other_title}“ Nein gewählt: Bitte lassen Sie „{title}“ leer.",
+                "ONLY_IF_YES",
+            )
+        elif "not_before" in rule and isinstance(value, str) and isinstance(bound, str):
             try:
                 broken = date.fromisoformat(value) < date.fromisoformat(bound)
             except ValueError:
@@ -140,7 +141,7 @@ PortalValidator = validators.extend(
 )
 # Codes whose message the check above wrote itself.
 OWN_MESSAGES = frozenset({"NOT_A_NUMBER", "ONE_LINE_ONLY", "HIDDEN_CHARACTERS", "DATE_OUT_OF_RANGE", "NOT_BEFORE",
-                          "NOT_ABOVE"})  # fmt: skip
+                          "NOT_ABOVE", "ONLY_IF_YES"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ class Form:
             "version": self.version,
             "title": self.title,
             "categories": self.categories,
+            "nachweise": dict(self.labels),  # every kind of Nachweis a case of this form takes: its name
             "sections": [
                 {"id": s.id, "title": s.title, "schema": s.schema, "applies_if": s.applies_if} for s in self.sections
             ],

@@ -280,8 +280,13 @@ class SubmissionsService(PortalService):
 
     @rpc
     def get_case(self, case_id: str) -> dict[str, Any]:
-        """For other services (routing, notify, documents) only; never exposed by the gateway."""
-        return self.cases.get_case(case_id)
+        """For other services (routing, notify, documents) only; never exposed by the gateway.
+
+        ``nachweis_kinds``: the kinds of Nachweis the case's form knows (documents takes no other).
+        """
+        case = self.cases.get_case(case_id)
+        form = self.cases.forms.version(case["kind"], case["form_version"])
+        return {**case, "nachweis_kinds": sorted(form.labels)}
 
     @rpc
     def view_case(self, case_id: str, token: str) -> dict[str, Any]:

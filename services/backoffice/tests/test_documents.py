@@ -33,7 +33,7 @@ def test_only_clean_attached_documents_are_listed_and_streamed(office_with_docum
     office.available(token, case_id)
     contract = pdf(pages=2)
     clean = supply(office, case_id, "arbeitsvertrag", "Arbeitsvertrag.pdf", contract)
-    infected = supply(office, case_id, "lohnabrechnung", "lohn.pdf", eicar())
+    infected = supply(office, case_id, "lohnabrechnung_erste", "lohn.pdf", eicar())
     assert clean["state"] == "accepted" and infected["state"] == "rejected"
 
     def listed() -> list[dict[str, Any]]:

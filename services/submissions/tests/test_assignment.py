@@ -16,7 +16,7 @@ from services.submissions.tests.scenarios import (
     UMZUG,
     fill,
 )
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 COLLEAGUE = Actor("caseworker-2", "caseworker", JOBCENTER)
 TEAM_LEAD = Actor("team-lead-1", "team_lead", JOBCENTER)
@@ -71,9 +71,9 @@ def test_a_caseworker_of_another_jobcenter_cannot_be_assigned_nor_assign(cases):
     assert refused.value.code == "CASEWORKER_NOT_OF_THIS_JOBCENTER"
     with pytest.raises(InvalidInput):
         cases.assign_caseworker(case_id, TEAM_LEAD, CITIZEN)
-    with pytest.raises(Forbidden) as stranger:
+    with pytest.raises(NotFound) as stranger:
         cases.assign_caseworker(case_id, CASEWORKER_ELSEWHERE, CASEWORKER_ELSEWHERE)
-    assert stranger.value.code == "NOT_ASSIGNED_TO_YOUR_JOBCENTER"
+    assert stranger.value.code == "CASE_NOT_FOUND"
     assert cases.get_case(case_id)["assignee_id"] is None
 
 

@@ -93,3 +93,12 @@ def test_whatever_text_is_accepted_has_something_visible_and_nothing_hidden(text
     if not problems("wohnsitz", {**HOME, "strasse": text}):
         assert text.strip()
         assert not {unicodedata.category(char) for char in text} & {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def test_an_income_amount_after_no_income_is_refused():
+    """Found from outside (2026-12-04): 'no income' with 5,000 € income a month was accepted."""
+    found = problems("einkommen", {"hat_einkommen": False, "netto_monatlich": 5000.0}, WBA)
+    assert set(found) == {"netto_monatlich"}
+    assert found["netto_monatlich"].startswith("ONLY_IF_YES: ") and "Nein" in found["netto_monatlich"]
+    assert problems("einkommen", {"hat_einkommen": False}, WBA) == {}
+    assert problems("einkommen", {"hat_einkommen": True, "netto_monatlich": 5000.0}, WBA) == {}

@@ -43,7 +43,7 @@ def test_field_problems_cross_rpc_with_their_details(submissions, rpc, issue_tok
 def test_another_citizen_cannot_touch_the_draft(submissions, rpc, issue_token):
     with rpc() as cluster:
         case_id = cluster.submissions.start_draft(issue_token("owner-1"), "veraenderungsmitteilung")
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # as for an id that does not exist
             cluster.submissions.save_section(case_id, issue_token("owner-2"), "wohnsitz", ARBEITSAUFNAHME["wohnsitz"])
         with pytest.raises(NotFound):
             cluster.submissions.get_answers(case_id, issue_token("owner-2"))
