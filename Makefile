@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed
 
-.PHONY: run test lint clean venv tools machine
+.PHONY: run test soak lint clean venv tools machine
 
 # Create the virtual environment and install exactly the pinned dependencies (again when the lock changes).
 $(STAMP): requirements.lock pyproject.toml
@@ -48,6 +48,11 @@ test: $(STAMP) machine tools
 	$(TEST_MAIN) || failed="$$failed main-tests"; \
 	$(TEST_BROWSER) || failed="$$failed browser-tests"; \
 	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
+
+## make soak: hunt flaky tests: 5 full `make test` runs, then 10 runs of each timing-sensitive folder beside
+## a busy process per core; every run's output and a summary under run/soak/ (SOAK_ARGS="--full 0 --times 3")
+soak: $(STAMP) machine tools
+	@$(PY) -m shared.testing.soak $(SOAK_ARGS)
 
 lint: $(STAMP)
 	@$(VENV)/bin/ruff check .
