@@ -8,13 +8,13 @@ them; ``clients.py`` holds the tester's helpers.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
 from services.gateway.tests.conftest import (  # noqa: F401 - fixtures, re-used for this package
     Portal,
+    limits_lifted,
     portal,
     portal_amqp_uri,
     portal_env,
@@ -39,14 +39,8 @@ def limits_out_of_the_way(portal: Portal) -> Iterator[None]:  # noqa: F811 - the
 
     (The tester spread their clients over loopback source addresses instead.)
     """
-    state = portal.gateway_state()
-    configured = state.settings
-    state.settings = dataclasses.replace(configured, upload_per_minute=100_000, login_per_minute=100_000)
-    try:
+    with limits_lifted(portal):
         yield
-    finally:
-        state.settings = configured
-        state.limiter.hits.clear()
 
 
 @pytest.fixture

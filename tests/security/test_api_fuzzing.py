@@ -6,7 +6,6 @@ API and eventlet's monkeypatching do not mix); this process keeps serving while 
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from services.gateway.tests.conftest import limits_lifted
 from tests.security.conftest import Person, logged_in, new_case
 
 COOKIE = "jc_session"
@@ -26,14 +26,8 @@ BUDGET_SECONDS = 25  # per session; the whole folder must stay under ~3 minutes
 @pytest.fixture(scope="module", autouse=True)
 def limits_out_of_the_way(portal) -> Iterator[None]:
     """The fuzzer logs in and uploads far more often than the per-minute limits allow one address."""
-    state = portal.gateway_state()
-    configured = state.settings
-    state.settings = dataclasses.replace(configured, upload_per_minute=100_000, login_per_minute=100_000)
-    try:
+    with limits_lifted(portal):
         yield
-    finally:
-        state.settings = configured
-        state.limiter.hits.clear()
 
 
 @pytest.fixture(scope="module")

@@ -560,12 +560,12 @@ def restart_service(world: World, name: str) -> None:
         lift_upload_limit(world)
 
 
-def lift_upload_limit(world: World) -> dict[str, Any]:
-    """The model uploads far more than a citizen may in a minute from one address; returns the settings before."""
+def lift_upload_limit(world: World) -> int:
+    """The model uploads far more than a citizen may in a minute from one address; returns the limit before."""
     state = world.portal.gateway_state()
-    before = state.settings
-    state.settings = dataclasses.replace(before, upload_per_minute=100_000)
-    return {"state": state, "settings": before}
+    before = state.settings.upload_per_minute
+    state.settings = dataclasses.replace(state.settings, upload_per_minute=100_000)
+    return before
 
 
 @pytest.fixture(scope="module")
@@ -573,10 +573,13 @@ def people(world: World) -> Iterator[dict[str, Person]]:
     lead = Person(world.portal)
     lead.account = staff_account(world.portal, "team_lead", ASSIGNED_JOBCENTER)
     lead.log_in(lead.account)
-    configured = lift_upload_limit(world)["settings"].upload_per_minute
+    configured = lift_upload_limit(world)
     yield {**world.browsers, "team_lead": lead}
+    # The gateway running now (a restart made a new one): its limit as configured and none of the model's
+    # uploads counted - they had made the next module's first uploads 429 TOO_MANY_REQUESTS (CI of 94e40e6).
     state = world.portal.gateway_state()
     state.settings = dataclasses.replace(state.settings, upload_per_minute=configured)
+    state.limiter.hits.clear()
 
 
 def test_random_sequences_of_citizens_and_staff_keep_every_promise(world: World, people: dict[str, Person]) -> None:

@@ -6,9 +6,11 @@ submissions outbox relay is driven by hand (``portal.relay()``), as in notify's 
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +74,20 @@ class Portal:
         self._publisher.close()
         self._cases.close()
         self._engine.dispose()
+
+
+@contextmanager
+def limits_lifted(running: Portal) -> Iterator[None]:
+    """The gateway's per-address upload and login limits out of the way (every test client is 127.0.0.1)
+    while the block runs; the limits as configured, with no hits counted, afterwards."""
+    state = running.gateway_state()
+    configured = state.settings
+    state.settings = dataclasses.replace(configured, upload_per_minute=100_000, login_per_minute=100_000)
+    try:
+        yield
+    finally:
+        state.settings = configured
+        state.limiter.hits.clear()
 
 
 @dataclass
