@@ -204,6 +204,16 @@ class Portal(RuleBasedStateMachine):
         """The common way: a complete draft (with photos of a Nachweis, maybe), submitted, assigned."""
         return self.new_submitted_case(owner, photos)
 
+    @rule(target=cases, owner=st.sampled_from(CITIZENS))
+    def draft_with_photos_made_one_pdf(self, owner: str) -> str:
+        """A complete draft whose Arbeitsvertrag was photographed page by page and made one PDF (asked twice)."""
+        case_id = self.new_draft(owner)
+        self.fill(case_id)
+        for _ in range(2):
+            self.upload_nachweis(case_id, owner, "arbeitsvertrag", "photo")
+        self.merge_photos(case_id, again=True)
+        return case_id
+
     def new_draft(self, owner: str) -> str:
         answer = self.call(owner, "POST", "/cases", json={"kind": "veraenderungsmitteilung"})
         self.expect(answer, 201)
