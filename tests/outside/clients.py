@@ -19,10 +19,7 @@ from pypdf import PdfWriter
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import API, Account, Browser, Portal, wait_until
-from services.routing.application import Assignments
-from shared.messaging import EventPublisher
-from shared.outbox import OutboxRelay, RelayPositions
-from shared.sql import make_engine
+from services.gateway.tests.test_staff_api import RoutingRelay
 
 JOBCENTER = "jc-0394"  # Berlin Treptow-Köpenick: postcode 12555, Bezirk 09
 # The tester's second caseworker worked in München (80331 is routed there), which one probe relies on.
@@ -36,23 +33,15 @@ class Relays:
 
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
-        config = portal.containers["routing"].config
-        self._assignments = Assignments.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
-        self._engine = make_engine(str(config["DATABASE_URL"]))
-        self._publisher = EventPublisher(portal.env["AMQP_URI"], "routing")
-        self._routing = OutboxRelay(
-            self._assignments, self._publisher, RelayPositions(self._engine, self._assignments.name)
-        )
+        self._routing = RoutingRelay(portal)
 
     def __call__(self) -> None:
         """One batch of each relay."""
         self.portal.relay()
-        self._routing.relay_batch()
+        self._routing()
 
     def close(self) -> None:
-        self._publisher.close()
-        self._assignments.close()
-        self._engine.dispose()
+        self._routing.close()
 
 
 class Client(Browser):
