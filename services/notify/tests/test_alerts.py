@@ -15,7 +15,10 @@ from shared.servers import free_port, start_smtp_sink
 from shared.smtp import SmtpMailer
 from shared.testing.tokens import CONTACT_EMAIL, CONTACT_NAME, TEST_ISSUER, FakeIdentity
 
-CITIZEN = TEST_ISSUER.token_for("owner-1")
+
+def citizen() -> str:
+    """A fresh token of the case's owner: one made at import expired when the suite ran longer than its lifetime."""
+    return TEST_ISSUER.token_for("owner-1")
 
 
 @pytest.fixture
@@ -43,17 +46,17 @@ def submitted(case_id="case-1", event_id=None):
 
 def test_one_alert_per_event_even_when_it_is_redelivered(notify, rpc, amqp_uri, mailbox):
     with rpc() as cluster:
-        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        cluster.notify.set_consent(citizen(), "email_alerts", True)
         publish(amqp_uri, submitted(), times=3)
         assert wait_for(lambda: mailbox.messages())
         time.sleep(3)  # two more send rounds: nothing else may go out
-        assert len(cluster.notify.list_postfach(CITIZEN)["messages"]) == 1
+        assert len(cluster.notify.list_postfach(citizen())["messages"]) == 1
     assert len(mailbox.messages()) == 1
 
 
 def test_no_personal_data_in_any_mail(notify, rpc, amqp_uri, mailbox):
     with rpc() as cluster:
-        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        cluster.notify.set_consent(citizen(), "email_alerts", True)
         publish(amqp_uri, submitted("case-pii"))
         (mail,) = wait_for(lambda: mailbox.messages())
     assert mail["To"] == CONTACT_EMAIL
@@ -68,16 +71,16 @@ def test_no_personal_data_in_any_mail(notify, rpc, amqp_uri, mailbox):
 def test_without_consent_no_mail_and_every_change_is_recorded(notify, rpc, amqp_uri, mailbox):
     with rpc() as cluster:
         publish(amqp_uri, submitted("case-a"))
-        wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
-        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        wait_for(lambda: cluster.notify.list_postfach(citizen())["messages"])
+        cluster.notify.set_consent(citizen(), "email_alerts", True)
         publish(amqp_uri, submitted("case-b"))
         assert wait_for(lambda: len(mailbox.messages()) == 1)
-        cluster.notify.set_consent(CITIZEN, "email_alerts", False)
+        cluster.notify.set_consent(citizen(), "email_alerts", False)
         publish(amqp_uri, submitted("case-c"))
-        wait_for(lambda: len(cluster.notify.list_postfach(CITIZEN)["messages"]) == 3)
+        wait_for(lambda: len(cluster.notify.list_postfach(citizen())["messages"]) == 3)
         time.sleep(2.5)
-        changes = cluster.notify.list_consent_changes(CITIZEN)
-        consents = cluster.notify.get_consents(CITIZEN)
+        changes = cluster.notify.list_consent_changes(citizen())
+        consents = cluster.notify.get_consents(citizen())
     assert len(mailbox.messages()) == 1
     assert [(c["channel"], c["granted"]) for c in changes] == [("email_alerts", True), ("email_alerts", False)]
     assert consents["email_alerts"]["granted"] is False
@@ -90,7 +93,7 @@ def test_a_bescheid_without_digital_consent_is_marked_for_paper(notify, rpc, amq
     )
     with rpc() as cluster:
         publish(amqp_uri, decided)
-        (message,) = wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
+        (message,) = wait_for(lambda: cluster.notify.list_postfach(citizen())["messages"])
     assert message["paper_delivery"] is True
     assert message["attachments"] == ["doc-1"]
     assert message["legal_delivery_date"] is None
@@ -100,7 +103,7 @@ def test_smtp_down_means_retries_then_exactly_one_mail(notify, rpc, amqp_uri, tm
     # A queue on the service's own database, sending to a relay that is not there yet.
     engine = notify.dependencies and next(d for d in notify.dependencies if d.attr_name == "db").database.engine
     with rpc() as cluster:
-        cluster.notify.set_consent(CITIZEN, "email_alerts", True)
+        cluster.notify.set_consent(citizen(), "email_alerts", True)
     port = free_port()
     down = SmtpMailer("127.0.0.1", port, "postfach@jobcenter-portal.invalid")
     queue = AlertQueue(alert_table, max_attempts=5, portal_url="http://portal.invalid")
@@ -136,12 +139,12 @@ def test_the_wba_reminder_is_posted_once_eight_weeks_before_the_period_ends(noti
     db = next(d for d in notify.dependencies if d.attr_name == "db").database
     with rpc() as cluster:
         publish(amqp_uri, decided)
-        wait_for(lambda: cluster.notify.list_postfach(CITIZEN)["messages"])
+        wait_for(lambda: cluster.notify.list_postfach(citizen())["messages"])
         queue = AlertQueue(alert_table, 5, "http://portal.invalid")
         assert send_due_reminders(db, queue, date(2027, 5, 4)) == 0
         assert send_due_reminders(db, queue, date(2027, 5, 5)) == 1
         assert send_due_reminders(db, queue, date(2027, 5, 6)) == 0
-        kinds = [m["kind"] for m in cluster.notify.list_postfach(CITIZEN)["messages"]]
+        kinds = [m["kind"] for m in cluster.notify.list_postfach(citizen())["messages"]]
     assert kinds.count("wba_reminder") == 1
 
 
