@@ -27,6 +27,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from shared.errors import Forbidden, Unauthenticated, Unavailable
+from shared.messaging import named_standalone
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +224,8 @@ class AccessTokens(DependencyProvider):
         self.verifier = TokenVerifier(self._fetch_jwks, self.refresh_interval)
 
     def _fetch_jwks(self) -> Mapping[str, Any]:
-        with ServiceRpcProxy("identity", {"AMQP_URI": self.container.config["AMQP_URI"]}, timeout=5) as identity:
+        proxy = named_standalone(ServiceRpcProxy, self.container.service_name)
+        with proxy("identity", {"AMQP_URI": self.container.config["AMQP_URI"]}, timeout=5) as identity:
             jwks: Mapping[str, Any] = identity.get_jwks()
             return jwks
 

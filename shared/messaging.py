@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import eventlet
 from kombu import Connection, Producer
@@ -34,8 +34,9 @@ class EventPublisher:
     """
 
     def __init__(self, amqp_uri: str, source_service: str) -> None:
-        # Declared exactly as nameko declares it for its event handlers, or the broker refuses it.
+        # Looked up, not declared: the broker's setup declares it (see look_up_exchanges_only).
         self.exchange = get_event_exchange(source_service, {})
+        self.exchange.passive = True
         self.connection = Connection(amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5)
         self.producer: Producer | None = None
 
@@ -95,6 +96,42 @@ def integration_event_handler(source_service: str, event_type: str) -> Callable[
         return event_handler(source_service, event_type, handler_type=SERVICE_POOL, requeue_on_error=True)(handle)
 
     return decorate
+
+
+def look_up_exchanges_only() -> None:
+    """Let nameko look up the exchanges it uses instead of declaring them.
+
+    nameko declares ``nameko-rpc`` and every ``<service>.events`` exchange it uses when it starts, which
+    needs RabbitMQ's *configure* permission on them, and RabbitMQ ties that permission to deleting them:
+    a service taken over could delete ``nameko-rpc`` and stop every call of the portal. The broker's setup
+    declares the exchanges once (``servers.create_rabbit_vhost`` for ``make run`` and the tests, the
+    Topology Operator's ``Exchange`` resources in ``deploy/k8s``), so each service needs no configure
+    permission on any exchange (``shared/broker_access.py``). A passive declare is an existence check that
+    needs no permission; a missing exchange fails the service's start with NOT_FOUND.
+    """
+    import nameko.events
+    import nameko.rpc
+    import nameko.standalone.events
+
+    if getattr(nameko.rpc.get_rpc_exchange, "looks_up_only", False):
+        return
+    declare_rpc_exchange = nameko.rpc.get_rpc_exchange
+    declare_event_exchange = nameko.standalone.events.get_event_exchange
+
+    def rpc_exchange(config: Any) -> Any:
+        exchange = declare_rpc_exchange(config)
+        exchange.passive = True
+        return exchange
+
+    def event_exchange(service_name: str, config: Any) -> Any:
+        exchange = declare_event_exchange(service_name, config)
+        exchange.passive = True
+        return exchange
+
+    rpc_exchange.looks_up_only = True  # type: ignore[attr-defined]
+    nameko.rpc.get_rpc_exchange = rpc_exchange
+    nameko.events.get_event_exchange = event_exchange
+    nameko.standalone.events.get_event_exchange = event_exchange
 
 
 def survive_broker_restarts() -> None:
@@ -164,3 +201,20 @@ def transient_rpc_messages() -> None:
 
     MethodProxy.publisher_cls = RequestPublisher
     Responder.publisher_cls = ReplyPublisher
+
+
+Proxy = TypeVar("Proxy", bound=type)
+
+
+def named_standalone(proxy_class: Proxy, service_name: str) -> Proxy:
+    """nameko's ``ServiceRpcProxy`` or ``ClusterRpcProxy``, with its reply queue named after ``service_name``.
+
+    nameko names every standalone proxy's reply queue ``rpc.reply-standalone_rpc_proxy-<uuid>``; a broker
+    user may declare only its own, ``rpc.reply-<service>-<uuid>`` (shared/broker_access.py).
+    """
+
+    class Container(proxy_class.ServiceContainer):  # type: ignore[name-defined]
+        pass
+
+    Container.service_name = service_name
+    return cast(Proxy, type(f"{service_name}_{proxy_class.__name__}", (proxy_class,), {"ServiceContainer": Container}))

@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from nameko.cli.run import run
 
-    from shared.messaging import survive_broker_restarts, transient_rpc_messages
+    from shared.messaging import look_up_exchanges_only, survive_broker_restarts, transient_rpc_messages
 
+    look_up_exchanges_only()
     survive_broker_restarts()
     transient_rpc_messages()
     run([service_class(service)], config)

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -451,25 +451,94 @@ def _amqp_accepts_login() -> bool:
     return True
 
 
-def create_rabbit_vhost(name: str) -> str:
-    """Create vhost ``name`` with full rights for guest; returns its AMQP URI."""
+# The AMQP URI of each principal's own user (shared.broker_access) on the vhosts made by this process.
+_PRINCIPAL_URIS: dict[str, dict[str, str]] = {}
+
+
+def create_rabbit_vhost(name: str, passwords: Mapping[str, str] | None = None, node: PrivateNode | None = None) -> str:
+    """Create (or bring up to date) vhost ``name`` with its broker users; returns guest's AMQP URI.
+
+    guest, the operator's and the tests' own user, gets full rights on it. Every principal of
+    ``shared.broker_access`` gets its own user ``<vhost>.<principal>`` with exactly its rights, in one
+    ``rabbitmqctl import_definitions``; ``principal_uri`` gives their URIs. ``passwords`` (by principal)
+    keeps the users' passwords across runs (``make run``); new ones are made otherwise. ``node``: another
+    RabbitMQ node on this machine than the one on port 5672 (the outage tests run one of their own).
+    """
+    from shared import broker_access
+
     _check_name(name)
-    _rabbitmqctl("add_vhost", name)
-    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    return f"amqp://guest:guest@{LOOPBACK}:{AMQP_PORT}/{name}"
+    chosen = dict(passwords or {})
+    users = {p.name: f"{name}.{p.name}" for p in broker_access.PRINCIPALS}
+    for principal in users:
+        chosen.setdefault(principal, secrets.token_urlsafe(18))
+    definitions = broker_access.definitions(name, users, chosen)
+    definitions["permissions"].append({"user": "guest", "vhost": name, "configure": ".*", "write": ".*", "read": ".*"})
+    node = node or PrivateNode()
+    _rabbitmqctl(*node.arguments, "import_definitions", stdin=json.dumps(definitions), environ=node.environ)
+    _PRINCIPAL_URIS[name] = {
+        principal: f"amqp://{user}:{chosen[principal]}@{LOOPBACK}:{node.port}/{name}"
+        for principal, user in users.items()
+    }
+    return f"amqp://guest:guest@{LOOPBACK}:{node.port}/{name}"
+
+
+@dataclass(frozen=True)
+class PrivateNode:
+    """A RabbitMQ node for ``rabbitmqctl``: by default the machine's own on port 5672."""
+
+    name: str | None = None
+    port: int = AMQP_PORT
+    environ: Mapping[str, str] | None = None
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return ("-n", self.name) if self.name else ()
+
+
+def principal_uri(vhost_uri: str, principal: str) -> str:
+    """The AMQP URI of ``principal``'s own user on the vhost of ``vhost_uri``, made by ``create_rabbit_vhost``."""
+    vhost = vhost_uri.rsplit("/", 1)[-1]
+    try:
+        return _PRINCIPAL_URIS[vhost][principal]
+    except KeyError:
+        raise KeyError(
+            f"no broker user of {principal!r} on vhost {vhost!r}: make it with create_rabbit_vhost"
+        ) from None
+
+
+def principal_uris(vhost_uri: str) -> dict[str, str]:
+    """Every principal's AMQP URI on the vhost of ``vhost_uri`` (see ``principal_uri``)."""
+    return dict(_PRINCIPAL_URIS[vhost_uri.rsplit("/", 1)[-1]])
+
+
+def principal_environ(vhost_uri: str) -> dict[str, str]:
+    """The variables that give each service and relay its own user on that vhost (``GATEWAY_AMQP_URI``...)."""
+    from shared.broker_access import environ_variable
+
+    return {environ_variable(principal): uri for principal, uri in principal_uris(vhost_uri).items()}
 
 
 def delete_rabbit_vhost(name: str) -> None:
-    """Delete vhost ``name`` with all its queues; a vhost that does not exist is no error."""
+    """Delete vhost ``name`` with all its queues and its principals' users; what does not exist is no error."""
+    from shared import broker_access
+
     _check_name(name)
     _rabbitmqctl("delete_vhost", name, missing_ok=True)
+    users = ", ".join(f'<<"{name}.{p.name}">>' for p in broker_access.PRINCIPALS)
+    # One call for all users (each rabbitmqctl start costs half a second); a missing user is caught.
+    _rabbitmqctl("eval", f'[catch rabbit_auth_backend_internal:delete_user(U, <<"cli">>) || U <- [{users}]].')
+    _PRINCIPAL_URIS.pop(name, None)
 
 
-def _rabbitmqctl(*arguments: str, missing_ok: bool = False) -> None:
+def _rabbitmqctl(
+    *arguments: str, missing_ok: bool = False, stdin: str | None = None, environ: Mapping[str, str] | None = None
+) -> None:
     command = shutil.which("rabbitmqctl") or shutil.which("rabbitmqctl", path="/usr/sbin:/usr/local/sbin")
     if command is None:
         raise RuntimeError("rabbitmqctl not found; it comes with the rabbitmq-server package")
-    result = subprocess.run([command, *arguments], capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [command, *arguments], input=stdin, env=environ, capture_output=True, text=True, timeout=60, check=False
+    )
     if result.returncode == 0:
         return
     output = f"{result.stdout}\n{result.stderr}".strip()

@@ -22,7 +22,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
+from secrets import token_urlsafe
 
+from shared.broker_access import PRINCIPALS, environ_variable
 from shared.config import REPOSITORY_ROOT
 from shared.servers import (
     RunningServer,
@@ -30,6 +32,7 @@ from shared.servers import (
     ensure_clamd_installed,
     ensure_rabbitmq,
     free_port,
+    principal_environ,
     start_clamd,
     start_seaweedfs,
     start_smtp_sink,
@@ -67,6 +70,18 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
     return secrets
 
 
+def broker_passwords(run_dir: Path) -> dict[str, str]:
+    """The password of each service's and relay's broker user (shared.broker_access), made once per run folder."""
+    path = run_dir / "broker-passwords.json"
+    passwords: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    made = {p.name: token_urlsafe(18) for p in PRINCIPALS if p.name not in passwords}
+    if made or not path.exists():
+        passwords.update(made)
+        path.write_text(json.dumps(passwords))
+        path.chmod(0o600)
+    return passwords
+
+
 def port_or_free(preferred: int) -> int:
     """The preferred port when nothing listens there, else any free one."""
     import socket
@@ -94,11 +109,15 @@ class System:
         self.environ["RUN_DIR"] = str(self.run_dir)
         self.environ["GATEWAY_PORT"] = str(self.gateway_port)
         if "AMQP_URI" in os.environ:
+            # A broker of the caller's: its vhost and users are the caller's (the tests pass each
+            # service's and relay's own user as <PRINCIPAL>_AMQP_URI, which reach the processes as they are).
             self.environ["AMQP_URI"] = os.environ["AMQP_URI"]
         else:
             say("RabbitMQ: checking 127.0.0.1:5672 (starting or installing it if needed)")
             ensure_rabbitmq()
-            self.environ["AMQP_URI"] = ensure_vhost(RUN_VHOST)
+            vhost = os.environ.get("BROKER_VHOST", RUN_VHOST)
+            self.environ["AMQP_URI"] = create_rabbit_vhost(vhost, broker_passwords(self.run_dir))
+            self.environ.update(principal_environ(self.environ["AMQP_URI"]))
         if "S3_ENDPOINT" not in os.environ:
             say("SeaweedFS (S3): starting")
             self.environ.update(keep(stack, start_seaweedfs(self.run_dir / "seaweedfs", port_or_free(8333))).settings)
@@ -117,7 +136,11 @@ class System:
         for service in SERVICES:
             self._spawn(service, [sys.executable, "-m", "shared.run", service], environ)
         for service, application in RELAYS.items():
-            self._spawn(f"{service}-outbox", [sys.executable, "-m", "shared.outbox", service, application], environ)
+            relay = f"{service}-outbox"
+            own = environ.get(environ_variable(relay))
+            # The relay reads its service's config, whose AMQP_URI must then be the relay's own user.
+            relay_environ = {**environ, environ_variable(service): own} if own else environ
+            self._spawn(relay, [sys.executable, "-m", "shared.outbox", service, application], relay_environ)
 
     def _spawn(self, name: str, command: list[str], environ: dict[str, str]) -> None:
         with (self.logs / f"{name}.log").open("ab") as log:
@@ -178,14 +201,6 @@ class System:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
-
-
-def ensure_vhost(name: str) -> str:
-    """Our own vhost on the local broker, made on the first run and reused after."""
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_vhosts"], capture_output=True, text=True, check=True)
-    if name in listed.stdout.split():
-        return f"amqp://guest:guest@127.0.0.1:5672/{name}"
-    return create_rabbit_vhost(name)
 
 
 def keep(stack: ExitStack, server: RunningServer) -> RunningServer:

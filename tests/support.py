@@ -16,8 +16,9 @@ from typing import Any
 
 import pyotp
 
+from shared import servers
 from shared.config import REPOSITORY_ROOT
-from shared.servers import free_port
+from shared.servers import free_port, principal_environ
 from shared.testing.http import get_json
 
 DEMO_CITIZEN = "erika.mustermann@example.org"
@@ -29,7 +30,8 @@ class RunningSystem:
         self.run_dir = run_dir
         self.port = free_port()
         self.output = run_dir.parent / f"{run_dir.name}-output-{time.monotonic_ns()}.log"
-        environ = {**os.environ, **(environ or {}), "AMQP_URI": amqp_uri}
+        # guest for the tests' own calls; each service and relay its own broker user on that vhost
+        environ = {**os.environ, **principal_environ(amqp_uri), **(environ or {}), "AMQP_URI": amqp_uri}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shared.system", "run", "--run-dir", str(run_dir), "--port", str(self.port),
              "--no-follow"],
@@ -228,7 +230,13 @@ class PrivateRabbit:
 
     @property
     def uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{self.VHOST}"
+
+    VHOST = "portal"
+
+    def create_vhost(self) -> None:
+        """The portal's vhost with every service's and relay's own user (``principal_environ(self.uri)``)."""
+        servers.create_rabbit_vhost(self.VHOST, node=servers.PrivateNode(self.node, self.port, self.environ))
 
     def start(self, timeout: float = 90) -> None:
         subprocess.run(["rabbitmq-server", "-detached"], env=self.environ, check=True, capture_output=True)
@@ -250,7 +258,7 @@ class PrivateRabbit:
         import kombu
 
         try:
-            with kombu.Connection(self.uri, connect_timeout=1) as connection:
+            with kombu.Connection(f"amqp://guest:guest@127.0.0.1:{self.port}/", connect_timeout=1) as connection:
                 connection.connect()
             return True
         except Exception:

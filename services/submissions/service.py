@@ -315,6 +315,20 @@ class SubmissionsService(PortalService):
         raise Forbidden("ADMIN_ONLY", "Das Zugriffsprotokoll sehen nur Administration und Teamleitung.")
 
     @rpc
+    def audited_case_documents(self, case_id: str, token: str) -> list[str]:
+        """The documents of a case, for the access record (admins are no readers of cases): admins any
+        case, team leads their Jobcenter's (another's answers as a missing one); Forbidden for the rest."""
+        who = self._actor(token)
+        if who.role not in ("admin", "team_lead"):
+            raise Forbidden("ADMIN_ONLY", "Das Zugriffsprotokoll sehen nur Administration und Teamleitung.")
+        case = self.cases.get_case(case_id)
+        if who.role == "team_lead" and (not who.institution_id or case.get("jobcenter_id") != who.institution_id):
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        listed = [d for item in (case.get("checklist") or {}).values() for d in item.get("document_ids", [])]
+        bescheid = (case.get("decision") or {}).get("bescheid_document_id")
+        return sorted({*listed, *([bescheid] if bescheid else [])})
+
+    @rpc
     def get_answers(self, case_id: str, token: str) -> dict[str, Any]:
         self._readable_case(case_id, token)
         return self.cases.get_answers(case_id)

@@ -26,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # psycopg fixes its wait function when first imported, which may happen while collecting any test
     # module; services tested in-process under eventlet need the select-based one (DESIGN.md, Known traps).
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+    # Services in the test process use the exchanges as in production: looked up, never declared.
+    from shared.messaging import look_up_exchanges_only
+
+    look_up_exchanges_only()
 
 
 def _test_name() -> str:

@@ -20,7 +20,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from shared.config import load_config
 from shared.correlation import CONTEXT_KEY
 from shared.logs import PortalJsonFormatter
-from shared.servers import free_port
+from shared.servers import free_port, principal_environ
 from shared.service import service_class
 
 
@@ -45,7 +45,8 @@ def service_env(
 ) -> dict[str, str]:
     """The environment our services' configs are resolved from in a test: real broker, SQLite in tmp."""
     return {
-        "AMQP_URI": amqp_uri,
+        "AMQP_URI": amqp_uri,  # guest: the tests' own RPC calls and doubles
+        **principal_environ(amqp_uri),  # each service its own broker user
         "RUN_DIR": str(tmp_path / "run"),
         "CIPHER_KEY": cipher_key,
         "RECEIPT_SIGNING_KEY": receipt_signing_key,

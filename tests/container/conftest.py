@@ -124,14 +124,18 @@ def secret_references(manifests: Manifests, image: str) -> dict[str, set[str]]:
     return wanted
 
 
-def make_secrets(wanted: dict[str, set[str]], amqp_uri: str, database_url: str, s3: dict[str, str]) -> dict:
-    """A value for each referenced Secret key: this run's broker and database, the session's S3, new keys."""
+def make_secrets(wanted: dict[str, set[str]], amqp_uris: dict[str, str], database_url: str, s3: dict[str, str]) -> dict:
+    """A value for each referenced Secret key: this run's broker and database, the session's S3, new keys.
+
+    ``amqp_uris``: each principal's own broker user (shared.broker_access); Secret ``portal-<principal>``
+    gets that principal's, as an operator sets them up (deploy/k8s/README.md).
+    """
 
     def new_key() -> str:
         return base64.b64encode(os.urandom(32)).decode()
 
     values = {
-        "amqp-uri": lambda: amqp_uri,
+        "amqp-uri": lambda: "",  # replaced below by the principal's own, per Secret
         "database-url": lambda: database_url,
         "s3-access-key": lambda: s3["S3_ACCESS_KEY"],
         "s3-secret-key": lambda: s3["S3_SECRET_KEY"],
@@ -145,7 +149,11 @@ def make_secrets(wanted: dict[str, set[str]], amqp_uri: str, database_url: str, 
     }
     unknown = {key for keys in wanted.values() for key in keys} - set(values)
     assert not unknown, f"the container tests do not know what to put in the Secret keys {sorted(unknown)}"
-    return {secret: {key: values[key]() for key in keys} for secret, keys in wanted.items()}
+    secrets_made = {secret: {key: values[key]() for key in keys} for secret, keys in wanted.items()}
+    for secret, keys in secrets_made.items():
+        if "amqp-uri" in keys:
+            keys["amqp-uri"] = amqp_uris[secret.removeprefix("portal-")]
+    return secrets_made
 
 
 def podman_ready() -> None:
@@ -174,7 +182,10 @@ def portal_cluster(
     servers.ensure_rabbitmq()
     servers.ensure_postgres()
     name = f"jc_test_{secrets.token_hex(6)}"
-    amqp_uri = servers.create_rabbit_vhost(name).replace(servers.LOOPBACK, HOST_FROM_POD)
+    amqp_uris = {
+        principal: uri.replace(servers.LOOPBACK, HOST_FROM_POD)
+        for principal, uri in servers.principal_uris(servers.create_rabbit_vhost(name)).items()
+    }
     database_url = servers.create_postgres_database(name).replace(servers.LOOPBACK, HOST_FROM_POD)
     folder = tmp_path_factory.mktemp("site-overlay")
     dev = Manifests(yaml.safe_load_all(kubectl("kustomize", str(K8S / "overlays" / "dev"))))
@@ -185,7 +196,7 @@ def portal_cluster(
         "CLAMD_HOST": HOST_FROM_POD, "CLAMD_PORT": clamd.settings["CLAMD_PORT"],
         "SMTP_HOST": HOST_FROM_POD, "SMTP_PORT": smtp_sink.settings["SMTP_PORT"], "SMTP_STARTTLS": "false",
     }  # fmt: skip
-    manifests = site_overlay(folder, dev, image, make_secrets(wanted, amqp_uri, database_url, seaweedfs.settings),
+    manifests = site_overlay(folder, dev, image, make_secrets(wanted, amqp_uris, database_url, seaweedfs.settings),
                              site_servers)  # fmt: skip
     (ARTIFACTS / "manifests.yaml").write_text(yaml.safe_dump_all(_without_secrets(manifests.documents)))
 

@@ -22,6 +22,7 @@ import requests
 
 from services.documents.tests import samples
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.broker_access import environ_variable
 from tests.container.conftest import PortalCluster
 from tests.container.kubelet import Pod, memory_bytes, pod_spec, wait_until_ready
 from tests.support import DEMO_CITIZEN, DEMO_PASSWORD, ApiCitizen
@@ -186,7 +187,7 @@ def queues_drained(cluster: PortalCluster, service: str) -> bool:
 
 def queues_consumed_by(cluster: PortalCluster, service: str) -> dict[str, tuple[int, int]]:
     """The queues ``service`` consumes (its RPC queue, its event handlers'): messages ready and unacknowledged."""
-    vhost = cluster.config(service)["AMQP_URI"].rsplit("/", 1)[1]
+    vhost = cluster.config(service)[environ_variable(service)].rsplit("/", 1)[1]
     listed = subprocess.run(
         [shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p", vhost,
          "name", "messages_ready", "messages_unacknowledged"],

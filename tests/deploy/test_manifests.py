@@ -12,6 +12,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from shared.broker_access import PRINCIPALS
 from shared.config import _closing_brace, config_path
 from shared.service import SERVICES
 from shared.system import RELAYS
@@ -25,6 +26,8 @@ CUSTOM_KINDS = {
     "Policy",
     "User",
     "Permission",
+    "TopicPermission",
+    "Exchange",
     "Cluster",
     "Database",
     "ObjectStore",
@@ -263,3 +266,35 @@ def test_the_image_is_multi_stage_pinned_and_runs_as_a_user_without_build_tools(
     # A proxy's CA reaches the build as a secret mount only, never as a file of a layer.
     assert "--mount=type=secret,id=ca-bundle" in text
     assert not re.search(r"^(COPY|ADD) .*ca-", text, flags=re.MULTILINE | re.IGNORECASE)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_and_relay_talks_to_the_broker_as_its_own_user(resources, overlay):
+    """The rendered Users and Permissions are shared/broker_access.py's, and each workload uses its own (#18)."""
+    documents = resources[overlay]
+    users = by_kind(documents, "User")
+    permissions = by_kind(documents, "Permission")
+    for principal in PRINCIPALS:
+        user = f"portal-{principal.name}"
+        assert users[user]["spec"]["importCredentialsSecret"]["name"] == f"portal-broker-{principal.name}"
+        assert permissions[user]["spec"]["permissions"] == principal.permissions()
+    topics = {
+        (d["spec"]["userReference"]["name"], d["spec"]["permissions"]["exchange"]): d["spec"]["permissions"]
+        for d in documents
+        if d["kind"] == "TopicPermission"
+    }
+    expected = {
+        (f"portal-{p.name}", exchange): {"exchange": exchange, **patterns}
+        for p in PRINCIPALS
+        for exchange, patterns in p.topic_permissions().items()
+    }
+    assert topics == expected
+    deployments = by_kind(documents, "Deployment")
+    for principal in PRINCIPALS:
+        container = deployments[principal.name]["spec"]["template"]["spec"]["containers"][0]
+        secrets_of_broker = {
+            item["valueFrom"]["secretKeyRef"]["name"]
+            for item in container.get("env", [])
+            if item["name"].endswith("_AMQP_URI")
+        }
+        assert secrets_of_broker == {f"portal-{principal.name}"}, principal.name

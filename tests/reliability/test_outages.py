@@ -171,6 +171,7 @@ def portal(request: pytest.FixtureRequest) -> Iterator[Portal]:
     try:
         postgres.start()
         rabbit.start()
+        rabbit.create_vhost()
         with psycopg.connect(postgres.url, autocommit=True) as connection:
             for name in SERVICE_DATABASES:
                 connection.execute(f"CREATE DATABASE {name}")

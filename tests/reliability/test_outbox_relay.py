@@ -13,6 +13,7 @@ from services.submissions.application import Cases
 from shared.config import REPOSITORY_ROOT
 from shared.envelope import IntegrationEvent
 from shared.messaging import integration_event_handler
+from shared.servers import principal_uri
 from shared.sql import Database, make_engine
 from shared.testing.waiting import wait_until
 
@@ -54,7 +55,8 @@ def start_relay(database_url, cipher_key, amqp_uri, log_path):
         "CIPHER_KEY": cipher_key,
         # The relay reads the service's whole config, whose required settings include this one.
         "RECEIPT_SIGNING_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        "AMQP_URI": amqp_uri,
+        # The relay's own broker user, as make run and deploy/k8s give it (it may only publish these events).
+        "SUBMISSIONS_AMQP_URI": principal_uri(amqp_uri, "submissions-outbox"),
         "OUTBOX_BATCH_SIZE": "20",
     }
     return subprocess.Popen(

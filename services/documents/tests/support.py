@@ -24,6 +24,7 @@ from shared.config import load_config
 from shared.envelope import IntegrationEvent
 from shared.errors import NotFound
 from shared.messaging import integration_event_handler
+from shared.servers import principal_environ
 from shared.service import service_class
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
@@ -142,6 +143,7 @@ def documents(amqp_uri, seaweedfs, clamd, tmp_path_factory) -> Iterator[Document
     bucket = f"docs-{secrets.token_hex(4)}"
     environ = {
         "AMQP_URI": amqp_uri,
+        **principal_environ(amqp_uri),
         "RUN_DIR": str(tmp_path_factory.mktemp("documents")),
         "LOG_LEVEL": "INFO",
         "S3_BUCKET": bucket,

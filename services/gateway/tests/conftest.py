@@ -142,7 +142,8 @@ def portal_env(
     smtp_sink,
 ):  # fmt: skip
     return {
-        "AMQP_URI": portal_amqp_uri,
+        "AMQP_URI": portal_amqp_uri,  # guest: the tests' own RPC calls and event taps
+        **servers.principal_environ(portal_amqp_uri),  # each service its own broker user
         "RUN_DIR": str(tmp_path_factory.mktemp("portal-run")),
         "CIPHER_KEY": cipher_key,
         "RECEIPT_SIGNING_KEY": receipt_signing_key,

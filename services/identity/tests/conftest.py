@@ -19,6 +19,7 @@ from nameko.containers import ServiceContainer
 from services.identity.operations import Identity
 from services.identity.tests.support import PUBLIC_URL, RP_ID, Person
 from shared.config import load_config
+from shared.servers import principal_environ
 from shared.service import service_class
 
 
@@ -37,6 +38,7 @@ def identity_env(
 ) -> dict[str, str]:
     return {
         "AMQP_URI": amqp_uri,
+        **principal_environ(amqp_uri),
         "RUN_DIR": str(tmp_path_factory.mktemp("identity-run")),
         "IDENTITY_DATABASE_URL": postgres_url,
         "IDENTITY_SECRETS_KEY": identity_secrets_key,

@@ -17,6 +17,7 @@ from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.messaging import EventPublisher, integration_event_handler
 from shared.outbox import OutboxRelay, RelayPositions
+from shared.servers import principal_environ
 from shared.service import service_class
 from shared.sql import make_engine
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
@@ -50,6 +51,7 @@ def routing(amqp_uri, cipher_key, tmp_path_factory):
     """One routing service (with the shipped places) and the double, for the whole module: they stop slowly."""
     environ = {
         "AMQP_URI": amqp_uri,
+        **principal_environ(amqp_uri),
         "CIPHER_KEY": cipher_key,
         "RUN_DIR": str(tmp_path_factory.mktemp("routing-run")),
     }

@@ -15,6 +15,7 @@ from shared.config import load_config
 from shared.envelope import IntegrationEvent
 from shared.errors import NotFound
 from shared.messaging import EventPublisher
+from shared.servers import principal_environ
 from shared.service import service_class
 from shared.testing.tokens import FakeIdentity
 
@@ -60,7 +61,12 @@ def test_routing_restarted_alone_on_next_years_register_switches_on_its_first_da
     tmp_path,
     next_year_files,  # noqa: F811 - the fixture
 ):
-    environ = {"AMQP_URI": amqp_uri, "CIPHER_KEY": cipher_key, "RUN_DIR": str(tmp_path / "run")}
+    environ = {
+        "AMQP_URI": amqp_uri,
+        **principal_environ(amqp_uri),
+        "CIPHER_KEY": cipher_key,
+        "RUN_DIR": str(tmp_path / "run"),
+    }
     identity = ServiceContainer(FakeIdentity, {"AMQP_URI": amqp_uri})
     identity.start()
     routing = running_routing(environ)
