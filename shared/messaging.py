@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 import eventlet
 from kombu import Connection, Producer
@@ -19,6 +21,7 @@ from nameko.events import SERVICE_POOL, event_handler, get_event_exchange
 
 from shared.correlation import CONTEXT_KEY, correlated, current_correlation_id
 from shared.envelope import IntegrationEvent, MalformedEnvelope
+from shared.errors import Forbidden
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,85 @@ def look_up_exchanges_only() -> None:
     nameko.rpc.get_rpc_exchange = rpc_exchange
     nameko.events.get_event_exchange = event_exchange
     nameko.standalone.events.get_event_exchange = event_exchange
+
+
+# The broker's administrators in make run and the tests: they can read every queue anyway, so their
+# calls (the tests' own, operator tools) are not refused; no principal is named so.
+BROKER_ADMINISTRATORS = frozenset({"guest"})
+
+
+def broker_user(amqp_uri: str) -> str:
+    """The user name an AMQP URI logs in with."""
+    return unquote(urlsplit(amqp_uri).username or "")
+
+
+def rpc_caller_allowed(caller: str | None, own_user: str, service: str, method: str) -> bool:
+    """Whether the broker user ``caller`` may call ``service.method``, by the list of shared/broker_access.py.
+
+    The broker's topic permissions keep a principal from publishing a request it may not make, but a
+    request can reach ``nameko-rpc`` without being published there: dead-lettered from a queue of the
+    caller's own (``x-dead-letter-exchange``) or routed through an exchange it bound to ``nameko-rpc``.
+    Such a message keeps the ``user_id`` its publisher gave it, which RabbitMQ checks against the
+    connection's user, so the service asks the list again here. Users are named ``<prefix><principal>``
+    (``portal-gateway``, ``<vhost>.gateway``); a service whose own user is not so named runs without
+    per-service users (one user for all, as on a developer's broker of their own) and refuses no one.
+    """
+    from shared.broker_access import BY_NAME
+
+    if not own_user.endswith(service):
+        return True
+    if caller in BROKER_ADMINISTRATORS:
+        return True
+    prefix = own_user[: -len(service)]
+    if not caller or not caller.startswith(prefix):
+        return False
+    principal = BY_NAME.get(caller[len(prefix) :])
+    return principal is not None and method in principal.calls.get(service, ())
+
+
+def identify_rpc_callers() -> None:
+    """Every RPC request says who sends it; every service answers only the callers its list allows,
+    and drops a request that no one waits for (no ``reply_to``) instead of dying on it.
+
+    The request carries AMQP's ``user_id`` property, the publisher's broker user, which RabbitMQ refuses
+    to let anyone set to another's name. The receiving service refuses (``Forbidden``
+    ``RPC_CALLER_NOT_ALLOWED``) a request without it or from a user not allowed that method
+    (``rpc_caller_allowed``).
+    """
+    from nameko.rpc import MethodProxy, RpcConsumer
+
+    if getattr(RpcConsumer.handle_message, "checks_callers", False):
+        return
+    publisher_class = MethodProxy.publisher_cls
+
+    class IdentifiedRequestPublisher(publisher_class):  # type: ignore[valid-type,misc]
+        def publish(self, payload: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("user_id", broker_user(self.amqp_uri))
+            return super().publish(payload, **kwargs)
+
+    answer = RpcConsumer.handle_message
+
+    def handle_message(self: RpcConsumer, body: Any, message: Any) -> Any:
+        method = str(message.delivery_info.get("routing_key", "")).rpartition(".")[2]
+        service = self.container.service_name
+        if not message.properties.get("reply_to"):
+            # nameko would fail to answer it, kill the service and leave the message in the queue, so that
+            # every restart dies on it again: no caller waits for an answer to a request without reply_to.
+            log.warning("rpc_request_without_reply_to_dropped", extra={"method": f"{service}.{method}"})
+            self.queue_consumer.ack_message(message)
+            return None
+        caller = message.properties.get("user_id")
+        if not rpc_caller_allowed(caller, broker_user(str(self.container.config["AMQP_URI"])), service, method):
+            log.warning("rpc_caller_refused", extra={"caller": caller or "", "method": f"{service}.{method}"})
+            try:
+                raise Forbidden("RPC_CALLER_NOT_ALLOWED", "Dieser Dienst darf das nicht aufrufen.")
+            except Forbidden:
+                return self.handle_result(message, None, sys.exc_info())
+        return answer(self, body, message)
+
+    handle_message.checks_callers = True  # type: ignore[attr-defined]
+    MethodProxy.publisher_cls = IdentifiedRequestPublisher
+    RpcConsumer.handle_message = handle_message
 
 
 def survive_broker_restarts() -> None:

@@ -40,11 +40,17 @@ def main(argv: list[str] | None = None) -> None:
 
     from nameko.cli.run import run
 
-    from shared.messaging import look_up_exchanges_only, survive_broker_restarts, transient_rpc_messages
+    from shared.messaging import (
+        identify_rpc_callers,
+        look_up_exchanges_only,
+        survive_broker_restarts,
+        transient_rpc_messages,
+    )
 
     look_up_exchanges_only()
     survive_broker_restarts()
     transient_rpc_messages()
+    identify_rpc_callers()  # after transient_rpc_messages: it builds on its request publisher
     run([service_class(service)], config)
 
 

@@ -26,10 +26,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # psycopg fixes its wait function when first imported, which may happen while collecting any test
     # module; services tested in-process under eventlet need the select-based one (DESIGN.md, Known traps).
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
-    # Services in the test process use the exchanges as in production: looked up, never declared.
-    from shared.messaging import look_up_exchanges_only
+    # Services in the test process talk to the broker as in production: exchanges looked up, never
+    # declared; every RPC request names its caller, and each service answers only the callers it may.
+    from shared.messaging import identify_rpc_callers, look_up_exchanges_only
 
     look_up_exchanges_only()
+    identify_rpc_callers()
 
 
 def _test_name() -> str:

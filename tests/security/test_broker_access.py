@@ -8,6 +8,7 @@ may do: exactly the list in ``shared/broker_access.py``, nothing else.
 from __future__ import annotations
 
 import ast
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,80 @@ def test_the_kubernetes_manifest_is_the_list():
     assert rendered == broker_access.render_manifests(), (
         "run: python -m shared.broker_access > deploy/k8s/base/servers/broker-access.yaml"
     )
+
+
+# -- requests that reach nameko-rpc without being published there ------------------------------------------
+
+
+def _detour_request(uri: str, method: str, arguments: list, detour: str) -> dict:
+    """As the user of ``uri``, make a request reach ``nameko-rpc`` with routing key ``method`` by a detour
+    the broker's topic permissions do not see; the service's answer, as nameko sends it."""
+    own = str(uuid.uuid4())
+    reply_key = str(uuid.uuid4())
+    rpc = Exchange(RPC_EXCHANGE, "topic", durable=True, passive=True)
+    with Connection(uri, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        replies = Queue(f"rpc.reply-gateway-{reply_key}", rpc, routing_key=reply_key, auto_delete=True)(channel)
+        replies.declare()
+        body = {"args": arguments, "kwargs": {}}
+        properties = {"reply_to": reply_key, "correlation_id": own, "user_id": urlsplit(uri).username}
+        if detour == "dead-letter":
+            # A queue of its own, bound by a reply key it may use, whose messages expire at once into nameko-rpc.
+            parked = Queue(f"rpc.reply-gateway-{own}", rpc, routing_key=own, auto_delete=False,
+                           queue_arguments={"x-dead-letter-exchange": RPC_EXCHANGE,
+                                            "x-dead-letter-routing-key": method, "x-message-ttl": 0})  # fmt: skip
+            parked(channel).declare()
+            Producer(channel).publish(body, exchange=rpc, routing_key=own, serializer="json", **properties)
+        else:
+            # An exchange named like a queue of its own, bound into nameko-rpc.
+            detour_exchange = Exchange(f"rpc.reply-gateway-{own}", "topic", auto_delete=True)(channel)
+            detour_exchange.declare()
+            channel.exchange_bind(destination=RPC_EXCHANGE, source=detour_exchange.name, routing_key="#")
+            Producer(channel).publish(
+                body, exchange=detour_exchange, routing_key=method, serializer="json", **properties
+            )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            message = replies.get(no_ack=True)
+            if message is not None:
+                return dict(message.payload)
+            time.sleep(0.05)
+    raise AssertionError(f"no answer to {method} by {detour}")
+
+
+@pytest.mark.parametrize("detour", ["dead-letter", "exchange-to-exchange"])
+@pytest.mark.parametrize("method", ["submissions.get_case", "submissions.export_case", "identity.get_contact"])
+def test_a_request_that_takes_a_detour_past_the_topic_permissions_is_refused_by_the_service(
+    uris, world, detour, method
+):
+    """The outside pass of #18 reached get_case this way; the service now checks the caller's user_id too.
+
+    The refusal's code comes from the service: the request did reach it, and it answered no data.
+    """
+    answer = _detour_request(uris["gateway"], method, [world.assigned], detour)
+    assert answer["result"] is None
+    assert "RPC_CALLER_NOT_ALLOWED" in str(answer["error"])
+
+
+def test_a_request_without_reply_to_is_dropped_and_the_service_keeps_serving(uris, portal, rpc_as_guest):
+    """The outside pass of #18: one such message killed the service, and every restart died on it again."""
+    rpc = Exchange(RPC_EXCHANGE, "topic", durable=True, passive=True)
+    with Connection(uris["gateway"], transport_options={"confirm_publish": True}) as connection:
+        for service in ("submissions", "routing", "identity"):
+            Producer(connection.channel()).publish(
+                {"args": [], "kwargs": {}}, exchange=rpc, routing_key=f"{service}.health", serializer="json",
+                user_id=urlsplit(uris["gateway"]).username,
+            )  # fmt: skip
+    with rpc_as_guest() as cluster:
+        for service in ("submissions", "routing", "identity"):
+            assert "status" in getattr(cluster, service).health(), service
+    for name in ("submissions", "routing", "identity"):
+        assert portal.containers[name]._died.ready() is False, name  # noqa: SLF001 - nameko's own flag
+
+
+@pytest.fixture
+def rpc_as_guest(portal):
+    def cluster():
+        return ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=15)
+
+    return cluster
