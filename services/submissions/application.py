@@ -41,25 +41,29 @@ class Cases(PortalApplication):
     snapshotting_intervals: ClassVar[dict[type, int]] = {Case: 50}
     integration_events: ClassVar[dict[type, Publishes]] = {
         Case.DraftStarted: Publishes("case_draft_started", ("kind", "owner_id")),
+        # Each event carries what its consumers act on (ids and codes), so that none asks for the case.
         Case.Submitted: Publishes(
-            "case_submitted", ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version")
+            "case_submitted",
+            ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version", "owner_id"),
         ),
-        Case.MoveReported: Publishes("case_move_reported", ("move_date",)),
+        Case.MoveReported: Publishes(
+            "case_move_reported", ("move_date", "jobcenter_id", "matched_key", "reason_code", "register_version")
+        ),
         Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
         Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
         Case.HandedOver: Publishes("case_handed_over", ("reason_code",)),
         Case.Received: Publishes("case_received", ()),
         Case.ProcessingStarted: Publishes("case_processing_started", ()),
-        Case.DocumentsRequested: Publishes("documents_requested", ("items", "due_date")),
-        Case.DocumentSupplied: Publishes("document_supplied", ("document_id", "nachweis")),
-        Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to")),
+        Case.DocumentsRequested: Publishes("documents_requested", ("items", "due_date", "owner_id")),
+        Case.DocumentSupplied: Publishes("document_supplied", ("document_id", "nachweis", "jobcenter_id")),
+        Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to", "owner_id", "kind")),
         Case.Closed: Publishes("case_closed", ()),
         Case.Withdrawn: Publishes("case_withdrawn", ()),
-        Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role")),
+        Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role", "owner_id", "jobcenter_id")),
         Case.Discarded: Publishes("case_draft_discarded", ()),
         Case.Expired: Publishes("case_draft_expired", ()),
         CaseErasure.Recorded: Publishes("case_erased", ("case_id",)),
-        Case.BecameOverdue: Publishes("case_overdue", ("due_since",)),
+        Case.BecameOverdue: Publishes("case_overdue", ("due_since", "jobcenter_id")),
         # The reason of a refusal stays in the case (it may name the person): only the fact is published.
         Case.HandoverConfirmed: Publishes("case_handover_confirmed", ("jobcenter_id",)),
         Case.HandoverRefused: Publishes("case_handover_refused", ("jobcenter_id",)),
@@ -266,6 +270,19 @@ class Cases(PortalApplication):
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self._case_view(self._get(case_id))
 
+    def get_parties(self, case_id: str) -> dict[str, Any]:
+        """Who a case concerns, in ids and codes only: its owner, its Jobcenter, kind, status and the
+        Nachweis kinds its form knows - never its answers or residence."""
+        case = self._get(case_id)
+        return {
+            "case_id": str(case.id),
+            "owner_id": case.owner_id,
+            "jobcenter_id": case.jobcenter_id,
+            "kind": case.kind.value,
+            "status": case.status.value,
+            "nachweis_kinds": sorted(self.form_of(case).labels),
+        }
+
     def _case_view(self, case: Case) -> dict[str, Any]:
         form = self.form_of(case)
         return {
@@ -383,7 +400,8 @@ class Cases(PortalApplication):
                     "type": spec.type if spec else _snake_case(type(domain_event).__name__),
                     "version": domain_event.originator_version,
                     "at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
-                    "data": {name: jsonable(state[name]) for name in fields if name != "owner_id"},
+                    # Events stored before a field was published lack it.
+                    "data": {name: jsonable(state[name]) for name in fields if name != "owner_id" and name in state},
                 }
             )
         return entries

@@ -289,6 +289,13 @@ class SubmissionsService(PortalService):
         return {**case, "nachweis_kinds": sorted(form.labels)}
 
     @rpc
+    def get_case_parties(self, case_id: str) -> dict[str, Any]:
+        """For other services only: the ids and codes of a case (owner, Jobcenter, kind, status, the Nachweis
+        kinds of its form) - what documents checks an upload against, and what notify needs of an event
+        stored before events carried it. Never the answers or the residence."""
+        return self.cases.get_parties(case_id)
+
+    @rpc
     def view_case(self, case_id: str, token: str) -> dict[str, Any]:
         """The case for its owner or its Jobcenter's staff; NotFound for everyone else.
 

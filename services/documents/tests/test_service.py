@@ -122,7 +122,7 @@ def test_the_eicar_file_is_refused_and_gone_from_storage(documents, rpc, name):
     assert events_of(document["document_id"], count=2)[-1] == (
         "document_rejected",
         {"document_id": document["document_id"], "case_id": case_id, "nachweis": "arbeitsvertrag",
-         "reason_code": "VIRUS_FOUND", "from_jobcenter": False},
+         "reason_code": "VIRUS_FOUND", "from_jobcenter": False, "owner_id": "owner-1"},
     )  # fmt: skip
 
 

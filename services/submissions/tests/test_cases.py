@@ -201,6 +201,27 @@ def test_a_reported_move_gives_routing_the_new_residence(cases):
     assert "MoveReported" in [entry["event"] for entry in cases.timeline(case_id)]
 
 
+def test_a_reported_move_carries_routings_answer_for_the_new_address_and_no_address(cases):
+    before = cases.check_store()
+    submitted_case(cases, UMZUG)
+    notifications = cases.recorder.select_notifications(before, 20, inclusive_of_start=False)
+    (moved,) = [e for n in notifications if (e := cases.integration_event_for(n)) and e.type == "case_move_reported"]
+    assert moved.data == {"move_date": "2026-12-15", **ROUTED}
+
+
+def test_an_event_stored_before_a_field_was_published_is_published_as_it_was_stored(cases):
+    before = cases.check_store()
+    case_id = submitted_case(cases)
+    notifications = cases.recorder.select_notifications(before, 20, inclusive_of_start=False)
+    stored = next(n for n in notifications if n.topic.endswith("Case.Submitted"))
+    domain_event = cases.mapper.to_domain_event(stored)
+    object.__delattr__(domain_event, "owner_id")  # as a release before this field stored it
+    old = cases.mapper.to_stored_event(domain_event)
+    event = cases.integration_event_for(type(stored)(**{**vars(stored), "state": old.state}))
+    assert event is not None and event.aggregate_id == case_id
+    assert "owner_id" not in event.data and event.data["jobcenter_id"] == ROUTED["jobcenter_id"]
+
+
 def test_two_concurrent_updates_are_both_applied(cases, caplog):
     caplog.set_level("INFO")
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
@@ -261,8 +282,12 @@ def test_stored_events_become_integration_events_with_their_correlation_id(cases
         ("case_draft_started", "corr-0123456789"),
         ("case_submitted", "corr-0123456789"),
     ]
-    # The Jobcenter routing found at the submission and the area key that decided: no address.
-    assert set(events[1].data) == {"receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version"}
+    # The Jobcenter routing found at the submission and the area key that decided (no address), and whose
+    # Postfach gets the receipt (the account's id): what routing and notify need, so neither asks for the case.
+    assert set(events[1].data) == {
+        "receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version", "owner_id"
+    }  # fmt: skip
+    assert events[1].data["owner_id"] == events[0].data["owner_id"]
     assert events[1].aggregate_id == case_id
     # Relaying the same stored event twice yields the same event id, so consumers can drop copies.
     again = cases.integration_event_for(notifications[0])
