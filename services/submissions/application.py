@@ -106,6 +106,18 @@ class Cases(PortalApplication):
 
         self._update(case_id, command)
 
+    def add_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
+        """The citizen's upload into the case as it is now: attached to a draft, supplied to a submitted case."""
+
+        def command(case: Case) -> None:
+            case.check_is_owner(actor)
+            if case.status == CaseStatus.DRAFT:
+                case.attach_document(document_id, nachweis)
+            else:
+                case.supply_document(actor, document_id, nachweis)
+
+        self._update(case_id, command)
+
     def detach_document(self, case_id: str, actor: Actor, document_id: str) -> None:
         def command(case: Case) -> None:
             case.check_is_owner(actor)
@@ -118,6 +130,27 @@ class Cases(PortalApplication):
         same receipt."""
         return str(self.submit_and_describe(case_id, actor, idempotency_key, responsible)["receipt_number"])
 
+    def submit_routed(
+        self,
+        case_id: str,
+        actor: Actor,
+        idempotency_key: str,
+        responsible_for: Callable[[str, dict[str, Any]], dict[str, str]],
+        sign: Callable[[dict[str, Any]], str] | None = None,
+    ) -> dict[str, Any]:
+        """Submit a draft to the Jobcenter that ``responsible_for(section_id, residence)`` names (routing's
+        answer; it raises when there is none); returns the case as ``get_case`` does.
+
+        The case is loaded once for the question and the save. Raises what a submit would for a case that
+        is not the actor's or not complete before routing is asked, so the citizen hears about missing
+        answers first; Conflict ``ADDRESS_CHANGED`` when an address was saved while routing was asked.
+        """
+        case = self._get(case_id)
+        to_route = self._residence_to_route(case, actor)
+        responsible = responsible_for(*to_route) if to_route is not None else None
+        routed = to_route[1] if to_route is not None else None
+        return self.submit_and_describe(case_id, actor, idempotency_key, responsible, sign, routed, loaded=case)
+
     def submit_and_describe(
         self,
         case_id: str,
@@ -126,10 +159,11 @@ class Cases(PortalApplication):
         responsible: dict[str, str] | None,
         sign: Callable[[dict[str, Any]], str] | None = None,
         routed_residence: dict[str, Any] | None = None,
+        loaded: Case | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
         the receipt is signed and stored in the same save; ``responsible`` is routing's answer for
-        ``routed_residence`` (see ``residence_to_route``), recorded with the submission. Conflict
+        ``routed_residence``, recorded with the submission; ``loaded`` the case as just loaded. Conflict
         ``ADDRESS_CHANGED`` when the draft's residence is no longer the one routing was asked about (an
         address saved while the submit waited for routing)."""
         if not idempotency_key or len(idempotency_key) > 100:
@@ -149,15 +183,10 @@ class Cases(PortalApplication):
             if sign is not None:
                 case.issue_receipt(sign)
 
-        return self._case_view(self._saved(case_id, command)[1])
+        return self._case_view(self._saved(case_id, command, loaded)[1])
 
-    def residence_to_route(self, case_id: str, actor: Actor) -> tuple[str, dict[str, Any]] | None:
-        """The form section and residence a submission must be routed by; None when the case is no draft.
-
-        Raises what a submit would for a case that is not the actor's or not complete, so the citizen
-        hears about missing answers before the address is checked.
-        """
-        case = self._get(case_id)
+    def _residence_to_route(self, case: Case, actor: Actor) -> tuple[str, dict[str, Any]] | None:
+        """The form section and residence a submission must be routed by; None when the case is no draft."""
         case.check_is_owner(actor)
         if case.status != CaseStatus.DRAFT:
             return None
@@ -415,10 +444,11 @@ class Cases(PortalApplication):
         """Run a command on the newest version of a case; on a concurrent save, run it again."""
         return self._saved(case_id, command)[0]
 
-    def _saved(self, case_id: str, command: Callable[[Case], T]) -> tuple[T, Case]:
-        """``_update``, also returning the case as saved (an answer made from it needs no second load)."""
+    def _saved(self, case_id: str, command: Callable[[Case], T], loaded: Case | None = None) -> tuple[T, Case]:
+        """``_update``, also returning the case as saved (an answer made from it needs no second load);
+        ``loaded``, the case as the caller just loaded it, serves the first attempt."""
         for attempt in range(1, CONCURRENCY_RETRIES + 1):
-            case = self._get(case_id)
+            case = loaded if loaded is not None and attempt == 1 else self._get(case_id)
             result = command(case)
             try:
                 self.save(case)

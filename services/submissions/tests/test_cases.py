@@ -209,6 +209,36 @@ def test_a_reported_move_carries_routings_answer_for_the_new_address_and_no_addr
     assert moved.data == {"move_date": "2026-12-15", **ROUTED}
 
 
+def test_an_upload_is_attached_to_a_draft_and_supplied_to_a_submitted_case(cases):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    cases.add_document(case_id, CITIZEN, "doc-contract", "arbeitsvertrag")
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
+    cases.add_document(case_id, CITIZEN, "doc-payslip", "lohnabrechnung_erste")
+    with pytest.raises((Forbidden, NotFound)):
+        cases.add_document(case_id, OTHER_CITIZEN, "doc-stranger", "arbeitsvertrag")
+    checklist = cases.get_case(case_id)["checklist"]
+    assert checklist["arbeitsvertrag"]["document_ids"] == ["doc-contract"]
+    assert checklist["lohnabrechnung_erste"]["document_ids"] == ["doc-payslip"]
+    steps = [entry["event"] for entry in cases.timeline(case_id)]
+    assert ("DocumentAttached", "DocumentSupplied") == (steps[steps.index("DocumentAttached")], steps[-1])
+
+
+def test_a_submit_loads_its_case_once(cases, monkeypatch):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, ARBEITSAUFNAHME)
+    loads: list[object] = []
+    load = cases.repository.get
+
+    def counted_load(*args, **kwargs):
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(cases.repository, "get", counted_load)
+    submitted = cases.submit_routed(case_id, CITIZEN, "key-1", lambda section_id, residence: ROUTED)
+    assert (submitted["status"], len(loads)) == ("submitted", 1)
+
+
 def test_an_event_stored_before_a_field_was_published_is_published_as_it_was_stored(cases):
     before = cases.check_store()
     case_id = submitted_case(cases)
@@ -364,13 +394,19 @@ def test_an_address_saved_while_the_submit_asked_routing_stops_the_submit(cases)
     had named for the address before it."""
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, ARBEITSAUFNAHME)
-    _section, routed = cases.residence_to_route(case_id, CITIZEN)
     moved = {"plz": "61130", "ort": "Nidderau", "strasse": "Hauptstraße", "hausnummer": "1"}
-    cases.save_section(case_id, CITIZEN, "wohnsitz", moved)
+    asked: list[dict] = []
+
+    def routing_while_the_address_is_saved(section_id: str, residence: dict) -> dict[str, str]:
+        asked.append(residence)
+        if len(asked) == 1:
+            cases.save_section(case_id, CITIZEN, "wohnsitz", moved)
+        return ROUTED
+
     with pytest.raises(Conflict) as refused:
-        cases.submit_and_describe(case_id, CITIZEN, "key-1", ROUTED, routed_residence=routed)
+        cases.submit_routed(case_id, CITIZEN, "key-1", routing_while_the_address_is_saved)
     assert refused.value.code == "ADDRESS_CHANGED"
     assert cases.get_case(case_id)["status"] == "draft"
-    _section, routed_again = cases.residence_to_route(case_id, CITIZEN)  # the next submit asks again
-    submitted = cases.submit_and_describe(case_id, CITIZEN, "key-1", ROUTED, routed_residence=routed_again)
+    submitted = cases.submit_routed(case_id, CITIZEN, "key-1", routing_while_the_address_is_saved)
     assert submitted["status"] == "submitted"
+    assert asked[1]["plz"] == "61130"  # the next submit asked about the new address
