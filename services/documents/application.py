@@ -567,8 +567,7 @@ def _accepted_data(case_id: str, nachweis: str, content_type: str | None) -> dic
 
 def _is_the_bescheid(row: dict[str, Any], case: dict[str, Any]) -> bool:
     """The checked document the case was decided with."""
-    decision = case.get("decision") or {}
-    return row["state"] == State.ACCEPTED and row["document_id"] == decision.get("bescheid_document_id")
+    return row["state"] == State.ACCEPTED and row["document_id"] == case.get("bescheid_document_id")
 
 
 def _from_jobcenter(row: dict[str, Any]) -> bool:

@@ -300,8 +300,8 @@ class Cases(PortalApplication):
         return self._case_view(self._get(case_id))
 
     def get_parties(self, case_id: str) -> dict[str, Any]:
-        """Who a case concerns, in ids and codes only: its owner, its Jobcenter, kind, status and the
-        Nachweis kinds its form knows - never its answers or residence."""
+        """Who a case concerns, in ids and codes only: its owner, its Jobcenter, kind, status, the
+        Nachweis kinds its form knows and the Bescheid it was decided with - never its answers or residence."""
         case = self._get(case_id)
         return {
             "case_id": str(case.id),
@@ -310,6 +310,8 @@ class Cases(PortalApplication):
             "kind": case.kind.value,
             "status": case.status.value,
             "nachweis_kinds": sorted(self.form_of(case).labels),
+            # documents shows the citizen the Jobcenter's upload only as the decision's Bescheid.
+            "bescheid_document_id": (case.decision or {}).get("bescheid_document_id"),
         }
 
     def _case_view(self, case: Case) -> dict[str, Any]:

@@ -294,8 +294,8 @@ class SubmissionsService(PortalService):
     @rpc
     def get_case_parties(self, case_id: str) -> dict[str, Any]:
         """For other services only: the ids and codes of a case (owner, Jobcenter, kind, status, the Nachweis
-        kinds of its form) - what documents checks an upload against, and what notify needs of an event
-        stored before events carried it. Never the answers or the residence."""
+        kinds of its form, the decision's Bescheid) - what documents checks an upload or a read against, and
+        what notify needs of an event stored before events carried it. Never the answers or the residence."""
         return self.cases.get_parties(case_id)
 
     @rpc

@@ -123,7 +123,7 @@ def upload(
     case_id: str,
     data: bytes,
     name: str = "arbeitsvertrag.pdf",
-    actor: dict[str, Any] | None = None,
+    actor: str | None = None,
     nachweis: str = "arbeitsvertrag",
 ) -> dict[str, Any]:
     """The gateway's part: start, stream, complete; returns the document's metadata."""
