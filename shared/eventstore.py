@@ -158,7 +158,8 @@ class PortalApplication(Application[UUID]):
             type=spec.type,
             aggregate_id=aggregate_id,
             aggregate_version=notification.originator_version,
-            data={name: jsonable(state[name]) for name in spec.fields},
+            # An event stored before a field was published lacks it: it leaves in the shape it was stored in.
+            data={name: jsonable(state[name]) for name in spec.fields if name in state},
             event_id=stable_event_id(self.name, aggregate_id, notification.originator_version),
             occurred_at=jsonable(state.get("timestamp")) or "",
             correlation_id=state.get(CORRELATION_ATTRIBUTE),

@@ -1,7 +1,7 @@
 """The documents application: what the service's entrypoints do, over metadata, store and scanner.
 
 Built for each worker by the service with its dependencies and a way to look up a case (in
-production ``submissions.get_case`` over RPC). Commands and queries take an :class:`Actor` and
+production ``submissions.get_case_parties`` over RPC). Commands and queries take an :class:`Actor` and
 return plain dicts; anyone who may not see a document gets the same NotFound as for one that
 does not exist.
 """
@@ -567,8 +567,7 @@ def _accepted_data(case_id: str, nachweis: str, content_type: str | None) -> dic
 
 def _is_the_bescheid(row: dict[str, Any], case: dict[str, Any]) -> bool:
     """The checked document the case was decided with."""
-    decision = case.get("decision") or {}
-    return row["state"] == State.ACCEPTED and row["document_id"] == decision.get("bescheid_document_id")
+    return row["state"] == State.ACCEPTED and row["document_id"] == case.get("bescheid_document_id")
 
 
 def _from_jobcenter(row: dict[str, Any]) -> bool:
@@ -582,4 +581,5 @@ def _rejected_data(row: dict[str, Any], reason_code: str) -> dict[str, Any]:
         "nachweis": row["nachweis"],
         "reason_code": reason_code,
         "from_jobcenter": _from_jobcenter(row),
+        "owner_id": row["owner_id"],  # whose Postfach hears of the refusal: notify need not ask
     }

@@ -1,7 +1,8 @@
 """The documents service: uploads through presigned URLs, checks in quarantine, audited reads.
 
 Every entrypoint a person triggers takes the caller's access token and verifies it here
-(``shared/auth.py``); the case's owner and Jobcenter come from ``submissions.get_case``. The work is done by
+(``shared/auth.py``); the case's owner and Jobcenter come from ``submissions.get_case_parties`` (ids and
+codes, never the case's answers). The work is done by
 :class:`~services.documents.application.Documents`; README.md describes each method.
 """
 
@@ -153,7 +154,7 @@ class DocumentsService(PortalService):
     def _case(self, case_id: str) -> dict[str, Any]:
         """The case from submissions; NotFound ``CASE_NOT_FOUND`` for a missing or malformed id."""
         try:
-            case: dict[str, Any] = self.submissions.get_case(case_id)
+            case: dict[str, Any] = self.submissions.get_case_parties(case_id)
         except InvalidInput:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.") from None
         except UnknownService:

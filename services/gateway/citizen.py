@@ -166,9 +166,9 @@ def upload(
     document attached; a submitted case gets it as supplied. Raises InvalidInput
     ``FILE_TOO_LARGE`` / ``DOCUMENT_REJECTED`` (with ``reason_code``), Unavailable ``UPLOAD_FAILED``.
     """
-    case = backend.call("submissions", "view_case", case_id, token)
+    # documents refuses another's case before anything is stored; submissions decides attach or supply.
     document = _store(backend, token, case_id, nachweis, filename, chunks, declared_size)
-    _add_to_case(backend, token, case, document["document_id"], nachweis)
+    backend.call("submissions", "add_document", case_id, token, document["document_id"], nachweis)
     return document
 
 
@@ -182,7 +182,6 @@ def upload_files(
     a PDF among them keeps every file its own document. Returns the documents added. Raises
     InvalidInput ``FILE_REQUIRED`` without a file and, naming the file, ``DOCUMENT_REJECTED`` as ``upload``.
     """
-    case = backend.call("submissions", "view_case", case_id, token)
     stored = []
     for filename, chunks in files:
         try:
@@ -195,7 +194,7 @@ def upload_files(
         ids = [str(document["document_id"]) for document in stored]
         stored = [dict(backend.call("documents", "merge_photos", token, case_id, nachweis, ids))]
     for document in stored:
-        _add_to_case(backend, token, case, document["document_id"], nachweis)
+        backend.call("submissions", "add_document", case_id, token, document["document_id"], nachweis)
     return stored
 
 
@@ -219,7 +218,7 @@ def merge_photos(backend: Backend, token: str, case_id: str, nachweis: Any, docu
             except InvalidInput as refused:
                 if refused.code != "DOCUMENT_NOT_ATTACHED":  # uploaded, never attached: nothing to take off
                     raise
-    _add_to_case(backend, token, case, document["document_id"], nachweis)
+    backend.call("submissions", "add_document", case_id, token, document["document_id"], nachweis)
     return document
 
 
@@ -261,12 +260,6 @@ def _store(
             {"reason_code": document.get("reason_code"), "document_id": document.get("document_id")},
         )
     return document
-
-
-def _add_to_case(backend: Backend, token: str, case: dict[str, Any], document_id: str, nachweis: str) -> None:
-    """A draft gets the document attached; a submitted case gets it as supplied."""
-    method = "attach_document" if case["status"] == DRAFT else "supply_document"
-    backend.call("submissions", method, case["case_id"], token, document_id, nachweis)
 
 
 # -- Postfach, consents, Mein Jobcenter ------------------------------------------------------------

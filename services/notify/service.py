@@ -1,8 +1,9 @@
 """The notify service: the Postfach, consents, e-mail alerts, reminders and staff alerts.
 
-It consumes the events of submissions (ids and codes only), asks submissions who owns a case and
-identity where to send an alert, and applies each event once (``apply_once``): the Postfach
-message, the queued alert and the record of the event id commit together.
+It consumes the events of submissions and documents (ids and codes only), which name the case's owner
+and Jobcenter where notify needs them; only an event stored before they did makes it ask submissions
+(``get_case_parties``). It asks identity where to send an alert, and applies each event once
+(``apply_once``): the Postfach message, the queued alert and the record of the event id commit together.
 """
 
 from __future__ import annotations
@@ -75,12 +76,12 @@ class NotifyService(PortalService):
 
     @integration_event_handler("submissions", "case_submitted")
     def on_case_submitted(self, event: IntegrationEvent) -> None:
-        owner = self.submissions.get_case(event.aggregate_id)["owner_id"]
+        owner = self._carried(event, "owner_id")
         self._to_citizen(event, owner, "receipt", receipt_number=event.data["receipt_number"])
 
     @integration_event_handler("submissions", "documents_requested")
     def on_documents_requested(self, event: IntegrationEvent) -> None:
-        owner = self.submissions.get_case(event.aggregate_id)["owner_id"]
+        owner = self._carried(event, "owner_id")
         due = str(event.data["due_date"])
 
         def also_remind(session: Session) -> None:
@@ -90,23 +91,24 @@ class NotifyService(PortalService):
 
     @integration_event_handler("submissions", "case_decided")
     def on_case_decided(self, event: IntegrationEvent) -> None:
-        case = self.submissions.get_case(event.aggregate_id)
+        owner = self._carried(event, "owner_id")
+        kind = self._carried(event, "kind")
         approval_to = event.data.get("approval_to")
 
         def post_bescheid(session: Session) -> str:
-            digital = consents.granted(session, case["owner_id"], Channel.POSTFACH_BESCHEIDE)
+            digital = consents.granted(session, owner, Channel.POSTFACH_BESCHEIDE)
             message_id = postfach.post(
                 session,
-                case["owner_id"],
+                owner,
                 event.aggregate_id,
                 "bescheid",
                 attachments=[str(event.data["bescheid_document_id"])],
                 paper_delivery=not digital,
             )
-            self._queue_alert(session, event.event_id, case["owner_id"], message_id, is_bescheid=digital)
-            if case["kind"] == "weiterbewilligungsantrag" and approval_to:
+            self._queue_alert(session, event.event_id, owner, message_id, is_bescheid=digital)
+            if kind == "weiterbewilligungsantrag" and approval_to:
                 reminder_book.schedule(
-                    session, "wba_reminder", case["owner_id"], event.aggregate_id, date.fromisoformat(approval_to)
+                    session, "wba_reminder", owner, event.aggregate_id, date.fromisoformat(approval_to)
                 )
             return message_id
 
@@ -115,11 +117,10 @@ class NotifyService(PortalService):
 
     @integration_event_handler("submissions", "message_posted")
     def on_message_posted(self, event: IntegrationEvent) -> None:
-        case = self.submissions.get_case(event.aggregate_id)
         if event.data.get("author_role") in STAFF_ROLES:
-            self._to_citizen(event, case["owner_id"], "message")
-        elif case.get("jobcenter_id"):
-            self._to_staff(event, case["jobcenter_id"], "citizen_message")
+            self._to_citizen(event, self._carried(event, "owner_id"), "message")
+        elif jobcenter := self._carried(event, "jobcenter_id"):
+            self._to_staff(event, jobcenter, "citizen_message")
 
     @integration_event_handler("submissions", "case_assigned")
     def on_case_assigned(self, event: IntegrationEvent) -> None:
@@ -127,14 +128,12 @@ class NotifyService(PortalService):
 
     @integration_event_handler("submissions", "document_supplied")
     def on_document_supplied(self, event: IntegrationEvent) -> None:
-        jobcenter = self.submissions.get_case(event.aggregate_id).get("jobcenter_id")
-        if jobcenter:
+        if jobcenter := self._carried(event, "jobcenter_id"):
             self._to_staff(event, jobcenter, "documents_supplied")
 
     @integration_event_handler("submissions", "case_overdue")
     def on_case_overdue(self, event: IntegrationEvent) -> None:
-        jobcenter = self.submissions.get_case(event.aggregate_id).get("jobcenter_id")
-        if jobcenter:
+        if jobcenter := self._carried(event, "jobcenter_id"):
             self._to_staff(event, jobcenter, "case_overdue")
 
     # -- events of documents ----------------------------------------------------------------------
@@ -148,8 +147,7 @@ class NotifyService(PortalService):
         # A refused upload of the Jobcenter's staff is theirs to redo; the citizen never saw it.
         if event.data.get("from_jobcenter"):
             return
-        owner = self.submissions.get_case(str(event.data["case_id"]))["owner_id"]
-        self._to_citizen(event, owner, "document_rejected")
+        self._to_citizen(event, self._carried(event, "owner_id"), "document_rejected")
 
     # -- timers -----------------------------------------------------------------------------------
 
@@ -205,7 +203,7 @@ class NotifyService(PortalService):
     def list_case_messages(self, token: str, case_id: str) -> list[dict[str, Any]]:
         """What was sent to the citizen about a case and when it was opened, for its Jobcenter."""
         institution = staff_institution(self.tokens.verify(token))
-        if self.submissions.get_case(case_id).get("jobcenter_id") != institution:
+        if self.submissions.get_case_parties(case_id).get("jobcenter_id") != institution:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
         with self.db.transaction() as session:
             return postfach.messages_of_case(session, case_id)
@@ -261,6 +259,15 @@ class NotifyService(PortalService):
     ) -> None:
         if consents.granted(session, owner_id, Channel.EMAIL_ALERTS):
             self.alert_queue().queue(session, event_id, owner_id, message_id, is_bescheid)
+
+    def _carried(self, event: IntegrationEvent, name: str) -> Any:
+        """The case's ``owner_id``, ``jobcenter_id`` or ``kind`` as the event carries it; only for an event
+        stored before events carried them, as submissions knows it now (``get_case_parties``)."""
+        if name in event.data:
+            return event.data[name]
+        case_id = str(event.data.get("case_id") or event.aggregate_id)
+        log.info("case_parties_asked", extra={"case_id": case_id, "event_id": event.event_id})
+        return self.submissions.get_case_parties(case_id).get(name)
 
     def _to_citizen(
         self,

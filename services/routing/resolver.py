@@ -243,6 +243,19 @@ class Resolver:
             return None
         return _Answer(view, on_date).decided((jobcenter,), str(matched_key), str(code))
 
+    def of_area(self, matched_key: str, on_date: date) -> Resolution:
+        """The resolution on ``on_date`` of the area key a decision carried (``kreis:14612``,
+        ``gemeinde:06435014``, ``berlin_bezirk:09``): what it says once the register has changed."""
+        kind, _, key = str(matched_key).partition(":")
+        residence = {
+            "kreis": Residence(kreis=key),
+            "gemeinde": Residence(ags=key),
+            "berlin_bezirk": Residence(kreis=BERLIN_KREIS, berlin_bezirk=key),
+        }.get(kind)
+        if residence is None:
+            return self.unresolved("AREA_KEY_INVALID", on_date)
+        return self.resolve(residence, on_date)
+
     def unresolved(self, code: str, on_date: date) -> Resolution:
         """The "unknown input" answer with ``code``, for a residence that could not even be read."""
         return _Answer(self.register.at(on_date), on_date).unknown(code)

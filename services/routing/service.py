@@ -117,8 +117,7 @@ class RoutingService(PortalService):
     @integration_event_handler("submissions", "case_submitted")
     def on_case_submitted(self, event: IntegrationEvent) -> None:
         case_id = event.aggregate_id
-        on_date = day_of(event.occurred_at)
-        resolution = self.index.carried(event.data, on_date) or self._resolve_case_residence(case_id, on_date)
+        resolution = self._carried_resolution(event, day_of(event.occurred_at))
         if resolution is None:
             return
         if self.assignments.assign_case(case_id, resolution, event.event_id) is None:
@@ -135,11 +134,23 @@ class RoutingService(PortalService):
         except ValueError:
             log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
             return
-        resolution = self._resolve_case_residence(case_id, moved_on)
+        resolution = self._carried_resolution(event, moved_on)
         if resolution is None:
             return
         self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
         log_decision("case_move_followed", case_id, resolution)
+
+    def _carried_resolution(self, event: IntegrationEvent, on_date: date) -> Resolution | None:
+        """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the
+        submit asked routing before it took the case in); the area again when the register changed since.
+
+        Only an event stored before events carried the area makes routing ask submissions for the case's
+        address; None when that case does not exist.
+        """
+        matched_key = event.data.get("matched_key")
+        if matched_key:
+            return self.index.carried(event.data, on_date) or self.index.of_area(str(matched_key), on_date)
+        return self._resolve_case_residence(event.aggregate_id, on_date)
 
     def _resolve_case_residence(self, case_id: str, on_date: date) -> Resolution | None:
         """The resolution of the residence the case records; None when the case does not exist."""

@@ -41,25 +41,29 @@ class Cases(PortalApplication):
     snapshotting_intervals: ClassVar[dict[type, int]] = {Case: 50}
     integration_events: ClassVar[dict[type, Publishes]] = {
         Case.DraftStarted: Publishes("case_draft_started", ("kind", "owner_id")),
+        # Each event carries what its consumers act on (ids and codes), so that none asks for the case.
         Case.Submitted: Publishes(
-            "case_submitted", ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version")
+            "case_submitted",
+            ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version", "owner_id"),
         ),
-        Case.MoveReported: Publishes("case_move_reported", ("move_date",)),
+        Case.MoveReported: Publishes(
+            "case_move_reported", ("move_date", "jobcenter_id", "matched_key", "reason_code", "register_version")
+        ),
         Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
         Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
         Case.HandedOver: Publishes("case_handed_over", ("reason_code",)),
         Case.Received: Publishes("case_received", ()),
         Case.ProcessingStarted: Publishes("case_processing_started", ()),
-        Case.DocumentsRequested: Publishes("documents_requested", ("items", "due_date")),
-        Case.DocumentSupplied: Publishes("document_supplied", ("document_id", "nachweis")),
-        Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to")),
+        Case.DocumentsRequested: Publishes("documents_requested", ("items", "due_date", "owner_id")),
+        Case.DocumentSupplied: Publishes("document_supplied", ("document_id", "nachweis", "jobcenter_id")),
+        Case.Decided: Publishes("case_decided", ("outcome", "bescheid_document_id", "approval_to", "owner_id", "kind")),
         Case.Closed: Publishes("case_closed", ()),
         Case.Withdrawn: Publishes("case_withdrawn", ()),
-        Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role")),
+        Case.MessagePosted: Publishes("message_posted", ("message_id", "author_role", "owner_id", "jobcenter_id")),
         Case.Discarded: Publishes("case_draft_discarded", ()),
         Case.Expired: Publishes("case_draft_expired", ()),
         CaseErasure.Recorded: Publishes("case_erased", ("case_id",)),
-        Case.BecameOverdue: Publishes("case_overdue", ("due_since",)),
+        Case.BecameOverdue: Publishes("case_overdue", ("due_since", "jobcenter_id")),
         # The reason of a refusal stays in the case (it may name the person): only the fact is published.
         Case.HandoverConfirmed: Publishes("case_handover_confirmed", ("jobcenter_id",)),
         Case.HandoverRefused: Publishes("case_handover_refused", ("jobcenter_id",)),
@@ -102,6 +106,18 @@ class Cases(PortalApplication):
 
         self._update(case_id, command)
 
+    def add_document(self, case_id: str, actor: Actor, document_id: str, nachweis: str) -> None:
+        """The citizen's upload into the case as it is now: attached to a draft, supplied to a submitted case."""
+
+        def command(case: Case) -> None:
+            case.check_is_owner(actor)
+            if case.status == CaseStatus.DRAFT:
+                case.attach_document(document_id, nachweis)
+            else:
+                case.supply_document(actor, document_id, nachweis)
+
+        self._update(case_id, command)
+
     def detach_document(self, case_id: str, actor: Actor, document_id: str) -> None:
         def command(case: Case) -> None:
             case.check_is_owner(actor)
@@ -114,6 +130,27 @@ class Cases(PortalApplication):
         same receipt."""
         return str(self.submit_and_describe(case_id, actor, idempotency_key, responsible)["receipt_number"])
 
+    def submit_routed(
+        self,
+        case_id: str,
+        actor: Actor,
+        idempotency_key: str,
+        responsible_for: Callable[[str, dict[str, Any]], dict[str, str]],
+        sign: Callable[[dict[str, Any]], str] | None = None,
+    ) -> dict[str, Any]:
+        """Submit a draft to the Jobcenter that ``responsible_for(section_id, residence)`` names (routing's
+        answer; it raises when there is none); returns the case as ``get_case`` does.
+
+        The case is loaded once for the question and the save. Raises what a submit would for a case that
+        is not the actor's or not complete before routing is asked, so the citizen hears about missing
+        answers first; Conflict ``ADDRESS_CHANGED`` when an address was saved while routing was asked.
+        """
+        case = self._get(case_id)
+        to_route = self._residence_to_route(case, actor)
+        responsible = responsible_for(*to_route) if to_route is not None else None
+        routed = to_route[1] if to_route is not None else None
+        return self.submit_and_describe(case_id, actor, idempotency_key, responsible, sign, routed, loaded=case)
+
     def submit_and_describe(
         self,
         case_id: str,
@@ -122,10 +159,11 @@ class Cases(PortalApplication):
         responsible: dict[str, str] | None,
         sign: Callable[[dict[str, Any]], str] | None = None,
         routed_residence: dict[str, Any] | None = None,
+        loaded: Case | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
         the receipt is signed and stored in the same save; ``responsible`` is routing's answer for
-        ``routed_residence`` (see ``residence_to_route``), recorded with the submission. Conflict
+        ``routed_residence``, recorded with the submission; ``loaded`` the case as just loaded. Conflict
         ``ADDRESS_CHANGED`` when the draft's residence is no longer the one routing was asked about (an
         address saved while the submit waited for routing)."""
         if not idempotency_key or len(idempotency_key) > 100:
@@ -145,15 +183,10 @@ class Cases(PortalApplication):
             if sign is not None:
                 case.issue_receipt(sign)
 
-        return self._case_view(self._saved(case_id, command)[1])
+        return self._case_view(self._saved(case_id, command, loaded)[1])
 
-    def residence_to_route(self, case_id: str, actor: Actor) -> tuple[str, dict[str, Any]] | None:
-        """The form section and residence a submission must be routed by; None when the case is no draft.
-
-        Raises what a submit would for a case that is not the actor's or not complete, so the citizen
-        hears about missing answers before the address is checked.
-        """
-        case = self._get(case_id)
+    def _residence_to_route(self, case: Case, actor: Actor) -> tuple[str, dict[str, Any]] | None:
+        """The form section and residence a submission must be routed by; None when the case is no draft."""
         case.check_is_owner(actor)
         if case.status != CaseStatus.DRAFT:
             return None
@@ -265,6 +298,21 @@ class Cases(PortalApplication):
 
     def get_case(self, case_id: str) -> dict[str, Any]:
         return self._case_view(self._get(case_id))
+
+    def get_parties(self, case_id: str) -> dict[str, Any]:
+        """Who a case concerns, in ids and codes only: its owner, its Jobcenter, kind, status, the
+        Nachweis kinds its form knows and the Bescheid it was decided with - never its answers or residence."""
+        case = self._get(case_id)
+        return {
+            "case_id": str(case.id),
+            "owner_id": case.owner_id,
+            "jobcenter_id": case.jobcenter_id,
+            "kind": case.kind.value,
+            "status": case.status.value,
+            "nachweis_kinds": sorted(self.form_of(case).labels),
+            # documents shows the citizen the Jobcenter's upload only as the decision's Bescheid.
+            "bescheid_document_id": (case.decision or {}).get("bescheid_document_id"),
+        }
 
     def _case_view(self, case: Case) -> dict[str, Any]:
         form = self.form_of(case)
@@ -383,7 +431,8 @@ class Cases(PortalApplication):
                     "type": spec.type if spec else _snake_case(type(domain_event).__name__),
                     "version": domain_event.originator_version,
                     "at": domain_event.timestamp.isoformat(),  # type: ignore[attr-defined]
-                    "data": {name: jsonable(state[name]) for name in fields if name != "owner_id"},
+                    # Events stored before a field was published lack it.
+                    "data": {name: jsonable(state[name]) for name in fields if name != "owner_id" and name in state},
                 }
             )
         return entries
@@ -397,10 +446,11 @@ class Cases(PortalApplication):
         """Run a command on the newest version of a case; on a concurrent save, run it again."""
         return self._saved(case_id, command)[0]
 
-    def _saved(self, case_id: str, command: Callable[[Case], T]) -> tuple[T, Case]:
-        """``_update``, also returning the case as saved (an answer made from it needs no second load)."""
+    def _saved(self, case_id: str, command: Callable[[Case], T], loaded: Case | None = None) -> tuple[T, Case]:
+        """``_update``, also returning the case as saved (an answer made from it needs no second load);
+        ``loaded``, the case as the caller just loaded it, serves the first attempt."""
         for attempt in range(1, CONCURRENCY_RETRIES + 1):
-            case = self._get(case_id)
+            case = loaded if loaded is not None and attempt == 1 else self._get(case_id)
             result = command(case)
             try:
                 self.save(case)

@@ -238,6 +238,8 @@ class Case(Aggregate):
         matched_key: str | None = None
         reason_code: str | None = None
         register_version: str | None = None
+        # Whose Postfach gets the receipt, so that notify need not ask (None in events stored before).
+        owner_id: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -248,6 +250,12 @@ class Case(Aggregate):
 
     class MoveReported(Aggregate.Event):
         move_date: str
+        # What routing found for the new residence at the submission (as ``Submitted`` carries it), so that
+        # routing follows the move without asking for the address (None in events stored before).
+        jobcenter_id: str | None = None
+        matched_key: str | None = None
+        reason_code: str | None = None
+        register_version: str | None = None
 
     class Assigned(Aggregate.Event):
         jobcenter_id: str
@@ -276,10 +284,12 @@ class Case(Aggregate):
         note: str
         due_date: str
         actor_id: str
+        owner_id: str | None = None  # whose Postfach gets the request (None in events stored before)
 
     class DocumentSupplied(Aggregate.Event):
         document_id: str
         nachweis: str
+        jobcenter_id: str | None = None  # whose staff are alerted (None in events stored before)
 
     class NachweisWaived(Aggregate.Event):
         nachweis: str
@@ -291,6 +301,9 @@ class Case(Aggregate):
         approval_from: str | None
         approval_to: str | None
         actor_id: str
+        # Whose Postfach gets the Bescheid, and whether a WBA reminder follows (None in events stored before).
+        owner_id: str | None = None
+        kind: str | None = None
 
     class Closed(Aggregate.Event):
         actor_id: str
@@ -300,6 +313,9 @@ class Case(Aggregate):
         author_id: str
         author_role: str
         text: str
+        # Who is told: the citizen of a staff message, the Jobcenter of the citizen's (None in events stored before).
+        owner_id: str | None = None
+        jobcenter_id: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             super().apply(aggregate)
@@ -307,6 +323,7 @@ class Case(Aggregate):
 
     class BecameOverdue(Aggregate.Event):
         due_since: str
+        jobcenter_id: str | None = None  # whose staff are alerted (None in events stored before)
 
     class HandoverConfirmed(Aggregate.Event):
         jobcenter_id: str
@@ -416,11 +433,13 @@ class Case(Aggregate):
             content_hash=content_hash(self.kind, self.form_version, content),
             idempotency_key=idempotency_key,
             nachweise=form.required_nachweise(self.answers),
+            owner_id=self.owner_id,
             **responsible,
         )
         move = content.get("umzug")
         if isinstance(move, dict) and move.get("umzugsdatum"):
-            self._move_reported(move_date=str(move["umzugsdatum"]))
+            # The new address is the residence routing was asked about for this submission.
+            self._move_reported(move_date=str(move["umzugsdatum"]), **responsible)
         assert self.receipt_number is not None
         return self.receipt_number
 
@@ -435,6 +454,7 @@ class Case(Aggregate):
         matched_key: str | None = None,
         reason_code: str | None = None,
         register_version: str | None = None,
+        owner_id: str | None = None,
     ) -> None:
         self.status = CaseStatus.SUBMITTED
         self.receipt_number = receipt_number
@@ -480,7 +500,14 @@ class Case(Aggregate):
         self.receipt_jws = jws
 
     @event(MoveReported)
-    def _move_reported(self, move_date: str) -> None:
+    def _move_reported(
+        self,
+        move_date: str,
+        jobcenter_id: str | None = None,
+        matched_key: str | None = None,
+        reason_code: str | None = None,
+        register_version: str | None = None,
+    ) -> None:
         pass
 
     def discard(self, actor: Actor) -> None:
@@ -634,11 +661,17 @@ class Case(Aggregate):
         if due_date > today + timedelta(days=DUE_DATE_MAX_DAYS):
             raise InvalidInput("DUE_DATE_TOO_FAR", "Die Frist darf höchstens ein Jahr in der Zukunft liegen.")
         self._documents_requested(
-            items=list(dict.fromkeys(items)), note=note, due_date=due_date.isoformat(), actor_id=actor.account_id
+            items=list(dict.fromkeys(items)),
+            note=note,
+            due_date=due_date.isoformat(),
+            actor_id=actor.account_id,
+            owner_id=self.owner_id,
         )
 
     @event(DocumentsRequested)
-    def _documents_requested(self, items: list[str], note: str, due_date: str, actor_id: str) -> None:
+    def _documents_requested(
+        self, items: list[str], note: str, due_date: str, actor_id: str, owner_id: str | None = None
+    ) -> None:
         self.status = CaseStatus.WAITING_FOR_DOCUMENTS
         self.document_requests.append({"items": items, "note": note, "due_date": due_date})
         for kind in items:
@@ -654,10 +687,10 @@ class Case(Aggregate):
             raise Conflict("CASE_ALREADY_DECIDED", "Über diesen Antrag wurde schon entschieden.")
         if document_id in self.checklist.get(nachweis, {}).get("document_ids", []):
             return  # supplied for that Nachweis already: a retry changes nothing
-        self._document_supplied(document_id=document_id, nachweis=nachweis)
+        self._document_supplied(document_id=document_id, nachweis=nachweis, jobcenter_id=self.jobcenter_id)
 
     @event(DocumentSupplied)
-    def _document_supplied(self, document_id: str, nachweis: str) -> None:
+    def _document_supplied(self, document_id: str, nachweis: str, jobcenter_id: str | None = None) -> None:
         self._mark_supplied(nachweis, document_id)
 
     def _mark_supplied(self, nachweis: str, document_id: str) -> None:
@@ -702,6 +735,8 @@ class Case(Aggregate):
             approval_from=approval_from.isoformat() if approval_from else None,
             approval_to=approval_to.isoformat() if approval_to else None,
             actor_id=actor.account_id,
+            owner_id=self.owner_id,
+            kind=self.kind.value,
         )
 
     @event(Decided)
@@ -712,6 +747,8 @@ class Case(Aggregate):
         approval_from: str | None,
         approval_to: str | None,
         actor_id: str,
+        owner_id: str | None = None,
+        kind: str | None = None,
     ) -> None:
         self.status = CaseStatus.DECIDED
         self.decision = {
@@ -765,11 +802,26 @@ class Case(Aggregate):
                 {"field": "text"},
             )
         message_id = str(uuid.uuid4())
-        self._message_posted(message_id=message_id, author_id=actor.account_id, author_role=actor.role, text=body)
+        self._message_posted(
+            message_id=message_id,
+            author_id=actor.account_id,
+            author_role=actor.role,
+            text=body,
+            owner_id=self.owner_id,
+            jobcenter_id=self.jobcenter_id,
+        )
         return message_id
 
     @event(MessagePosted)
-    def _message_posted(self, message_id: str, author_id: str, author_role: str, text: str) -> None:
+    def _message_posted(
+        self,
+        message_id: str,
+        author_id: str,
+        author_role: str,
+        text: str,
+        owner_id: str | None = None,
+        jobcenter_id: str | None = None,
+    ) -> None:
         self.messages.append(
             {
                 "message_id": message_id,
@@ -802,10 +854,10 @@ class Case(Aggregate):
         """Flag a case its Jobcenter has not received within the deadline; once per case."""
         if self.status != CaseStatus.ASSIGNED or self.overdue_since is not None:
             raise Conflict("CASE_NOT_OVERDUE", "Dieser Vorgang ist nicht überfällig.")
-        self._became_overdue(due_since=today.isoformat())
+        self._became_overdue(due_since=today.isoformat(), jobcenter_id=self.jobcenter_id)
 
     @event(BecameOverdue)
-    def _became_overdue(self, due_since: str) -> None:
+    def _became_overdue(self, due_since: str, jobcenter_id: str | None = None) -> None:
         self.overdue_since = due_since
 
     # -- the handover to the Jobcenter's e-file (back-office interface) ---------------------------

@@ -123,6 +123,12 @@ class SubmissionsService(PortalService):
         self.cases.attach_document(case_id, self._actor(token), document_id, nachweis)
 
     @rpc
+    def add_document(self, case_id: str, token: str, document_id: str, nachweis: str) -> None:
+        """The citizen's upload into the case: attached to a draft, supplied to a submitted case (one call
+        whichever the case is, so the gateway need not load the case first)."""
+        self.cases.add_document(case_id, self._actor(token), document_id, nachweis)
+
+    @rpc
     def detach_document(self, case_id: str, token: str, document_id: str) -> None:
         self.cases.detach_document(case_id, self._actor(token), document_id)
 
@@ -134,10 +140,7 @@ class SubmissionsService(PortalService):
         with routing's answer), never taken in and left waiting for a Jobcenter.
         """
         actor = self._actor(token)
-        to_route = self.cases.residence_to_route(case_id, actor)
-        responsible = self._responsible_jobcenter(*to_route) if to_route is not None else None
-        routed = to_route[1] if to_route is not None else None
-        case = self.cases.submit_and_describe(case_id, actor, idempotency_key, responsible, self.signer.sign, routed)
+        case = self.cases.submit_routed(case_id, actor, idempotency_key, self._responsible_jobcenter, self.signer.sign)
         log.info("case_submitted", extra={"case_id": case_id})
         return case
 
@@ -287,6 +290,13 @@ class SubmissionsService(PortalService):
         case = self.cases.get_case(case_id)
         form = self.cases.forms.version(case["kind"], case["form_version"])
         return {**case, "nachweis_kinds": sorted(form.labels)}
+
+    @rpc
+    def get_case_parties(self, case_id: str) -> dict[str, Any]:
+        """For other services only: the ids and codes of a case (owner, Jobcenter, kind, status, the Nachweis
+        kinds of its form, the decision's Bescheid) - what documents checks an upload or a read against, and
+        what notify needs of an event stored before events carried it. Never the answers or the residence."""
+        return self.cases.get_parties(case_id)
 
     @rpc
     def view_case(self, case_id: str, token: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import os
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from shared import datakeys
 from shared.datakeys import DataKeyStore, KeyDestroyed
@@ -37,3 +38,23 @@ def test_a_key_destroyed_by_another_replica_is_forgotten_here_after_the_cache_ti
     clock.now += 1
     with pytest.raises(KeyDestroyed):
         reader.key_for(case, create=False)
+
+
+def statements_of(store: DataKeyStore) -> list[str]:
+    """Every SQL statement the store sends from now on."""
+    sent: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *args: sent.append(args[2].split()[0]))
+    return sent
+
+
+def test_a_new_aggregates_key_is_made_with_one_statement_and_an_existing_one_is_kept(database_url):
+    master = base64.b64encode(os.urandom(32)).decode()
+    store = DataKeyStore(database_url, master, "probe")
+    other = DataKeyStore(database_url, master, "probe")
+    case = uuid.uuid4()
+    sent = statements_of(store)
+    key = store.key_for(case, create=True, new=True)
+    assert sent == ["INSERT"]
+    # Another replica told the same (a retried save): the key stored first stays the key.
+    assert other.key_for(case, create=True, new=True) == key
+    assert DataKeyStore(database_url, master, "probe").key_for(case, create=False) == key

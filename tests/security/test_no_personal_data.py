@@ -1,8 +1,9 @@
 """A citizen's whole story with seeded personal data: none of it in any log line, AMQP event or e-mail.
 
 The story runs through the portal in this process (every service, the submissions and routing outbox
-relays driven by hand): login, a Veränderungsmitteilung with an address, a new IBAN and free text full
-of personal data, an upload named after the citizen, submit, assignment to jc-0394, the caseworker
+relays driven by hand): login, a Veränderungsmitteilung with an address, a move to a new address (whose
+area and Jobcenter, never the address, travel with the events), a new IBAN and free text full of
+personal data, an upload named after the citizen, submit, assignment to jc-0394, the caseworker
 receives the case and writes, the citizen answers. Meanwhile a root log handler formats every record as
 the services print them, a tap queue bound to every service's event exchange copies every event, and
 the SMTP sink keeps every e-mail.
@@ -30,12 +31,13 @@ NAME = "Ottilie Quastenberg"
 IBAN = "DE89370400440532013000"
 IBAN_PRINTED = "DE89 3704 0044 0532 0130 00"
 STREET = "Zinnowitzer Steig"
+NEW_STREET = "Quastenberger Allee"  # where the citizen moves: its area travels in case_move_reported, never the street
 BIRTH_DATE = "14.03.1987"
 BIRTH_DATE_ISO = "1987-03-14"
 PHONE = "0170 9876543"
 EMAIL = "ottilie.quastenberg@beispiel.example"
-SEEDED = [NAME, "Quastenberg", IBAN, IBAN_PRINTED, STREET, BIRTH_DATE, BIRTH_DATE_ISO, PHONE, PHONE.replace(" ", ""),
-          EMAIL]  # fmt: skip
+SEEDED = [NAME, "Quastenberg", IBAN, IBAN_PRINTED, STREET, NEW_STREET, BIRTH_DATE, BIRTH_DATE_ISO, PHONE,
+          PHONE.replace(" ", ""), EMAIL]  # fmt: skip
 NOISY_LIBRARIES = ("kombu", "amqp", "nameko", "eventlet", "urllib3", "botocore")  # as in shared/logs.py
 FREE_TEXT = (
     f"Ich heiße {NAME}, geboren am {BIRTH_DATE}, wohne im {STREET} 17, Telefon {PHONE}, "
@@ -138,8 +140,10 @@ def story(world: World) -> tuple[Person, str]:
     assert citizen.request("PUT", f"{API}/consents/email_alerts", json={"granted": True}).status_code == 200
     case_id = citizen.request("POST", f"{API}/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
     sections = {
-        "aenderungen": {"aenderungen": ["arbeitsaufnahme", "bankverbindung", "name"]},
+        "aenderungen": {"aenderungen": ["arbeitsaufnahme", "bankverbindung", "name", "umzug"]},
         "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": STREET, "hausnummer": "17", "berlin_bezirk": "09"},
+        "umzug": {"umzugsdatum": "2026-12-01", "plz": "12555", "ort": "Berlin", "strasse": NEW_STREET,
+                  "hausnummer": "3", "berlin_bezirk": "09", "miete_kalt": 480.0},
         "arbeitsaufnahme": {"arbeitgeber": "Muster GmbH", "beginn": "2026-12-01", "wochenstunden": 30,
                             "brutto_monatlich": 2400.0, "netto_monatlich": 1710.55},
         "bankverbindung": {"iban": IBAN, "kontoinhaber": NAME, "ab": "2026-12-01"},
@@ -178,8 +182,8 @@ def story(world: World) -> tuple[Person, str]:
 
 
 # What the story makes happen about its case, each published at least once (documents, routing, submissions).
-STORY_EVENTS = {"case_draft_started", "document_uploaded", "document_accepted", "case_submitted", "case_assigned",
-                "case_received", "message_posted"}  # fmt: skip
+STORY_EVENTS = {"case_draft_started", "document_uploaded", "document_accepted", "case_submitted", "case_move_reported",
+                "case_assigned", "case_received", "message_posted"}  # fmt: skip
 STORY_LOG_LINES = {"case_draft_started", "case_submitted", "message_posted"}
 
 

@@ -1,6 +1,6 @@
 """Support of the documents tests: the service once per module, with doubles for what lies outside it.
 
-``submissions`` is a small fake that answers ``get_case`` from :data:`CASES`; a recorder service
+``submissions`` is a small fake that answers ``get_case_parties`` from :data:`CASES`; a recorder service
 collects the events documents publishes. SeaweedFS, clamd, RabbitMQ and SQLite are real.
 """
 
@@ -43,7 +43,7 @@ class FakeSubmissions:
     name = "submissions"
 
     @rpc
-    def get_case(self, case_id: str) -> dict[str, Any]:
+    def get_case_parties(self, case_id: str) -> dict[str, Any]:
         if case_id not in CASES:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
         return CASES[case_id]
@@ -124,7 +124,7 @@ def upload(
     case_id: str,
     data: bytes,
     name: str = "arbeitsvertrag.pdf",
-    actor: dict[str, Any] | None = None,
+    actor: str | None = None,
     nachweis: str = "arbeitsvertrag",
 ) -> dict[str, Any]:
     """The gateway's part: start, stream, complete; returns the document's metadata."""

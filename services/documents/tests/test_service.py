@@ -19,6 +19,7 @@ from services.documents.storage import PART_SIZE, quarantine_key
 from services.documents.streaming import UploadRefused, stream_upload
 from services.documents.tests import samples
 from services.documents.tests.support import (
+    CASES,
     MAX_FILE_BYTES,
     caseworker,
     chunks,
@@ -122,7 +123,7 @@ def test_the_eicar_file_is_refused_and_gone_from_storage(documents, rpc, name):
     assert events_of(document["document_id"], count=2)[-1] == (
         "document_rejected",
         {"document_id": document["document_id"], "case_id": case_id, "nachweis": "arbeitsvertrag",
-         "reason_code": "VIRUS_FOUND", "from_jobcenter": False},
+         "reason_code": "VIRUS_FOUND", "from_jobcenter": False, "owner_id": "owner-1"},
     )  # fmt: skip
 
 
@@ -311,6 +312,17 @@ def test_staff_see_only_accepted_documents_of_their_jobcenters_cases_and_each_lo
             cluster.documents.list_documents(caseworker("jc-other"), case_id)
     assert [document["document_id"] for document in listed] == [accepted["document_id"]]
     assert [entry["action"] for entry in record] == ["list", "metadata"]
+
+
+def test_the_citizen_sees_the_jobcenters_upload_only_once_the_case_names_it_as_the_decisions_bescheid(documents, rpc):
+    case_id = documents.new_case(status="in_progress")
+    with rpc() as cluster:
+        bescheid = upload(cluster, case_id, samples.pdf(), "Bescheid.pdf", caseworker(), "bescheid")
+        before = cluster.documents.list_documents(citizen(), case_id)
+        CASES[case_id] = {**CASES[case_id], "status": "decided", "bescheid_document_id": bescheid["document_id"]}
+        after = cluster.documents.list_documents(citizen(), case_id)
+    assert before == []
+    assert [document["document_id"] for document in after] == [bescheid["document_id"]]
 
 
 def test_a_download_link_lives_at_most_60_seconds(documents, rpc):

@@ -4,25 +4,23 @@ from typing import Any, ClassVar
 
 from nameko.rpc import rpc
 
-from shared.testing.tokens import CONTACT_NAME
-
-# Seeded social data: none of it may ever appear in an e-mail.
-NET_PAY = "1710.55"
-
 
 class FakeSubmissions:
     name = "submissions"
     cases: ClassVar[dict[str, dict[str, Any]]] = {}
 
+    asked: ClassVar[list[str]] = []  # the case ids notify asked about (events stored before they carried it)
+
     @rpc
-    def get_case(self, case_id: str) -> dict[str, Any]:
+    def get_case_parties(self, case_id: str) -> dict[str, Any]:
+        self.asked.append(case_id)
         case = self.cases.get(case_id) or {
             "case_id": case_id,
             "owner_id": "owner-1",
             "kind": "veraenderungsmitteilung",
             "jobcenter_id": "jc-1",
         }
-        return {**case, "answers": {"name": CONTACT_NAME, "netto_monatlich": NET_PAY}}
+        return dict(case)
 
 
 class FakeRouting:

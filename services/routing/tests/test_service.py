@@ -1,6 +1,7 @@
 """The routing service over the real broker: RPC, the assignment of submitted cases and its events.
 
-Submissions lies outside routing's boundary; a small double of it answers ``get_case``.
+Submissions lies outside routing's boundary; a small double of it answers ``get_case``, which routing asks
+only for events stored before they carried the residence's area.
 """
 
 import time
@@ -208,3 +209,25 @@ def test_a_move_into_a_zkt_area_hands_the_case_over(routing, rpc, amqp_uri):
         moved = wait_for_assignment(cluster, case_id, until=lambda a: a["status"] != "assigned")
     assert (moved["status"], moved["traeger_nummer"]) == ("handed_over", "43102")
     assert moved["history"][-1]["effective_from"] == "2026-12-01"
+
+
+def carried(resolution: dict) -> dict:
+    """What submissions' events carry of routing's answer at the submit: the area and the Jobcenter, no address."""
+    return {"jobcenter_id": resolution["jobcenter"]["jobcenter_id"], "matched_key": resolution["matched_key"],
+            "reason_code": resolution["code"], "register_version": resolution["register_version"]}  # fmt: skip
+
+
+def test_a_case_and_its_move_carrying_their_areas_are_followed_without_asking_for_the_case(routing, rpc, amqp_uri):
+    case_id = str(uuid.uuid4())  # the double knows no such case: a question for it would drop the event
+    with rpc() as cluster:
+        here = cluster.routing.resolve_residence(TREPTOW_KOEPENICK, None)
+        there = cluster.routing.resolve_residence(GELNHAUSEN, None)  # a zkT area: found from its area key
+        submitted = {"receipt_number": "JC-2026-TEST-0005", **carried(here)}
+        publish_from_submissions(amqp_uri, "case_submitted", case_id, submitted)
+        assigned = wait_for_assignment(cluster, case_id)
+        moved = {"move_date": "2026-12-01", **carried(there)}
+        publish_from_submissions(amqp_uri, "case_move_reported", case_id, moved)
+        followed = wait_for_assignment(cluster, case_id, until=lambda a: a["status"] != "assigned")
+    assert (assigned["jobcenter_id"], assigned["history"][0]["matched_key"]) == ("jc-0394", "berlin_bezirk:09")
+    assert (followed["status"], followed["traeger_nummer"]) == ("handed_over", "43102")
+    assert followed["history"][-1]["effective_from"] == "2026-12-01"
