@@ -143,11 +143,11 @@ PRINCIPALS: tuple[Principal, ...] = (
                 "verify_access_token",
             ),
             "submissions": (
-                *HEALTH, "assign_caseworker", "attach_document", "audited_case_documents", "close_case", "decide_case",
+                *HEALTH, "add_document", "assign_caseworker", "audited_case_documents", "close_case", "decide_case",
                 "detach_document", "find_by_receipt_number", "get_answers", "get_form", "get_receipt",
                 "get_receipt_keys", "get_timeline", "list_inbox", "list_messages", "list_my_cases",
                 "list_staff_accesses", "post_message", "receive_case", "request_documents", "save_section",
-                "start_draft", "start_processing", "submit_case", "supply_document", "view_case", "waive_nachweis",
+                "start_draft", "start_processing", "submit_case", "view_case", "waive_nachweis",
                 "withdraw_case",
             ),
             "documents": (
@@ -178,20 +178,21 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal(
         "documents",
         serves=True,
-        calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
+        calls={"identity": ("get_jwks",), "submissions": ("get_case_parties",)},
         consumes={"submissions": ("case_draft_discarded", "case_draft_expired", "case_erased", "case_withdrawn")},
         publishes="documents",  # from its own outbox, in the service's process
     ),
     Principal(
         "routing",
         serves=True,
+        # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer
         calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
         consumes={"submissions": ("case_move_reported", "case_submitted")},
     ),
     Principal(
         "notify",
         serves=True,
-        calls={"identity": ("get_contact", "get_jwks"), "submissions": ("get_case",)},
+        calls={"identity": ("get_contact", "get_jwks"), "submissions": ("get_case_parties",)},
         consumes={
             "documents": ("document_rejected",),
             "submissions": (

@@ -10,6 +10,7 @@ from services.submissions.tests.scenarios import submit_over_rpc
 from shared.errors import NotFound
 from shared.messaging import EventPublisher
 from shared.outbox import OutboxRelay, RelayPositions
+from shared.servers import principal_uri
 from shared.sql import make_engine
 from shared.testing.tokens import FakeIdentity
 from shared.testing.waiting import wait_until
@@ -24,7 +25,8 @@ def relay_submissions_outbox(config: dict[str, Any]) -> int:
     cases = Cases.from_settings(database_url, str(config["CIPHER_KEY"]))
     engine = make_engine(database_url)
     try:
-        with EventPublisher(str(config["AMQP_URI"]), "submissions") as publisher:
+        # The relay's own broker user: the service's may not publish its events.
+        with EventPublisher(principal_uri(str(config["AMQP_URI"]), "submissions-outbox"), "submissions") as publisher:
             return OutboxRelay(cases, publisher, RelayPositions(engine, cases.name)).relay_batch()
     finally:
         cases.close()
