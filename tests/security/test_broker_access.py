@@ -280,6 +280,14 @@ def _detour_request(uri: str, method: str, arguments: list, detour: str) -> dict
                                             "x-dead-letter-routing-key": method, "x-message-ttl": 0})  # fmt: skip
             parked(channel).declare()
             Producer(channel).publish(body, exchange=rpc, routing_key=own, serializer="json", **properties)
+        elif detour == "alternate-exchange":
+            # An exchange named like a queue of its own, with nameko-rpc for what it cannot route itself.
+            detour_exchange = Exchange(f"rpc.reply-gateway-{own}", "direct", auto_delete=True,
+                                       arguments={"alternate-exchange": RPC_EXCHANGE})(channel)  # fmt: skip
+            detour_exchange.declare()
+            Producer(channel).publish(
+                body, exchange=detour_exchange, routing_key=method, serializer="json", **properties
+            )
         else:
             # An exchange named like a queue of its own, bound into nameko-rpc.
             detour_exchange = Exchange(f"rpc.reply-gateway-{own}", "topic", auto_delete=True)(channel)
@@ -297,7 +305,7 @@ def _detour_request(uri: str, method: str, arguments: list, detour: str) -> dict
     raise AssertionError(f"no answer to {method} by {detour}")
 
 
-@pytest.mark.parametrize("detour", ["dead-letter", "exchange-to-exchange"])
+@pytest.mark.parametrize("detour", ["dead-letter", "exchange-to-exchange", "alternate-exchange"])
 @pytest.mark.parametrize("method", ["submissions.get_case", "submissions.export_case", "identity.get_contact"])
 def test_a_request_that_takes_a_detour_past_the_topic_permissions_is_refused_by_the_service(
     uris, world, detour, method
