@@ -8,6 +8,7 @@ may do: exactly the list in ``shared/broker_access.py``, nothing else.
 from __future__ import annotations
 
 import ast
+import functools
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from shared.service import SERVICES, service_class
 REFUSED = (amqp.exceptions.AccessRefused, amqp.exceptions.ChannelError)
 
 
+@functools.cache
 def served_methods() -> dict[str, set[str]]:
     """Every RPC method each service serves, from the code (nameko's entrypoints)."""
     served = {}
