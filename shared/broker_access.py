@@ -158,7 +158,8 @@ PRINCIPALS: tuple[Principal, ...] = (
                 *HEALTH, "explain_area", "get_jobcenter", "lookup_postcode", "override_assignment", "resolve_residence",
             ),
             "notify": (
-                *HEALTH, "get_consents", "list_postfach", "mark_read", "record_accessibility_feedback", "set_consent",
+                *HEALTH, "get_consents", "list_case_messages", "list_postfach", "mark_read",
+                "record_accessibility_feedback", "record_notice_denied", "retrieve_attachment", "set_consent",
             ),
             "backoffice": (
                 *HEALTH, "accept_case", "case_events", "document_download", "get_case", "get_keys", "issue_token",

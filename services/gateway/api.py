@@ -7,6 +7,7 @@ services decide ownership. Errors go through ``errors.py``.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as NoRoute
@@ -199,6 +200,13 @@ def list_postfach(x: Exchange) -> Response:
 def mark_read(x: Exchange, message_id: str) -> Response:
     citizen.mark_read(x.backend, x.access_token(), message_id)
     return empty(x)
+
+
+def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Response:
+    found = citizen.postfach_attachment(x.backend, x.access_token(), message_id, document_id)
+    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
+    return x.finish(response)
 
 
 def get_consents(x: Exchange) -> Response:
@@ -427,6 +435,11 @@ ROUTES: tuple[Route, ...] = (
           response={"type": "object", "required": ["messages", "unread"]}, errors=(401, 403)),
     Route("POST", "/postfach/{message_id}/read", mark_read, "Mark a Postfach message read", ok=204,
           response=None),
+    Route("GET", "/postfach/{message_id}/attachments/{document_id}", postfach_attachment, "An attachment of a "
+          "Postfach message (the Bescheid) as a download; the first download of a Bescheid is its retrieval, "
+          "from which its Bekanntgabe can count (see bekanntgabe in GET /postfach)",
+          response={"type": "string", "format": "binary"}, response_type="application/octet-stream",
+          errors=(401, 403, 404, 503)),
     Route("GET", "/consents", get_consents, "My consents per channel", errors=(401, 403)),  # 403: staff
     Route("PUT", "/consents/{channel}", set_consent, "Give or take back consent for one channel",
           request={"type": "object", "required": ["granted"], "properties": {"granted": {"type": "boolean"}}}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -271,6 +271,26 @@ def postfach(backend: Backend, token: str) -> dict[str, Any]:
 
 def mark_read(backend: Backend, token: str, message_id: str) -> None:
     backend.call("notify", "mark_read", token, message_id)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    chunks: Iterator[bytes]
+    content_type: str
+    filename: str
+
+
+def postfach_attachment(backend: Backend, token: str, message_id: str, document_id: str) -> Attachment:
+    """An attachment of one of my Postfach messages, streamed from the store.
+
+    notify checks that the message is mine and carries it, and records the first download: for a
+    Bescheid the day of retrieval, which can be its day of Bekanntgabe (§ 37 (2a) SGB X).
+    """
+    from services.gateway.staff import fetch_presigned  # the one presigned-GET streamer
+
+    backend.call("notify", "retrieve_attachment", token, message_id, document_id)
+    link = backend.call("documents", "download_url", token, document_id)
+    return Attachment(fetch_presigned(str(link["url"])), str(link["content_type"]), str(link["filename"]))
 
 
 def consents(backend: Backend, token: str) -> Any:

@@ -656,15 +656,9 @@ def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Respo
     """A Postfach message's attachment (the Bescheid), streamed from documents as a download."""
     from urllib.parse import quote
 
-    from services.gateway.staff import fetch_presigned  # the one presigned-GET streamer
-
-    token = x.access_token()
-    messages = citizen.postfach(x.backend, token)["messages"]
-    if not any(m["message_id"] == message_id and document_id in (m.get("attachments") or []) for m in messages):
-        raise NotFound("DOCUMENT_NOT_FOUND", "Dieses Dokument gibt es nicht.")
-    link = x.backend.call("documents", "download_url", token, document_id)
-    response = Response(fetch_presigned(str(link["url"])), mimetype=str(link["content_type"]), direct_passthrough=True)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(str(link['filename']))}"
+    found = citizen.postfach_attachment(x.backend, x.access_token(), message_id, document_id)
+    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
     return x.finish(response)
 
 

@@ -12,11 +12,12 @@ import re
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
+from shared.dates import GERMANY
 from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 
 CASEWORKERS = ("caseworker", "team_lead")
@@ -189,11 +190,45 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
         "checklist": checklist,
         "documents": documents,
         "bescheid": by_id.get(bescheid_id) if bescheid_id else None,
+        "bekanntgabe": bescheid_delivery(backend, token, case_id) if bescheid_id else None,
         "timeline": [
             event for event in backend.call("submissions", "get_timeline", case_id, token) if not event.get("draft")
         ],
         "messages": list(backend.call("submissions", "list_messages", case_id, token)),
     }
+
+
+def bescheid_delivery(backend: Backend, token: str, case_id: str) -> dict[str, Any] | None:
+    """How the case's Bescheid reached the citizen's Postfach and when it counts as made known.
+
+    ``basis`` says on what the day rests (services/notify/delivery.py, § 37 (2a) SGB X): notice,
+    retrieval, paper, or pending - and ``needs_other_delivery`` asks the Jobcenter to make it known
+    another way. None until notify has posted the Bescheid.
+    """
+    posted = [m for m in backend.call("notify", "list_case_messages", token, case_id) if m["kind"] == BESCHEID]
+    if not posted:
+        return None
+    message = posted[-1]
+    return {
+        "message_id": message["message_id"],
+        # days as in Germany, like the dates they lead to
+        "provided_on": _german_day(message["created_at"]),
+        "notice_sent_on": _german_day(message["alert_sent_at"]),
+        "retrieved_on": _german_day(message["retrieved_at"]),
+        "notice_denied_on": _german_day(message["notice_denied_at"]),
+        **message["bekanntgabe"],
+    }
+
+
+def _german_day(moment: str | None) -> str | None:
+    return datetime.fromisoformat(moment).astimezone(GERMANY).date().isoformat() if moment else None
+
+
+def record_notice_denied(backend: Backend, token: str, case_id: str, message_id: Any) -> None:
+    """The citizen denies having received the e-mail notice of the Bescheid: from now on retrieval counts."""
+    if not isinstance(message_id, str) or not message_id:
+        raise InvalidInput("MESSAGE_ID_REQUIRED", "Bitte geben Sie die Nachricht mit dem Bescheid an.")
+    backend.call("notify", "record_notice_denied", token, case_id, message_id)
 
 
 def _assignee(assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -72,6 +72,11 @@ def upload_bescheid(x: Exchange, case_id: str) -> Response:
     return ok(x, document, 201)
 
 
+def notice_denied(x: Exchange, case_id: str) -> Response:
+    staff.record_notice_denied(x.backend, x.access_token(), case_id, x.json_object().get("message_id"))
+    return empty(x)
+
+
 def decide(x: Exchange, case_id: str) -> Response:
     body = x.json_object()
     staff.decide(x.backend, x.access_token(), case_id, body.get("outcome"), body.get("bescheid_document_id"),
@@ -154,6 +159,11 @@ ROUTES: tuple[Route, ...] = (
           request={"type": "object", "required": ["outcome", "bescheid_document_id"], "properties": {
               "outcome": {"enum": list(staff.OUTCOMES)}, "bescheid_document_id": {"type": "string"},
               "approval_from": DATE, "approval_to": DATE}}),
+    Route("POST", CASE + "/bescheid-notice-denied", notice_denied, "Staff: the citizen credibly denies having "
+          "received the e-mail notice of the Bescheid (message_id from bekanntgabe in GET the case): from now on it "
+          "counts as made known on the day the citizen downloads it (§ 37 (2a) SGB X)", ok=204, response=None,
+          request={"type": "object", "required": ["message_id"], "properties": {"message_id": {"type": "string"}}},
+          errors=(400, 401, 403, 404)),
     Route("POST", CASE + "/close", close, "Staff: close the decided case", ok=204, response=None),
     Route("POST", CASE + "/assignee", assign, "Staff: take the case (empty body) or, team leads, give it to a "
           "caseworker of the same Jobcenter; changed false when it was theirs already",

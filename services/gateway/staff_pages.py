@@ -140,6 +140,11 @@ def waive(x: Exchange, case_id: str) -> Response:
                 "#nachweise")  # fmt: skip
 
 
+def notice_denied(x: Exchange, case_id: str) -> Response:
+    return _act(x, case_id, lambda token: staff.record_notice_denied(x.backend, token, case_id,
+                x.form().get("message_id")), "#entscheidung")  # fmt: skip
+
+
 def write_message(x: Exchange, case_id: str) -> Response:
     return _act(x, case_id, lambda token: staff.post_message(x.backend, token, case_id, x.form().get("text", "")),
                 "#nachrichten")  # fmt: skip
@@ -276,6 +281,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), CASE + "/verzicht", waive),
     Page(("GET", "POST"), CASE + "/entscheidung", decide),
     Page(("POST",), CASE + "/abschliessen", close),
+    Page(("POST",), CASE + "/bekanntgabe/bestritten", notice_denied),
     Page(("GET", "POST"), CASE + "/abgabe", reassign),
     Page(("GET",), "/verwaltung/zugriffe", access_log),
     Page(("GET",), "/static/" + STAFF_SCRIPT, script),

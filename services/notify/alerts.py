@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, select, update
 from sqlalchemy.orm import Session
 
-from services.notify import delivery, postfach
+from services.notify import postfach
 from shared.metrics import MAILS
 
 log = logging.getLogger(__name__)
@@ -197,8 +197,7 @@ class AlertQueue:
                 .values(state="sent", attempts=alert["attempts"] + 1, sent_at=moment)
             )
             if alert["message_id"]:
-                legal = delivery.legal_delivery_date(moment.date()) if alert["is_bescheid"] else None
-                postfach.record_alert(session, alert["message_id"], moment, legal)
+                postfach.record_alert(session, alert["message_id"], moment)
         MAILS.labels("sent").inc()
         log.info("alert_sent", extra={"event_id": alert["event_id"]})
         return 1

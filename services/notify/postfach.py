@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Date, DateTime, MetaData, String, Table, Text, select, update
 from sqlalchemy.orm import Session
 
+from services.notify import delivery
+from shared.dates import GERMANY, german_today
 from shared.errors import NotFound
 
 metadata = MetaData()
@@ -28,7 +30,13 @@ messages = Table(
     # For a Bescheid: delivered digitally (with the day it counts as delivered) or on paper.
     Column("paper_delivery", Boolean, nullable=False, default=False),
     Column("alert_sent_at", DateTime(timezone=True), nullable=True),
+    # The day of Bekanntgabe as services.notify.delivery last worked it out (kept for readers that
+    # do not compute it; the facts below are what it is computed from).
     Column("legal_delivery_date", Date, nullable=True),
+    # The citizen's first download of an attachment (the Abruf of § 37 (2a) SGB X).
+    Column("retrieved_at", DateTime(timezone=True), nullable=True),
+    # When the Jobcenter recorded that the citizen denies having received the e-mail notice.
+    Column("notice_denied_at", DateTime(timezone=True), nullable=True),
 )
 
 # What the citizen reads, in plain German. Only ids and codes come from events; a receipt number
@@ -97,11 +105,76 @@ def post(
     return message_id
 
 
-def record_alert(session: Session, message_id: str, sent_at: datetime, legal_delivery: date | None) -> None:
-    session.execute(
-        update(messages)
-        .where(messages.c.message_id == message_id)
-        .values(alert_sent_at=sent_at, legal_delivery_date=legal_delivery)
+def record_alert(session: Session, message_id: str, sent_at: datetime) -> None:
+    """The e-mail telling that the message is there was sent (for a Bescheid: the notice of § 37 (2a) SGB X)."""
+    session.execute(update(messages).where(messages.c.message_id == message_id).values(alert_sent_at=sent_at))
+    _record_bekanntgabe(session, message_id)
+
+
+def record_retrieval(session: Session, owner_id: str, message_id: str, document_id: str) -> None:
+    """The citizen downloads an attachment of their message: the first time is the day of retrieval.
+
+    Raises NotFound unless the message is the citizen's and carries the attachment.
+    """
+    found = session.execute(
+        select(messages.c.attachments, messages.c.retrieved_at, messages.c.read_at).where(
+            messages.c.message_id == message_id, messages.c.owner_id == owner_id
+        )
+    ).first()
+    if found is None or document_id not in json.loads(found.attachments):
+        raise NotFound("DOCUMENT_NOT_FOUND", "Dieses Dokument gibt es nicht.")
+    if found.retrieved_at is None:
+        now = datetime.now(UTC)
+        session.execute(
+            update(messages)
+            .where(messages.c.message_id == message_id)
+            .values(retrieved_at=now, read_at=found.read_at or now)
+        )
+        _record_bekanntgabe(session, message_id)
+
+
+def record_notice_denied(session: Session, case_id: str, message_id: str) -> dict[str, Any]:
+    """The Jobcenter records that the citizen denies having received the notice of a Bescheid of the case.
+
+    From then on only the day of retrieval counts (§ 37 (2a) sentences 6 and 7 SGB X). Raises
+    NotFound unless the message is a Bescheid of the case sent with a notice.
+    """
+    found = session.execute(
+        select(messages.c.kind, messages.c.alert_sent_at, messages.c.notice_denied_at).where(
+            messages.c.message_id == message_id, messages.c.case_id == case_id
+        )
+    ).first()
+    if found is None or found.kind != "bescheid" or found.alert_sent_at is None:
+        raise NotFound("NOTICE_NOT_FOUND", "Zu diesem Vorgang gibt es keine Benachrichtigung über einen Bescheid.")
+    if found.notice_denied_at is None:
+        session.execute(
+            update(messages).where(messages.c.message_id == message_id).values(notice_denied_at=datetime.now(UTC))
+        )
+        _record_bekanntgabe(session, message_id)
+    row = session.execute(select(messages).where(messages.c.message_id == message_id)).mappings().one()
+    return as_dict(row)
+
+
+def _record_bekanntgabe(session: Session, message_id: str) -> None:
+    row = session.execute(select(messages).where(messages.c.message_id == message_id)).mappings().one()
+    if row["kind"] == "bescheid":
+        made_known = bekanntgabe(row).made_known_on
+        session.execute(
+            update(messages).where(messages.c.message_id == message_id).values(legal_delivery_date=made_known)
+        )
+
+
+def bekanntgabe(row: Any) -> delivery.Bekanntgabe:
+    """What § 37 (2a) SGB X makes of a Bescheid message's facts today."""
+    return delivery.assess(
+        delivery.Provision(
+            provided_on=_local_day(row["created_at"]) or german_today(),
+            digital=not row["paper_delivery"],
+            notice_sent_on=_local_day(row["alert_sent_at"]),
+            retrieved_on=_local_day(row["retrieved_at"]),
+            notice_denied=row["notice_denied_at"] is not None,
+        ),
+        german_today(),
     )
 
 
@@ -136,6 +209,7 @@ def unread_count(session: Session, owner_id: str) -> int:
 
 
 def as_dict(row: Any) -> dict[str, Any]:
+    known = bekanntgabe(row) if row["kind"] == "bescheid" else None
     return {
         "message_id": row["message_id"],
         "case_id": row["case_id"],
@@ -148,8 +222,31 @@ def as_dict(row: Any) -> dict[str, Any]:
         "read_at": _iso(row["read_at"]),
         "paper_delivery": bool(row["paper_delivery"]),
         "alert_sent_at": _iso(row["alert_sent_at"]),
-        "legal_delivery_date": row["legal_delivery_date"].isoformat() if row["legal_delivery_date"] else None,
+        "legal_delivery_date": _day(known.made_known_on) if known else None,
+        "retrieved_at": _iso(row["retrieved_at"]),
+        "notice_denied_at": _iso(row["notice_denied_at"]),
+        # For a Bescheid: the day of Bekanntgabe, on what it rests, the last day for a Widerspruch,
+        # and whether the Jobcenter must make it known another way (services.notify.delivery).
+        "bekanntgabe": {
+            "basis": known.basis.value,
+            "made_known_on": _day(known.made_known_on),
+            "appeal_until": _day(known.appeal_until),
+            "needs_other_delivery": known.needs_other_delivery,
+        }
+        if known
+        else None,
     }
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _local_day(moment: datetime | None) -> date | None:
+    """The calendar day in Germany of a stored UTC time (a Bescheid sent at 00:30 in Berlin is of that day)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(GERMANY).date()
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -177,6 +177,16 @@ class NotifyService(PortalService):
             postfach.mark_read(session, citizen(self.tokens.verify(token)), message_id)
 
     @rpc
+    def retrieve_attachment(self, token: str, message_id: str, document_id: str) -> None:
+        """The citizen is about to download an attachment of a message: allowed, and the first time recorded.
+
+        The first download of a Bescheid is its retrieval (§ 37 (2a) SGB X, services.notify.delivery).
+        """
+        owner = citizen(self.tokens.verify(token))
+        with self.db.transaction() as session:
+            postfach.record_retrieval(session, owner, str(message_id), str(document_id))
+
+    @rpc
     def get_consents(self, token: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return consents.all_of(session, citizen(self.tokens.verify(token)))
@@ -202,11 +212,21 @@ class NotifyService(PortalService):
     @rpc
     def list_case_messages(self, token: str, case_id: str) -> list[dict[str, Any]]:
         """What was sent to the citizen about a case and when it was opened, for its Jobcenter."""
-        institution = staff_institution(self.tokens.verify(token))
-        if self.submissions.get_case_parties(case_id).get("jobcenter_id") != institution:
-            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        self._staff_of_case(token, case_id)
         with self.db.transaction() as session:
             return postfach.messages_of_case(session, case_id)
+
+    @rpc
+    def record_notice_denied(self, token: str, case_id: str, message_id: str) -> dict[str, Any]:
+        """The case's Jobcenter records that the citizen denies having received a Bescheid's notice.
+
+        From then on the Bescheid counts as made known on the day it is retrieved (§ 37 (2a) SGB X).
+        """
+        self._staff_of_case(token, case_id)
+        with self.db.transaction() as session:
+            message = postfach.record_notice_denied(session, str(case_id), str(message_id))
+        log.info("notice_denied_recorded", extra={"case_id": case_id})
+        return message
 
     @rpc
     def list_staff_alerts(self, token: str) -> list[dict[str, Any]]:
@@ -259,6 +279,12 @@ class NotifyService(PortalService):
     ) -> None:
         if consents.granted(session, owner_id, Channel.EMAIL_ALERTS):
             self.alert_queue().queue(session, event_id, owner_id, message_id, is_bescheid)
+
+    def _staff_of_case(self, token: str, case_id: str) -> None:
+        """Raises unless the token is staff of the Jobcenter the case is assigned to."""
+        institution = staff_institution(self.tokens.verify(token))
+        if self.submissions.get_case_parties(case_id).get("jobcenter_id") != institution:
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
 
     def _carried(self, event: IntegrationEvent, name: str) -> Any:
         """The case's ``owner_id``, ``jobcenter_id`` or ``kind`` as the event carries it; only for an event

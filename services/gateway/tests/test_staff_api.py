@@ -176,6 +176,36 @@ def test_the_citizen_gets_the_bescheid_in_the_postfach_with_its_delivery_date(st
     assert date.fromisoformat(message["legal_delivery_date"]) > german_today()
 
 
+def test_the_citizen_downloads_the_bescheid_and_a_denied_notice_leaves_the_day_of_retrieval(story, portal):
+    """§ 37 (2a) SGB X through the APIs: notice first, then the caseworker records the denial."""
+    bescheid_id = story["bescheid"].json()["document_id"]
+    citizen, case_id = story["citizen"], story["case_id"]
+    caseworker = staff_browser(portal)
+    messages = citizen.request("GET", f"{API}/postfach").json()["messages"]
+    (message,) = [m for m in messages if bescheid_id in (m.get("attachments") or [])]
+    assert message["bekanntgabe"]["basis"] == "notice"
+    known = caseworker.request("GET", f"{STAFF}/cases/{case_id}").json()["bekanntgabe"]
+    assert (known["basis"], known["made_known_on"]) == ("notice", message["legal_delivery_date"])
+    assert known["notice_sent_on"] and known["retrieved_on"] is None
+
+    other = message["attachments"][0] + "-x"
+    assert citizen.request("GET", f"{API}/postfach/{message['message_id']}/attachments/{other}").status_code == 404
+    download = citizen.request("GET", f"{API}/postfach/{message['message_id']}/attachments/{bescheid_id}")
+    assert download.status_code == 200 and download.content == samples.pdf()
+
+    stranger = staff_browser(portal, institution="jc-0001")
+    body = {"message_id": message["message_id"]}
+    assert stranger.request("POST", f"{STAFF}/cases/{case_id}/bescheid-notice-denied", json=body).status_code == 404
+    assert citizen.request("POST", f"{STAFF}/cases/{case_id}/bescheid-notice-denied", json=body).status_code == 403
+    bad = caseworker.request("POST", f"{STAFF}/cases/{case_id}/bescheid-notice-denied", json={})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "MESSAGE_ID_REQUIRED"
+    denied = caseworker.request("POST", f"{STAFF}/cases/{case_id}/bescheid-notice-denied", json=body)
+    assert denied.status_code == 204, denied.text
+    after = caseworker.request("GET", f"{STAFF}/cases/{case_id}").json()["bekanntgabe"]
+    assert (after["basis"], after["made_known_on"]) == ("retrieval", german_today().isoformat())
+    assert after["retrieved_on"] == german_today().isoformat() and after["notice_denied_on"]
+
+
 def test_a_caseworker_of_another_jobcenter_gets_404_for_the_case_and_does_not_see_it(story, portal):
     stranger = staff_browser(portal, institution="jc-0001")
     case_id = story["case_id"]

@@ -8,7 +8,7 @@ import pytest
 
 from services.documents.tests import samples
 from services.gateway import staff
-from services.gateway.tests.conftest import PASSWORD, Browser
+from services.gateway.tests.conftest import API, PASSWORD, Browser, wait_until
 from services.gateway.tests.test_pages import csrf_of, found, post_form
 from services.gateway.tests.test_staff_api import assigned, relay_routing, submitted_case  # noqa: F401 - fixture
 from services.identity.operations import current_totp
@@ -33,6 +33,8 @@ def log_in_on_pages(portal, account):
 def desk(portal, relay_routing):  # noqa: F811 - the fixture imported above
     """A submitted, assigned Arbeitsaufnahme and a caseworker of Treptow-Köpenick logged in on the pages."""
     citizen, _account, case_id, receipt_number = submitted_case(portal)
+    for channel in ("postfach_bescheide", "email_alerts"):  # the Bescheid in the Postfach, with an e-mail notice
+        assert citizen.request("PUT", f"{API}/consents/{channel}", json={"granted": True}).status_code == 200
     caseworker, landed = log_in_on_pages(portal, portal.staff_account())
     api = Browser(portal)
     api.log_in(portal.staff_account())
@@ -109,6 +111,25 @@ def test_actions_receive_request_documents_with_errors_and_decide_with_a_beschei
     )  # fmt: skip
     assert decided.status_code == 200, decided.text
     assert decided.url.endswith(f"{path}#entscheidung") and "Bewilligt" in decided.text
+
+
+def test_the_case_page_tells_when_the_bescheid_counts_as_made_known_and_records_a_denied_notice(desk, portal):
+    """§ 37 (2a) SGB X on the case page: the fourth day after the e-mail notice, until the notice is denied."""
+    browser, path = desk["caseworker"], case_path(desk)
+
+    def with_notice():
+        portal.relay()
+        page = browser.request("GET", path).text
+        return page if "am vierten Tag nach der E-Mail-Benachrichtigung" in page else None
+
+    page = wait_until(with_notice, timeout=30)
+    assert "Widerspruch möglich bis" in page
+    denied = post_form(browser, f"{path}/bekanntgabe/bestritten", page,
+                       message_id=found(r'name="message_id" value="([^"]+)"', page))  # fmt: skip
+    assert denied.status_code == 200 and denied.url.endswith(f"{path}#entscheidung")
+    assert "Noch nicht bekannt gegeben" in denied.text
+    assert "der Zugang der E-Mail-Benachrichtigung ist bestritten" in denied.text
+    assert "bekanntgabe/bestritten" not in denied.text  # recorded once; nothing more to deny
 
 
 def test_an_action_without_the_csrf_token_is_refused(desk):
