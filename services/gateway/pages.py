@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 from services.gateway import citizen, i18n
 from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, Refused
 from services.gateway.exchange import Exchange
+from services.gateway.legal import PARTICULARS, storage_periods
 from services.gateway.multipart import open_upload_form
 from services.gateway.security import CSRF_FIELD, csrf_token
 from shared.errors import InvalidInput, NotFound, PortalError, Unauthenticated
@@ -241,7 +242,9 @@ def start(x: Exchange) -> Response:
 def legal(x: Exchange, page: str) -> Response:
     if page not in LEGAL_PAGES:
         raise NotFound("PAGE_NOT_FOUND", "Diese Seite gibt es nicht.")
-    return render(x, f"{page}.html", title=LEGAL_PAGES[page])
+    return render(x, f"{page}.html", title=LEGAL_PAGES[page], operator=x.settings.operator,
+                  particulars=PARTICULARS, storage=storage_periods(),
+                  cookies=(x.settings.cookie_name, x.settings.form_cookie_name, i18n.COOKIE))  # fmt: skip
 
 
 def static(x: Exchange, name: str) -> Response:

@@ -10,8 +10,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from services.gateway.legal import Operator
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class GatewaySettings:
     finder_per_minute: int = 60
     # GATEWAY_TRUSTED_PROXIES: only behind these may X-Forwarded-For name the client.
     trusted_proxies: tuple[IpNetwork, ...] = ()
+    # OPERATOR_*: who runs the portal, for the legal pages (services/gateway/legal.py)
+    operator: Operator = field(default_factory=lambda: Operator.from_config({}))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> GatewaySettings:
@@ -60,6 +64,7 @@ class GatewaySettings:
             upload_per_minute=int(config.get("GATEWAY_UPLOAD_RATE_PER_MINUTE", 20)),
             finder_per_minute=int(config.get("GATEWAY_FINDER_RATE_PER_MINUTE", 60)),
             trusted_proxies=parse_networks(str(config.get("GATEWAY_TRUSTED_PROXIES") or "")),
+            operator=Operator.from_config(config),
         )
 
     @property
