@@ -31,6 +31,8 @@ from services.gateway.exchange import Exchange
 from services.gateway.legal import PARTICULARS, storage_periods
 from services.gateway.multipart import open_upload_form
 from services.gateway.security import CSRF_FIELD, csrf_token
+from services.submissions import presentation
+from services.submissions.forms import FormCatalogue
 from shared.errors import InvalidInput, NotFound, PortalError, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -56,49 +58,12 @@ KIND_NAMES = {
     "veraenderungsmitteilung": "Veränderungsmitteilung",
     "weiterbewilligungsantrag": "Weiterbewilligungsantrag",
 }
-CHANGE_NAMES = {
-    "person_zugezogen": "Jemand ist eingezogen", "person_ausgezogen": "Jemand ist ausgezogen",
-    "geburt": "Ein Kind wurde geboren", "todesfall": "Jemand ist gestorben", "trennung": "Trennung",
-    "umzug": "Umzug", "bankverbindung": "Neue Bankverbindung", "name": "Neuer Name",
-    "schwangerschaft": "Schwangerschaft", "krankenversicherung": "Krankenversicherung",
-    "ortsabwesenheit": "Ich bin verreist", "aufenthaltstitel": "Aufenthaltstitel",
-    "arbeitsaufnahme": "Ich habe eine Arbeit aufgenommen", "arbeitsende": "Meine Arbeit ist zu Ende",
-    "einkommensaenderung": "Mein Einkommen hat sich geändert", "selbststaendigkeit": "Selbstständigkeit",
-    "kindergeld": "Kindergeld", "unterhalt": "Unterhalt", "rente_sonstige_leistungen": "Rente oder andere Leistungen",
-    "vermoegen": "Vermögen", "mieterhoehung": "Die Miete steigt", "nebenkostenabrechnung": "Nebenkostenabrechnung",
-    "heizkosten": "Heizkosten",
-}  # fmt: skip
-# The German names of the options a form offers, by field name (the forms keep stable keys).
-OPTION_NAMES: dict[str, dict[str, str]] = {
-    "aenderungen": CHANGE_NAMES,
-    "berlin_bezirk": {
-        "01": "Mitte",
-        "02": "Friedrichshain-Kreuzberg",
-        "03": "Pankow",
-        "04": "Charlottenburg-Wilmersdorf",
-        "05": "Spandau",
-        "06": "Steglitz-Zehlendorf",
-        "07": "Tempelhof-Schöneberg",
-        "08": "Neukölln",
-        "09": "Treptow-Köpenick",
-        "10": "Marzahn-Hellersdorf",
-        "11": "Lichtenberg",
-        "12": "Reinickendorf",
-    },
-    "beziehung": {
-        "partner": "Partnerin oder Partner",
-        "kind": "Kind",
-        "elternteil": "Mutter oder Vater",
-        "sonstige": "Andere Person",
-    },
-    "arten": {
-        "schwangerschaft": "Schwangerschaft",
-        "alleinerziehend": "Alleinerziehend",
-        "behinderung": "Behinderung",
-        "ernaehrung": "Teure Ernährung aus medizinischen Gründen",
-    },
-    "ergebnis": {"nachzahlung": "Ich muss nachzahlen", "guthaben": "Ich bekomme Geld zurück"},
-}
+# The German titles of the options the forms offer, by field name: the forms say them
+# (``x-option-titles``), the same words as on the receipt and the staff page.
+OPTION_NAMES: dict[str, dict[str, str]] = presentation.option_titles_by_field(
+    [section.schema for form in FormCatalogue.load().forms.values() for section in form.sections]
+)
+CHANGE_NAMES = OPTION_NAMES["aenderungen"]
 # The timeline in plain German; {jobcenter} is the name of the Jobcenter the event names.
 EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",

@@ -17,6 +17,7 @@ from typing import Any
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
+from services.submissions import presentation
 from shared.dates import GERMANY
 from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 
@@ -240,38 +241,28 @@ def _assignee(assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any
             "email": known.get(assignee_id, {}).get("email")}  # fmt: skip
 
 
-def answers_as_form(detail: dict[str, Any], value_names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def answers_as_form(detail: dict[str, Any]) -> list[dict[str, Any]]:
     """The submitted answers laid out like the paper form: sections with their German field labels.
 
-    ``value_names`` gives coded answers (e.g. ``arbeitsaufnahme``) their German names.
+    Each field has ``label``, the answer as submitted (``value``: codes stay codes, for machines), and
+    ``text`` and ``entries`` as people read it (services/submissions/presentation.py: the same
+    words as on the receipt).
     """
-    names = value_names or {}
     described = {section["id"]: section for section in detail["form"].get("sections", [])}
     laid_out = []
     for step in detail["sections"]:
-        schema = described.get(step["id"], {}).get("schema", {})
-        properties = schema.get("properties", {})
         values = detail["answers"].get(step["id"], {})
         fields = [
-            {"label": properties.get(name, {}).get("title", name), "value": _shown(value, names)}
-            for name, value in values.items()
+            {"label": item.label, "value": values[item.name], "text": item.text, "entries": _entries(item)}
+            for item in presentation.present_section(described.get(step["id"], {}).get("schema", {}), values)
         ]
         laid_out.append({"id": step["id"], "title": step["title"], "fields": fields})
     return laid_out
 
 
-def _shown(value: Any, names: dict[str, str]) -> str:
-    if value is True:
-        return "Ja"
-    if value is False:
-        return "Nein"
-    if isinstance(value, list):
-        return ", ".join(names.get(str(item), str(item)) for item in value)
-    if isinstance(value, str) and value in names:
-        return names[value]
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {item}" for key, item in value.items())
-    return str(value)
+def _entries(item: presentation.Shown) -> list[list[dict[str, Any]]]:
+    return [[{"label": part.label, "text": part.text, "entries": _entries(part)} for part in entry]
+            for entry in item.entries]  # fmt: skip
 
 
 # -- actions ---------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def case_page(x: Exchange, case_id: str, **context: Any) -> Response:
     me = staff.staff_member(x.backend, token)
     detail = staff.case_detail(x.backend, token, case_id)
     status = int(context.pop("status", 200))
-    laid_out = staff.answers_as_form(detail, CHANGE_NAMES)
+    laid_out = staff.answers_as_form(detail)
     response = staff_render(
         x, "case.html", status=status, detail=detail, case=detail["case"], laid_out=laid_out, me=me,
         title=f"Vorgang {detail['case'].get('receipt_number') or ''}".strip(), **context,

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fpdf import FPDF
 
+from services.submissions import presentation
 from services.submissions.forms import Form
 
 ISSUER = "jobcenter-portal/submissions"
@@ -118,10 +119,7 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
         pdf.set_font(font, size=12)
         pdf.multi_cell(0, 7, _text(section.title, font), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(font, size=10)
-        properties = section.schema.get("properties", {})
-        for field, value in content[section.id].items():
-            title = properties.get(field, {}).get("title", field)
-            pdf.multi_cell(0, 5, _text(f"{title}: {_display(value)}", font), new_x="LMARGIN", new_y="NEXT")
+        _answers(pdf, font, presentation.present_section(section.schema, content[section.id]), indent=0)
         pdf.ln(2)
     pdf.ln(4)
     pdf.set_font(font, size=8)
@@ -165,13 +163,14 @@ def _text(text: str, font: str) -> str:
     return text
 
 
-def _display(value: Any) -> str:
-    if value is True:
-        return "ja"
-    if value is False:
-        return "nein"
-    if isinstance(value, list):
-        return ", ".join(_display(item) for item in value) or "-"
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_display(item)}" for key, item in value.items())
-    return str(value)
+def _answers(pdf: FPDF, font: str, shown: list[presentation.Shown], indent: int) -> None:
+    """Answers as on the form (presentation.py), a list of people as numbered, indented entries."""
+    for item in shown:
+        pdf.set_x(pdf.l_margin + indent)
+        line = f"{item.label}: {item.text}" if item.text else f"{item.label}:"
+        pdf.multi_cell(0, 5, _text(line, font), new_x="LMARGIN", new_y="NEXT")
+        for number, entry in enumerate(item.entries, start=1):
+            if len(item.entries) > 1 or item.text:
+                pdf.set_x(pdf.l_margin + indent + 5)
+                pdf.multi_cell(0, 5, _text(f"{number}.", font), new_x="LMARGIN", new_y="NEXT")
+            _answers(pdf, font, list(entry), indent + 10)

@@ -22,6 +22,7 @@ PACKAGES = {
     "runc": "/usr/sbin/runc",  # podman's runtime there (crun fails on hybrid cgroups)
     "slirp4netns": "/usr/bin/slirp4netns",  # a network namespace per pod that reaches the host's loopback
     "debootstrap": "/usr/sbin/debootstrap",  # the Debian base of the image when no registry is reachable
+    "poppler-utils": "/usr/bin/pdftotext",  # what a PDF reads as text (receipts, letters) in the tests
 }
 
 

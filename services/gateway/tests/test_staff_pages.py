@@ -75,6 +75,17 @@ def test_the_case_page_lays_out_the_answers_with_the_forms_labels_and_previews_t
     page = desk["caseworker"].request("GET", case_path(desk))
     assert page.status_code == 200
     assert "Muster GmbH" in page.text and "Arbeitgeber" in page.text
+    # the same words as on the receipt (services/submissions/presentation.py), never the raw values
+    for shown in (
+        "<dt>Beginn der Arbeit</dt><dd>01.12.2026</dd>",
+        "<dd>2.400,00 €</dd>",
+        "<dd>1.710,55 €</dd>",
+        "<dt>Bezirk in Berlin</dt><dd>Treptow-Köpenick</dd>",
+        "<dd>Ich habe eine Arbeit aufgenommen</dd>",
+    ):
+        assert shown in page.text, shown
+    for raw in ("2400.0", "<dd>2026-12-01</dd>", "<dd>09</dd>", "<dd>True</dd>"):
+        assert raw not in page.text, raw
     (link,) = re.findall(r'<iframe src="([^"]+)"', page.text)
     assert "frame-src 'self'" in page.headers["Content-Security-Policy"]
     preview = desk["caseworker"].request("GET", link)
