@@ -79,8 +79,8 @@ def test_the_receipt_pdf_reads_like_the_form(cases, signer):  # noqa: F811 - the
     jws = cases.issue_receipt(case_id, signer.sign)
     form, content = cases.submitted_form_and_content(case_id)
     document = receipt.receipt_pdf(receipt.receipt_claims(cases.get_case(case_id)), form, content, jws)
-    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True).stdout
-    text = text.decode()
+    shown = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
+    text = shown.stdout.decode()
     for expected in ("Änderungen: Ich habe eine Arbeit aufgenommen", "Bezirk in Berlin: Treptow-Köpenick",
                      "Beginn der Arbeit: 01.12.2026", "Voraussichtlicher Bruttolohn im Monat: 2.400,00 €",
                      "Voraussichtlicher Nettolohn im Monat: 1.710,55 €"):  # fmt: skip
