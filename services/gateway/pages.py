@@ -506,7 +506,15 @@ def typed(field: dict[str, Any], raw: str) -> Any:
 
 def nachweise(x: Exchange, case_id: str, error: str | None = None, status: int = 200) -> Response:
     detail = citizen.case_detail(x.backend, x.access_token(), case_id)
-    return render(x, "nachweise.html", status=status, detail=detail, case=detail["case"], error=error)
+    return render(
+        x,
+        "nachweise.html",
+        status=status,
+        detail=detail,
+        case=detail["case"],
+        error=error,
+        chosen=x.request.args.get("nachweis", ""),
+    )  # a link of the document request preselects it
 
 
 def upload(x: Exchange, case_id: str) -> Response:

@@ -49,8 +49,8 @@ TEXTS = {
     ),
     "documents_requested": (
         "Bitte reichen Sie Unterlagen nach",
-        "Ihr Jobcenter braucht für Ihren Antrag noch Unterlagen. Bitte laden Sie sie bis zum {due_date} "
-        "beim Vorgang hoch.",
+        "Ihr Jobcenter braucht für Ihren Antrag noch: {items}. Bitte laden Sie die Unterlagen bis zum {due_date} "
+        "beim Vorgang hoch. Dort steht auch, wenn Ihr Jobcenter etwas dazu geschrieben hat.",
     ),
     "bescheid": (
         "Ihr Bescheid ist da",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import alerts, consent, feedback, postfach, reminders, staff
 from services.notify.consent import Channel
+from services.submissions.forms import nachweis_labels
 from shared.auth import AccessClaims, AccessTokens, TokenVerifier
 from shared.dates import german_today
 from shared.envelope import IntegrationEvent
@@ -71,6 +72,7 @@ class NotifyService(PortalService):
     tokens: TokenVerifier = AccessTokens()
     submissions: Any = RpcProxy("submissions")
     identity: Any = RpcProxy("identity")
+    nachweis_names: ClassVar[dict[str, str]] = nachweis_labels()
 
     # -- events of submissions --------------------------------------------------------------------
 
@@ -87,7 +89,10 @@ class NotifyService(PortalService):
         def also_remind(session: Session) -> None:
             reminder_book.schedule(session, "documents_reminder", owner, event.aggregate_id, date.fromisoformat(due))
 
-        self._to_citizen(event, owner, "documents_requested", then=also_remind, due_date=german_date(due))
+        # The event carries the Nachweis codes; their names are public data of the forms.
+        names = [self.nachweis_names.get(str(kind), str(kind)) for kind in event.data.get("items") or []]
+        items = ", ".join(names) if names else "was Ihr Jobcenter beim Vorgang beschreibt"
+        self._to_citizen(event, owner, "documents_requested", then=also_remind, due_date=german_date(due), items=items)
 
     @integration_event_handler("submissions", "case_decided")
     def on_case_decided(self, event: IntegrationEvent) -> None:

@@ -21,6 +21,7 @@ from services.submissions.domainmodel import (
     CaseErasure,
     CaseKind,
     CaseStatus,
+    NachweisStatus,
     parse_kind,
 )
 from services.submissions.forms import Form, FormCatalogue
@@ -329,9 +330,28 @@ class Cases(PortalApplication):
             "assignee_id": case.assignee(),
             "residence": form.residence(case.answers),
             "checklist": case.checklist,
+            "document_request": self._open_document_request(case, form),
             "decision": case.decision,
             "version": case.version,
         }
+
+    @staticmethod
+    def _open_document_request(case: Case, form: Form) -> dict[str, Any] | None:
+        """What the Jobcenter asked for last, while the case waits for it: each item named and whether it is
+        supplied, the caseworker's note and the due date. None once the Jobcenter goes on (processing,
+        decision, closing): the request is then no longer open."""
+        if case.status != CaseStatus.WAITING_FOR_DOCUMENTS or not case.document_requests:
+            return None
+        request = case.document_requests[-1]
+        return {
+            "items": [
+                {"kind": kind, "label": form.labels.get(kind, kind),
+                 "supplied": case.checklist.get(kind, {}).get("status") == NachweisStatus.SUPPLIED.value}
+                for kind in request["items"]
+            ],
+            "note": request["note"],
+            "due_date": request["due_date"],
+        }  # fmt: skip
 
     def submitted_form_and_content(self, case_id: str) -> tuple[Form, dict[str, Any]]:
         """The form version and the answers as they were submitted."""

@@ -300,7 +300,7 @@ class FormCatalogue:
     @classmethod
     def load(cls, directory: Path = FORMS_DIR) -> FormCatalogue:
         common = yaml.safe_load((directory / "common.yaml").read_text(encoding="utf-8"))
-        labels = yaml.safe_load((directory / "nachweise.yaml").read_text(encoding="utf-8"))
+        labels = nachweis_labels(directory)
         forms = []
         for path in sorted(directory.glob("*-*.yaml")):
             forms.append(Form(yaml.safe_load(path.read_text(encoding="utf-8")), common, labels))
@@ -317,6 +317,14 @@ class FormCatalogue:
     def version(self, kind: str, version: str) -> Form:
         """The exact version a case was filled with; old cases stay readable."""
         return self.forms[(kind, version)]
+
+
+def nachweis_labels(directory: Path = FORMS_DIR) -> dict[str, str]:
+    """Every kind of Nachweis with the name a citizen reads (public data, also for notify's Postfach texts)."""
+    return {
+        str(kind): str(label)
+        for kind, label in yaml.safe_load((directory / "nachweise.yaml").read_text(encoding="utf-8")).items()
+    }
 
 
 def _inline_refs(node: Any, common: dict[str, Any]) -> Any:

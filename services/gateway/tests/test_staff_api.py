@@ -99,6 +99,8 @@ def story(portal, relay_routing):
     )  # fmt: skip
     steps["message"] = caseworker.request("POST", f"{STAFF}/cases/{case_id}/messages", json={"text": "Danke!"})
     portal.relay()
+    steps["request_seen"] = citizen.request("GET", f"{API}/cases/{case_id}").json()["case"]["document_request"]
+    steps["request_page"] = citizen.request("GET", f"/antraege/{case_id}").text
     payslip = citizen.request(
         "POST", f"{API}/cases/{case_id}/documents",
         params={"nachweis": "lohnabrechnung_erste", "filename": "Gehaltsabrechnung.pdf"},
@@ -106,6 +108,7 @@ def story(portal, relay_routing):
     )  # fmt: skip
     assert payslip.status_code == 201, payslip.text
     steps["payslip"] = payslip.json()
+    steps["request_after_upload"] = citizen.request("GET", f"{API}/cases/{case_id}").json()["case"]["document_request"]
     steps["after_upload"] = caseworker.request("GET", f"{STAFF}/cases/{case_id}").json()
     steps["download"] = caseworker.request("GET", f"{STAFF}/cases/{case_id}/documents/{payslip.json()['document_id']}")
     for channel in ("postfach_bescheide", "email_alerts"):  # the Bescheid digitally, with its delivery date
@@ -145,6 +148,35 @@ def test_receive_request_and_message_are_accepted(story):
     for step in ("receive", "request"):
         assert story[step].status_code == 204, story[step].text
     assert story["message"].status_code == 201, story["message"].text
+
+
+def test_the_citizen_sees_what_is_requested_with_the_note_and_an_upload_link_per_item(story):
+    request = story["request_seen"]
+    assert request["items"] == [{"kind": "lohnabrechnung_erste", "label": "Erste Lohnabrechnung", "supplied": False}]
+    assert request["note"] == "Bitte die erste Gehaltsabrechnung."
+    page = story["request_page"]
+    assert "Ihr Jobcenter braucht noch Unterlagen" in page and "Bitte die erste Gehaltsabrechnung." in page
+    assert f'href="/antraege/{story["case_id"]}/nachweise?nachweis=lohnabrechnung_erste"' in page
+    preselected = story["citizen"].request(
+        "GET", f"/antraege/{story['case_id']}/nachweise?nachweis=lohnabrechnung_erste"
+    )
+    assert '<option value="lohnabrechnung_erste" selected>' in preselected.text
+    assert story["request_after_upload"]["items"][0]["supplied"] is True
+
+
+def test_the_postfach_names_the_requested_documents_but_not_the_note(story):
+    def request_message():
+        messages = story["citizen"].request("GET", f"{API}/postfach").json()["messages"]
+        return [m for m in messages if m["kind"] == "documents_requested"]
+
+    (message,) = wait_until(request_message, timeout=30)
+    assert "Erste Lohnabrechnung" in message["body"]
+    assert "Gehaltsabrechnung." not in message["body"]  # the note stays at the case, out of AMQP and e-mail
+
+
+def test_a_request_is_no_longer_open_once_the_case_is_decided(story):
+    case = story["citizen"].request("GET", f"{API}/cases/{story['case_id']}").json()["case"]
+    assert case["status"] == "decided" and case["document_request"] is None
 
 
 def test_the_supplied_payslip_is_on_the_checklist_and_downloads(story):
