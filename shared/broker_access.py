@@ -197,8 +197,8 @@ PRINCIPALS: tuple[Principal, ...] = (
         consumes={
             "documents": ("document_rejected",),
             "submissions": (
-                "case_assigned", "case_decided", "case_overdue", "case_submitted", "document_supplied",
-                "documents_requested", "message_posted",
+                "case_assigned", "case_decided", "case_overdue", "case_submitted", "case_withdrawn",
+                "document_supplied", "documents_requested", "message_posted",
             ),
         },
     ),

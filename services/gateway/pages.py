@@ -613,9 +613,15 @@ def write_message(x: Exchange, case_id: str) -> Response:
 
 
 def withdraw(x: Exchange, case_id: str) -> Response:
-    x.check_csrf(x.form_csrf())
-    citizen.withdraw(x.backend, x.access_token(), case_id)
-    return redirect(x, f"/antraege/{case_id}")
+    """Withdrawing asks first (GET shows what it means); only the confirmed form withdraws."""
+    token = x.access_token()
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        if x.form().get("bestaetigt") == "ja":
+            citizen.withdraw(x.backend, token, case_id)
+            return redirect(x, f"/antraege/{case_id}?zurueckgenommen=1")
+    case = dict(x.backend.call("submissions", "view_case", case_id, token))
+    return render(x, "withdraw.html", case=case)
 
 
 def postfach(x: Exchange) -> Response:
@@ -728,7 +734,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), "/antraege/<case_id>/absenden", submit),
     Page(("GET",), "/antraege/<case_id>/eingangsbestaetigung.pdf", receipt_pdf),
     Page(("POST",), "/antraege/<case_id>/nachrichten", write_message),
-    Page(("POST",), "/antraege/<case_id>/zuruecknehmen", withdraw),
+    Page(("GET", "POST"), "/antraege/<case_id>/zuruecknehmen", withdraw),
     Page(("GET",), "/postfach", postfach),
     Page(("POST",), "/postfach/<message_id>/gelesen", mark_read),
     Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),

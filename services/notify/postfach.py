@@ -70,6 +70,11 @@ TEXTS = {
         "Ein Dokument, das Sie hochgeladen haben, konnte nicht angenommen werden und wurde gelöscht. "
         "Den Grund sehen Sie beim Vorgang. Bitte laden Sie den Nachweis noch einmal hoch.",
     ),
+    "withdrawn": (
+        "Sie haben zurückgenommen",
+        "Sie haben Ihren Antrag oder Ihre Mitteilung zurückgenommen. Ihr Jobcenter bearbeitet das nicht weiter. "
+        "Wenn das ein Versehen war, stellen Sie den Antrag bitte neu oder schicken Sie die Mitteilung noch einmal.",
+    ),
     "documents_reminder": (
         "Erinnerung: Unterlagen nachreichen",
         "Bitte denken Sie daran, die angeforderten Unterlagen bis zum {due_date} hochzuladen.",

@@ -127,6 +127,22 @@ class NotifyService(PortalService):
         elif jobcenter := self._carried(event, "jobcenter_id"):
             self._to_staff(event, jobcenter, "citizen_message")
 
+    @integration_event_handler("submissions", "case_withdrawn")
+    def on_case_withdrawn(self, event: IntegrationEvent) -> None:
+        """The citizen withdrew: a Postfach message says so, and the Jobcenter (once assigned) gets an alert."""
+        parties = self.submissions.get_case_parties(event.aggregate_id)  # the event carries no parties
+        owner, jobcenter = parties.get("owner_id"), parties.get("jobcenter_id")
+
+        def apply(session: Session) -> str:
+            message_id = postfach.post(session, str(owner), event.aggregate_id, "withdrawn")
+            self._queue_alert(session, event.event_id, str(owner), message_id)
+            if jobcenter:
+                staff.raise_alert(session, staff_alert_table, str(jobcenter), event.aggregate_id, "case_withdrawn")
+            return message_id
+
+        if self.db.apply_once(event, apply):
+            log.info("case_withdrawn_told", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+
     @integration_event_handler("submissions", "case_assigned")
     def on_case_assigned(self, event: IntegrationEvent) -> None:
         self._to_staff(event, str(event.data["jobcenter_id"]), "new_case")

@@ -14,6 +14,7 @@ TEXTS = {
     "documents_supplied": "Unterlagen wurden nachgereicht",
     "case_overdue": "Vorgang wurde seit 3 Arbeitstagen nicht angenommen",
     "citizen_message": "Neue Nachricht einer Kundin oder eines Kunden",
+    "case_withdrawn": "Die Kundin oder der Kunde hat zurückgenommen",
 }
 
 

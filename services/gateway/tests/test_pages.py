@@ -287,6 +287,23 @@ def test_the_case_page_shows_its_timeline_in_german(portal):
     assert "Angefangen" in page and "Submitted" not in page and "DraftStarted" not in page
 
 
+def test_withdrawing_asks_first_and_only_the_confirmed_form_withdraws(portal):
+    citizen = log_in_fresh(portal)
+    case_path = report_arbeitsaufnahme(citizen, portal)
+    page = citizen.request("GET", case_path).text
+    assert f'href="{case_path}/zuruecknehmen"' in page and f'action="{case_path}/zuruecknehmen"' not in page
+    question = citizen.request("GET", f"{case_path}/zuruecknehmen")
+    assert question.status_code == 200 and "Wollen Sie das wirklich zurücknehmen?" in question.text
+    assert f'href="{case_path}"' in question.text  # the way back
+    unconfirmed = post_form(citizen, f"{case_path}/zuruecknehmen", question.text)
+    assert "Wollen Sie das wirklich zurücknehmen?" in unconfirmed.text
+    assert "Zurückgenommen." not in citizen.request("GET", case_path).text
+    confirmed = post_form(citizen, f"{case_path}/zuruecknehmen", question.text, bestaetigt="ja")
+    assert confirmed.url.endswith(f"{case_path}?zurueckgenommen=1")
+    assert "Zurückgenommen. Ihr Jobcenter bearbeitet das nicht weiter." in confirmed.text
+    assert f"{case_path}/zuruecknehmen" not in confirmed.text
+
+
 def test_the_portal_script_is_served_from_the_portal_itself(portal):
     answer = Browser(portal).request("GET", "/static/portal.js")
     assert answer.status_code == 200

@@ -166,3 +166,18 @@ def test_a_document_refused_after_upload_is_told_in_the_postfach_but_not_an_abor
         messages = cluster.notify.list_postfach(citizen)["messages"]
     assert [(m["kind"], m["case_id"]) for m in messages] == [("document_rejected", "case-doc")]
     assert "VIRUS" not in messages[0]["body"]
+
+
+def test_a_withdrawal_is_told_in_the_postfach_and_to_the_jobcenter(notify, rpc, amqp_uri, captured_logs):
+    event = IntegrationEvent("case_withdrawn", "case-w", 7, {})
+    with rpc() as cluster:
+        publish(amqp_uri, event, times=2)  # redelivered: told once
+        assert wait_for(lambda: [line for line in captured_logs.named("event_already_processed")
+                                 if line.get("event_id") == event.event_id])  # fmt: skip
+        messages = cluster.notify.list_postfach(citizen(), "case-w")["messages"]
+        alerts = cluster.notify.list_staff_alerts(
+            TEST_ISSUER.token_for("s-1", role="caseworker", institution_id="jc-1")
+        )
+    (message,) = messages
+    assert message["kind"] == "withdrawn" and "zurückgenommen" in message["body"]
+    assert [(a["case_id"], a["kind"]) for a in alerts] == [("case-w", "case_withdrawn")]
