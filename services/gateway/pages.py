@@ -625,7 +625,11 @@ def withdraw(x: Exchange, case_id: str) -> Response:
 
 
 def postfach(x: Exchange) -> Response:
-    return render(x, "postfach.html", postfach=citizen.postfach(x.backend, x.access_token()))
+    box = citizen.postfach(x.backend, x.access_token())
+    language = i18n.language_of(x.request)
+    for message in box["messages"]:
+        message["when"] = german_time(message["created_at"], language)
+    return render(x, "postfach.html", postfach=box)
 
 
 def mark_read(x: Exchange, message_id: str) -> Response:

@@ -43,18 +43,18 @@ messages = Table(
 # or a due date is fine here: the Postfach is behind the citizen's login, unlike e-mail.
 TEXTS = {
     "receipt": (
-        "Ihr Antrag ist eingegangen",
-        "Wir haben Ihren Antrag erhalten. Ihre Eingangsnummer ist {receipt_number}. "
+        "Bei Ihrem Jobcenter eingegangen",
+        "Wir haben erhalten, was Sie abgeschickt haben. Ihre Eingangsnummer ist {receipt_number}. "
         "Die Eingangsbestätigung können Sie beim Vorgang herunterladen.",
     ),
     "documents_requested": (
         "Bitte reichen Sie Unterlagen nach",
-        "Ihr Jobcenter braucht für Ihren Antrag noch: {items}. Bitte laden Sie die Unterlagen bis zum {due_date} "
+        "Ihr Jobcenter braucht noch: {items}. Bitte laden Sie die Unterlagen bis zum {due_date} "
         "beim Vorgang hoch. Dort steht auch, wenn Ihr Jobcenter etwas dazu geschrieben hat.",
     ),
     "bescheid": (
         "Ihr Bescheid ist da",
-        "Ihr Jobcenter hat über Ihren Antrag entschieden. Den Bescheid finden Sie im Anhang.",
+        "Ihr Jobcenter hat entschieden. Den Bescheid finden Sie im Anhang.",
     ),
     "message": (
         "Neue Nachricht von Ihrem Jobcenter",

@@ -195,7 +195,7 @@ def test_a_citizen_reports_an_arbeitsaufnahme_with_the_contract_and_gets_the_rec
     see_assignment_and_postfach(page, receipt_number, screenshots)
 
     page.get_by_role("link", name="Postfach", exact=True).click()
-    reload_until(page, lambda: "Ihr Antrag ist eingegangen" in page.locator("main").inner_text())
+    reload_until(page, lambda: "Bei Ihrem Jobcenter eingegangen" in page.locator("main").inner_text())
     expect(page.locator("main")).to_contain_text(receipt_number)
     expect(page.locator(".badge").first).to_have_text("neu")
     screenshots.take(page, "postfach")

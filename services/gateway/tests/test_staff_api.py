@@ -1,5 +1,6 @@
 """The caseworker's JSON API: the Arbeitsaufnahme from inbox to decision, and who may not see it."""
 
+import re
 import secrets
 import uuid
 from datetime import date, timedelta
@@ -172,6 +173,15 @@ def test_the_postfach_names_the_requested_documents_but_not_the_note(story):
     (message,) = wait_until(request_message, timeout=30)
     assert "Erste Lohnabrechnung" in message["body"]
     assert "Gehaltsabrechnung." not in message["body"]  # the note stays at the case, out of AMQP and e-mail
+
+
+def test_each_postfach_message_shows_its_date_and_links_to_its_case(story):
+    wait_until(lambda: "Bitte reichen Sie Unterlagen nach" in story["citizen"].request("GET", "/postfach").text,
+               timeout=30)  # fmt: skip
+    page = story["citizen"].request("GET", "/postfach").text
+    assert page.count(f'<a href="/antraege/{story["case_id"]}">Zum Vorgang</a>') >= 2
+    assert re.search(r'<time datetime="[^"]+">\d{1,2}\. \w+ 20\d\d, \d\d:\d\d Uhr</time>', page)
+    assert "Antrag ist eingegangen" not in page  # a VÄM is no Antrag
 
 
 def test_a_request_is_no_longer_open_once_the_case_is_decided(story):

@@ -50,7 +50,7 @@ def test_a_submitted_case_arrives_in_the_citizens_postfach(relay, rpc):
         messages = wait_for_postfach(cluster, "owner-42", 1)
     assert [m["case_id"] for m in messages] == [case_id]
     assert case["receipt_number"] in messages[0]["body"]
-    assert messages[0]["subject"] == "Ihr Antrag ist eingegangen"
+    assert messages[0]["subject"] == "Bei Ihrem Jobcenter eingegangen"
 
 
 def test_the_correlation_id_is_in_the_logs_of_both_services(relay, rpc, captured_logs):
