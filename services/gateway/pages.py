@@ -110,7 +110,7 @@ def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
     translate = i18n.translations(language).gettext
     environment.filters.update(
         german_date=partial(german_date, language=language), german_time=partial(german_time, language=language),
-        answer=partial(answer_text, translate=translate), date_input=date_input,
+        answer=partial(answer_text, translate=translate), date_input=date_input, number_input=number_input,
     )  # fmt: skip
     return environment
 
@@ -137,6 +137,17 @@ def german_date(value: str | date | None, language: str = i18n.DEFAULT_LANGUAGE)
     if language == "en":
         return f"{day.day} {ENGLISH_MONTHS[day.month - 1]} {day.year}"
     return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
+
+
+GROUPED_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+
+
+def number_input(value: Any, field: dict[str, Any]) -> str:
+    """A number as the citizen types it (``1710,55``, ``30``): a decimal comma, no grouping, cents for amounts."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "" if value is None else str(value)
+    shown = presentation.euro(value)[:-2] if field.get("format") == "euro" else presentation.german_number(value)
+    return shown.replace(".", "")
 
 
 def date_input(value: Any) -> str:
@@ -173,8 +184,8 @@ def answer_text(
         return ", ".join(option_name(name, item) for item in value) or translate("Keine")
     if field.get("format") == "date":
         return german_date(value)
-    if field.get("format") == "euro" and isinstance(value, int | float):
-        return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".") + " Euro"
+    if isinstance(value, int | float):
+        return presentation.present_value(field, value)  # 1.710,55 € and 38,5 as on the receipt
     return option_name(name, value)
 
 
@@ -496,8 +507,11 @@ def typed(field: dict[str, Any], raw: str) -> Any:
     if kind == "boolean":
         return raw in {"on", "true", "ja"}
     if kind in {"number", "integer"}:
+        # German first: a comma is the decimal mark and dots group thousands ("1.710,55", "1.710");
+        # a lone dot before other than three digits is a decimal point ("1710.55", "12.5").
+        in_german = "," in raw or GROUPED_THOUSANDS.fullmatch(raw) is not None
         try:
-            number = float(raw.replace(".", "").replace(",", ".") if "," in raw else raw)
+            number = float(raw.replace(".", "").replace(",", ".") if in_german else raw)
         except ValueError:
             return raw
         return int(number) if kind == "integer" and number.is_integer() else number

@@ -137,7 +137,7 @@ def report_arbeitsaufnahme(page: Page, screenshots: Screenshots | None = None) -
     expect(page.locator("h1")).to_have_text("Bitte prüfen Sie Ihre Angaben")
     expect(page.locator("main")).to_contain_text("Bezirk in Berlin")
     expect(page.get_by_text("Muster GmbH")).to_be_visible()
-    expect(page.get_by_text("1.710,55 Euro")).to_be_visible()
+    expect(page.get_by_text("1.710,55 €")).to_be_visible()
     expect(page.get_by_text("1. Dezember 2026")).to_be_visible()
     shot("pruefen")
     page.get_by_role("button", name="Jetzt verbindlich absenden").click()

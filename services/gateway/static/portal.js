@@ -21,10 +21,11 @@
 
   // -- forms save as you go -------------------------------------------------------------------
 
-  // A German or plain decimal ("1.710,55", "1710.55") as a number; text that is no number stays text,
-  // so the server names the field and says what is wrong.
+  // A German or plain decimal ("1.710,55", "1710.55", "1.710") as a number, read as pages.typed reads
+  // it; text that is no number stays text, so the server names the field and says what is wrong.
   function number(raw, integer) {
-    var text = raw.indexOf(",") >= 0 ? raw.replace(/\./g, "").replace(",", ".") : raw;
+    var thousands = /^\d{1,3}(\.\d{3})+$/.test(raw);
+    var text = raw.indexOf(",") >= 0 || thousands ? raw.replace(/\./g, "").replace(",", ".") : raw;
     var value = Number(text);
     if (text === "" || isNaN(value)) { return raw; }
     return integer && Math.floor(value) === value ? Math.floor(value) : value;

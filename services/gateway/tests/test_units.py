@@ -125,3 +125,28 @@ def test_every_case_status_has_a_german_name_for_citizens() -> None:
     from services.submissions.domainmodel import CaseStatus
 
     assert set(STATUS_NAMES) == {status.value for status in CaseStatus}
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"),
+    [("1.710,55", 1710.55), ("1710,55", 1710.55), ("1710.55", 1710.55), ("1.710", 1710.0), ("12.5", 12.5),
+     ("1.234.567", 1234567.0), ("30", 30), ("0,5", 0.5)],
+)  # fmt: skip
+def test_numbers_are_read_the_german_way_first(raw, number):
+    from services.gateway.pages import typed
+
+    assert typed({"type": "number"}, raw) == number
+    assert typed({"type": "number"}, "zwölf") == "zwölf"  # the service names the field
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "shown"),
+    [(1710.55, {"type": "number", "format": "euro"}, "1710,55"), (2400.0, {"type": "number", "format": "euro"},
+     "2400,00"), (30.0, {"type": "number"}, "30"), (38.5, {"type": "number"}, "38,5"), (None, {}, "")],
+)  # fmt: skip
+def test_numbers_come_back_into_the_form_as_typed_not_as_python_writes_them(value, field, shown):
+    from services.gateway.pages import number_input, typed
+
+    assert number_input(value, field) == shown
+    if value is not None:
+        assert typed(field, shown) == value  # and read back to the same number
