@@ -574,14 +574,14 @@ def submit(x: Exchange, case_id: str) -> Response:
     return redirect(x, f"/antraege/{case_id}")
 
 
-def case_page(x: Exchange, case_id: str) -> Response:
+def case_page(x: Exchange, case_id: str, status: int = 200, **context: Any) -> Response:
     token = x.access_token()
     detail = citizen.case_detail(x.backend, token, case_id)
     events = timeline_in_german(x, citizen.timeline(x.backend, token, case_id))
     thread = citizen.messages(x.backend, token, case_id)
     first = detail["sections"][0]["id"] if detail["sections"] else "aenderungen"
-    return render(x, "case.html", detail=detail, case=detail["case"], events=events, messages=thread,
-                  first_section=first)  # fmt: skip
+    return render(x, "case.html", status=status, detail=detail, case=detail["case"], events=events,
+                  messages=thread, first_section=first, **context)  # fmt: skip
 
 
 HIDDEN_EVENTS = {"SectionSaved"}  # every saved step would crowd the timeline
@@ -621,8 +621,13 @@ def receipt_pdf(x: Exchange, case_id: str) -> Response:
 
 
 def write_message(x: Exchange, case_id: str) -> Response:
+    """A refused message (empty, too long) shows the case page again with the reason at the field, the text kept."""
     x.check_csrf(x.form_csrf())
-    citizen.post_message(x.backend, x.access_token(), case_id, x.form().get("text", ""))
+    text = x.form().get("text", "")
+    try:
+        citizen.post_message(x.backend, x.access_token(), case_id, text)
+    except InvalidInput as refused:
+        return case_page(x, case_id, status=400, message_error=refused.message, message_text=text)
     return redirect(x, f"/antraege/{case_id}#nachrichten")
 
 

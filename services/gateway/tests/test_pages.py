@@ -287,6 +287,37 @@ def test_the_case_page_shows_its_timeline_in_german(portal):
     assert "Angefangen" in page and "Submitted" not in page and "DraftStarted" not in page
 
 
+def test_the_steps_say_no_total_before_it_is_known_and_each_has_a_way_back(portal):
+    citizen = log_in_fresh(portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    first = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
+    case_path = first.url.split(portal.base)[1].split("/abschnitt/")[0]
+    assert (
+        "Schritt 1 – die weiteren Schritte richten sich nach Ihren Angaben" in first.text and " von " not in first.text
+    )
+    assert f'<a href="{case_path}">Zurück</a>' in first.text
+    second = post_form(citizen, first.url.split(portal.base)[1], first.text, aenderungen="arbeitsaufnahme")
+    (number, count) = re.findall(r"Schritt (\d+) von (\d+)", second.text)[0]
+    assert number == "2"
+    assert f'<a href="{case_path}/abschnitt/aenderungen">Zurück</a>' in second.text
+    again = citizen.request("GET", f"{case_path}/abschnitt/aenderungen").text
+    assert f"Schritt 1 von {count}" in again  # answered: the total is known and stays
+
+
+def test_an_empty_message_is_explained_on_the_case_page_not_a_dead_end(portal):
+    citizen = log_in_fresh(portal)
+    case_path = report_arbeitsaufnahme(citizen, portal)
+    page = citizen.request("GET", case_path).text
+    refused = post_form(citizen, f"{case_path}/nachrichten", page, text="   ")
+    assert refused.status_code == 400
+    assert (
+        'class="error-message" id="text-fehler"' in refused.text
+        and 'action="' + case_path + '/nachrichten"' in refused.text
+    )
+    too_long = post_form(citizen, f"{case_path}/nachrichten", page, text="x" * 6000)
+    assert too_long.status_code == 400 and "x" * 100 in too_long.text  # the text is kept to shorten it
+
+
 def test_withdrawing_asks_first_and_only_the_confirmed_form_withdraws(portal):
     citizen = log_in_fresh(portal)
     case_path = report_arbeitsaufnahme(citizen, portal)
