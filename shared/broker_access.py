@@ -144,7 +144,7 @@ PRINCIPALS: tuple[Principal, ...] = (
             ),
             "submissions": (
                 *HEALTH, "add_document", "assign_caseworker", "audited_case_documents", "close_case", "decide_case",
-                "detach_document", "find_by_receipt_number", "get_answers", "get_form", "get_receipt",
+                "detach_document", "discard_draft", "find_by_receipt_number", "get_answers", "get_form", "get_receipt",
                 "get_receipt_keys", "get_timeline", "list_inbox", "list_messages", "list_my_cases",
                 "list_staff_accesses", "post_message", "receive_case", "request_documents", "save_section",
                 "start_draft", "start_processing", "submit_case", "view_case", "waive_nachweis",

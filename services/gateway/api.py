@@ -161,6 +161,11 @@ def withdraw_case(x: Exchange, case_id: str) -> Response:
     return empty(x)
 
 
+def discard_draft(x: Exchange, case_id: str) -> Response:
+    citizen.discard_draft(x.backend, x.access_token(), case_id)
+    return empty(x)
+
+
 def list_messages(x: Exchange, case_id: str) -> Response:
     return ok(x, {"messages": citizen.messages(x.backend, x.access_token(), case_id)})
 
@@ -416,6 +421,9 @@ ROUTES: tuple[Route, ...] = (
               ("X-Receipt-Signature", "the signed receipt: a compact JWS (EdDSA), also printed in the PDF"),
           )),
     Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204, response=None),
+    Route("DELETE", "/cases/{case_id}", discard_draft, "Discard a draft that was never submitted: it and its "
+          "uploads are erased (409 CASE_ALREADY_SUBMITTED: withdraw it instead; 409 DRAFT_GONE)",
+          ok=204, response=None, errors=(401, 403, 404, 409)),
     Route("GET", "/cases/{case_id}/messages", list_messages, "Messages with the Jobcenter",
           response=listing("messages")),
     Route("POST", "/cases/{case_id}/messages", post_message, "Write to the Jobcenter", ok=201,

@@ -141,6 +141,11 @@ def withdraw(backend: Backend, token: str, case_id: str) -> None:
     backend.call("submissions", "withdraw_case", case_id, token)
 
 
+def discard_draft(backend: Backend, token: str, case_id: str) -> None:
+    """Delete a draft that was never sent: it and its uploads are erased (documents follows the event)."""
+    backend.call("submissions", "discard_draft", case_id, token)
+
+
 def messages(backend: Backend, token: str, case_id: str) -> list[dict[str, Any]]:
     return list(backend.call("submissions", "list_messages", case_id, token))
 

@@ -339,8 +339,17 @@ def dashboard(x: Exchange) -> Response:
     approval_to = latest_approval_end(x, token, cases)
     due = wba_due(approval_to, cases, datetime.now(GERMANY).date())
     submitted_before = any(case["submitted_at"] for case in cases)
-    return render(x, "dashboard.html", cases=cases, unread=unread, wba_due_by=approval_to if due else None,
-                  can_prefill=submitted_before)  # fmt: skip
+    language = i18n.language_of(x.request)
+    shown = [case for case in cases if case["status"] not in GONE]
+    for case in shown:
+        case["changed"] = german_time(case["updated_at"], language)
+    return render(x, "dashboard.html", cases=shown, unread=unread, wba_due_by=approval_to if due else None,
+                  can_prefill=submitted_before, draft_days=storage_periods()["draft_days"],
+                  discarded="entwurf_geloescht" in x.request.args)  # fmt: skip
+
+
+# Drafts that were deleted or expired are gone for the citizen (and erased: services/submissions/retention.py).
+GONE = frozenset({"discarded", "expired"})
 
 
 def latest_approval_end(x: Exchange, token: str, cases: list[dict[str, Any]]) -> date | None:
@@ -631,6 +640,18 @@ def write_message(x: Exchange, case_id: str) -> Response:
     return redirect(x, f"/antraege/{case_id}#nachrichten")
 
 
+def discard(x: Exchange, case_id: str) -> Response:
+    """Deleting a draft asks first, like withdrawing; only the confirmed form deletes it."""
+    token = x.access_token()
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        if x.form().get("bestaetigt") == "ja":
+            citizen.discard_draft(x.backend, token, case_id)
+            return redirect(x, "/uebersicht?entwurf_geloescht=1")
+    case = dict(x.backend.call("submissions", "view_case", case_id, token))
+    return render(x, "discard.html", case=case)
+
+
 def withdraw(x: Exchange, case_id: str) -> Response:
     """Withdrawing asks first (GET shows what it means); only the confirmed form withdraws."""
     token = x.access_token()
@@ -758,6 +779,7 @@ PAGES: tuple[Page, ...] = (
     Page(("GET",), "/antraege/<case_id>/eingangsbestaetigung.pdf", receipt_pdf),
     Page(("POST",), "/antraege/<case_id>/nachrichten", write_message),
     Page(("GET", "POST"), "/antraege/<case_id>/zuruecknehmen", withdraw),
+    Page(("GET", "POST"), "/antraege/<case_id>/loeschen", discard),
     Page(("GET",), "/postfach", postfach),
     Page(("POST",), "/postfach/<message_id>/gelesen", mark_read),
     Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),

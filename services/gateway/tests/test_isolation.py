@@ -62,7 +62,7 @@ def snapshot(browser, case_id):
 def test_the_case_routes_of_the_api_are_all_tried():
     assert {route.handler.__name__ for route in CASE_ROUTES} == {
         "get_case", "save_section", "submit_case", "case_timeline", "case_receipt", "withdraw_case",
-        "list_messages", "post_message", "upload_document", "merge_photos",
+        "list_messages", "post_message", "upload_document", "merge_photos", "discard_draft",
     }  # fmt: skip
 
 

@@ -318,6 +318,36 @@ def test_an_empty_message_is_explained_on_the_case_page_not_a_dead_end(portal):
     assert too_long.status_code == 400 and "x" * 100 in too_long.text  # the text is kept to shorten it
 
 
+def test_a_draft_shows_when_it_was_changed_and_can_be_deleted_after_a_question(portal):
+    citizen = log_in_fresh(portal)
+    dashboard = citizen.request("GET", "/uebersicht").text
+    first = post_form(citizen, "/antraege", dashboard, kind="veraenderungsmitteilung")
+    case_path = first.url.split(portal.base)[1].split("/abschnitt/")[0]
+    dashboard = citizen.request("GET", "/uebersicht").text
+    assert "Zuletzt geändert:" in dashboard and f'href="{case_path}/loeschen"' in dashboard
+    assert "Tage lang nicht ändern, löschen wir." in dashboard
+    question = citizen.request("GET", f"{case_path}/loeschen")
+    assert "Wollen Sie diesen Entwurf löschen?" in question.text
+    assert case_path in citizen.request("GET", "/uebersicht").text  # asking deletes nothing
+    deleted = post_form(citizen, f"{case_path}/loeschen", question.text, bestaetigt="ja")
+    assert deleted.url.endswith("/uebersicht?entwurf_geloescht=1") and "Der Entwurf ist gelöscht." in deleted.text
+    assert case_path not in deleted.text
+
+
+def test_the_api_deletes_a_draft_but_not_a_submitted_case(portal):
+    citizen = log_in_fresh(portal)
+    draft = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
+    assert citizen.request("DELETE", f"/api/v1/cases/{draft}").status_code == 204
+    again = citizen.request("DELETE", f"/api/v1/cases/{draft}")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "DRAFT_GONE"
+    submitted = report_arbeitsaufnahme(citizen, portal).rsplit("/", 1)[1]
+    refused = citizen.request("DELETE", f"/api/v1/cases/{submitted}")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "CASE_ALREADY_SUBMITTED"
+    stranger = log_in_fresh(portal)
+    other = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
+    assert stranger.request("DELETE", f"/api/v1/cases/{other}").status_code == 404
+
+
 def test_withdrawing_asks_first_and_only_the_confirmed_form_withdraws(portal):
     citizen = log_in_fresh(portal)
     case_path = report_arbeitsaufnahme(citizen, portal)
