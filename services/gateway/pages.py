@@ -111,6 +111,7 @@ def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
     environment.filters.update(
         german_date=partial(german_date, language=language), german_time=partial(german_time, language=language),
         answer=partial(answer_text, translate=translate), date_input=date_input, number_input=number_input,
+        short_time=short_time, short_date=short_date,
     )  # fmt: skip
     return environment
 
@@ -148,6 +149,19 @@ def number_input(value: Any, field: dict[str, Any]) -> str:
         return "" if value is None else str(value)
     shown = presentation.euro(value)[:-2] if field.get("format") == "euro" else presentation.german_number(value)
     return shown.replace(".", "")
+
+
+def short_time(value: str | None) -> str:
+    """A stored UTC time as staff read it at a glance, in German time: ``04.12.2026 14:05``."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    return f"{(moment.astimezone(GERMANY) if moment.tzinfo else moment):%d.%m.%Y %H:%M}"
+
+
+def short_date(value: str | None) -> str:
+    """The German calendar day of a stored time (or a date): ``04.12.2026``."""
+    return short_time(value)[:10] if value and "T" in value else (date_input(value) if value else "")
 
 
 def date_input(value: Any) -> str:

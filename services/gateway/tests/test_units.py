@@ -150,3 +150,13 @@ def test_numbers_come_back_into_the_form_as_typed_not_as_python_writes_them(valu
     assert number_input(value, field) == shown
     if value is not None:
         assert typed(field, shown) == value  # and read back to the same number
+
+
+def test_staff_read_times_in_german_time_not_utc():
+    from services.gateway.pages import short_date, short_time
+
+    assert short_time("2026-12-03T23:30:00+00:00") == "04.12.2026 00:30"  # winter: UTC+1
+    assert short_time("2026-07-01T10:05:00+00:00") == "01.07.2026 12:05"  # summer: UTC+2
+    assert short_date("2026-12-31T23:10:00+00:00") == "01.01.2027"
+    assert short_date("2027-02-15") == "15.02.2027"
+    assert short_time(None) == short_date(None) == ""
