@@ -164,7 +164,10 @@ class BackofficeService(PortalService):
     def case_events(self, token: str, case_id: str) -> list[str]:
         """The case's event log, oldest first, each event a Security Event Token (compact JWS)."""
         client = self._client_of_case(token, case_id)
-        entries = self.submissions.export_case_events(str(case_id))
+        try:
+            entries = self.submissions.export_case_events(str(case_id), client.client_id, client.jobcenter_id)
+        except NotFound:
+            raise caselist.case_not_found() from None
         now = int(time.time())
         return [self.office.signer.sign(str(case_id), client.jobcenter_id, entry, now) for entry in entries]
 
@@ -244,7 +247,8 @@ class BackofficeService(PortalService):
 
     def _export(self, client: Client, case_id: str) -> dict[str, Any]:
         try:
-            exported: dict[str, Any] = self.submissions.export_case(str(case_id))
+            # submissions records the read in the staff access record, with the client that read
+            exported: dict[str, Any] = self.submissions.export_case(str(case_id), client.client_id, client.jobcenter_id)
         except NotFound:
             raise caselist.case_not_found() from None
         if exported.get("jobcenter_id") != client.jobcenter_id:

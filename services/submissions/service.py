@@ -441,14 +441,36 @@ class SubmissionsService(PortalService):
         return recorded
 
     @rpc
-    def export_case(self, case_id: str) -> dict[str, Any]:
-        """A submitted case for the Jobcenter's e-file (answers, form kind and version, Nachweise, documents)."""
-        return self.cases.export_case(case_id)
+    def export_case(
+        self, case_id: str, client_id: str | None = None, jobcenter_id: str | None = None
+    ) -> dict[str, Any]:
+        """A submitted case for the Jobcenter's e-file (answers, form kind and version, Nachweise, documents).
+
+        The back office names the client it reads for and its Jobcenter: another Jobcenter's case is
+        NotFound, and every read is in the staff access record like an opening by a caseworker. (A back
+        office of the release before names neither: its reads are recorded as of an unnamed client.)
+        """
+        exported: dict[str, Any] = self.cases.export_case(case_id)
+        self._record_export(exported, client_id, jobcenter_id, "case_exported")
+        return exported
 
     @rpc
-    def export_case_events(self, case_id: str) -> list[dict[str, Any]]:
-        """The case's event log for the Jobcenter's e-file: ids, types, times, codes."""
-        return self.cases.export_events(case_id)
+    def export_case_events(
+        self, case_id: str, client_id: str | None = None, jobcenter_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The case's event log for the Jobcenter's e-file: ids, types, times, codes (recorded like export_case)."""
+        case = self.cases.get_parties(case_id)
+        self._record_export(case, client_id, jobcenter_id, "events_exported")
+        events: list[dict[str, Any]] = self.cases.export_events(case_id)
+        return events
+
+    def _record_export(
+        self, case: dict[str, Any], client_id: str | None, jobcenter_id: str | None, action: str
+    ) -> None:
+        if jobcenter_id is not None and case.get("jobcenter_id") != jobcenter_id:
+            raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+        reader = f"backoffice:{client_id}" if client_id else "backoffice:unbekannt"
+        self.access_log.record(str(case["case_id"]), reader[:64], "backoffice", case.get("jobcenter_id"), action)
 
     # -- deadlines --------------------------------------------------------------------------------
 

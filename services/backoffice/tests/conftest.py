@@ -116,6 +116,13 @@ class Office:
             entries = cluster.submissions.get_timeline(case_id, TEST_ISSUER.token_for(self.owners[case_id]))
         return [str(entry["label"]) for entry in entries]
 
+    def recorded_reads(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's entries in submissions' staff access record, as an admin reads them."""
+        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=20) as cluster:
+            return list(
+                cluster.submissions.list_staff_accesses(TEST_ISSUER.token_for("admin-1", role="admin"), case_id)
+            )
+
     def close(self) -> None:
         self.http.close()
         self._publisher.close()

@@ -40,6 +40,23 @@ def test_a_jobcenter_lists_fetches_and_accepts_a_new_case(office: Office) -> Non
     assert office.call("GET", f"/cases/{case_id}", token).status_code == 200
 
 
+def test_every_read_through_the_back_office_is_in_the_access_record(office: Office) -> None:
+    client = office.create_client()
+    token = office.token(client)
+    case_id = office.submitted_case()
+    office.available(token, case_id)
+    assert office.call("GET", f"/cases/{case_id}", token).status_code == 200
+    assert office.call("GET", f"/cases/{case_id}/events", token).status_code == 200
+    reads = office.recorded_reads(case_id)
+    assert {(r["account_id"], r["role"], r["institution_id"], r["action"]) for r in reads} == {
+        (f"backoffice:{client['client_id']}", "backoffice", "jc-0394", "case_exported"),
+        (f"backoffice:{client['client_id']}", "backoffice", "jc-0394", "events_exported"),
+    }
+    stranger = office.token(office.create_client(jobcenter_id="jc-0001"))
+    assert office.call("GET", f"/cases/{case_id}", stranger).status_code == 404
+    assert len(office.recorded_reads(case_id)) == 2  # a refused read reads nothing
+
+
 def test_a_jobcenter_rejects_a_case_with_a_reason(office: Office) -> None:
     token = office.token(office.create_client())
     case_id = office.submitted_case()
