@@ -406,7 +406,7 @@ class Documents:
             for row in metadata.of_case(session, case_id, states):
                 if metadata.change(
                     session, row["document_id"], (row["state"],), state=State.DELETED, reason_code=reason_code,
-                    object_key=None, multipart_id=None,
+                    object_key=None, multipart_id=None, **metadata.ERASED_DETAILS,
                 ):  # fmt: skip
                     metadata.record_event(
                         session,

@@ -61,6 +61,17 @@ documents = Table(
     Column("checked_at", DateTime(timezone=True)),
 )
 
+# What a document deleted with its case keeps of itself: only the row's ids, states and times remain,
+# so that the outbox and the access record stay consistent; what the citizen named it, what it
+# contained (its hashes) and what the scanner found go with the object (the privacy page promises it).
+ERASED_DETAILS: dict[str, Any] = {
+    "original_name": "",
+    "sha256": None,
+    "stored_sha256": None,
+    "scan_result": None,
+    "quality_hints": [],
+}
+
 # Every time staff see a document's metadata or content: who, when, which document, what.
 access_record = Table(
     "documents_access_record",

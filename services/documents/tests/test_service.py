@@ -414,6 +414,33 @@ def test_the_documents_of_a_discarded_draft_are_deleted_once(documents, rpc, amq
     assert deleted.count("document_deleted") == 1
 
 
+def test_an_erased_case_leaves_no_file_name_hash_or_scan_finding_of_its_documents(documents, rpc, amqp_uri):
+    """Retention: what the citizen called a file and what it contained go with the file (#21)."""
+    from sqlalchemy import select
+
+    from services.documents.metadata import documents as table
+
+    case_id = documents.new_case()
+    with rpc() as cluster:
+        document = upload(cluster, case_id, samples.pdf())
+        with EventPublisher(amqp_uri, "submissions") as publisher:
+            publisher.publish(IntegrationEvent("case_erased", case_id, 11, {}))
+        deadline = time.monotonic() + 10
+        while cluster.documents.list_documents(citizen(), case_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    engine = make_engine(documents.config["DATABASE_URL"])
+    try:
+        with engine.connect() as connection:
+            row = (
+                connection.execute(select(table).where(table.c.document_id == document["document_id"])).mappings().one()
+            )
+    finally:
+        engine.dispose()
+    assert row["state"] == "deleted" and row["reason_code"] == "CASE_ERASED"
+    assert (row["original_name"], row["sha256"], row["stored_sha256"], row["scan_result"]) == ("", None, None, None)
+    assert documents.keys_of(document["document_id"]) == []
+
+
 def test_a_withdrawn_case_keeps_its_accepted_documents(documents, rpc, amqp_uri):
     case_id = documents.new_case()
     with rpc() as cluster:
