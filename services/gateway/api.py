@@ -6,6 +6,7 @@ services decide ownership. Errors go through ``errors.py``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from services.gateway import account_pages, citizen, staff_api
+from services.gateway import account_pages, citizen, data_export, staff_api
 from services.gateway.errors import Refused, response_for
 from services.gateway.exchange import Exchange
 from services.gateway.routes import ARRAY_OF_OBJECTS, OBJECT, Route, empty, listing, ok
@@ -212,6 +213,19 @@ def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Respo
     response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
     return x.finish(response)
+
+
+def my_data(x: Exchange) -> Response:
+    """Everything the portal holds about me, as JSON to take away (Art. 15/20 DSGVO)."""
+    data = data_export.collect(x.backend, x.access_token())
+    return x.finish(Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                             headers={"Content-Disposition": 'attachment; filename="meine-daten.json"'}))  # fmt: skip
+
+
+def my_data_pdf(x: Exchange) -> Response:
+    data = data_export.collect(x.backend, x.access_token())
+    return x.finish(Response(data_export.as_pdf(data), mimetype="application/pdf",
+                             headers={"Content-Disposition": 'attachment; filename="meine-daten.pdf"'}))  # fmt: skip
 
 
 def get_consents(x: Exchange) -> Response:
@@ -448,6 +462,11 @@ ROUTES: tuple[Route, ...] = (
           "from which its Bekanntgabe can count (see bekanntgabe in GET /postfach)",
           response={"type": "string", "format": "binary"}, response_type="application/octet-stream",
           errors=(401, 403, 404, 503)),
+    Route("GET", "/me/data", my_data, "Everything the portal holds about me, to take away (Art. 15 and 20 "
+          "DSGVO): account, second factors (no secrets), sessions, audit trail, cases with answers, timelines, "
+          "messages and documents, Postfach, consents with their history; a download", errors=(401, 403)),
+    Route("GET", "/me/data.pdf", my_data_pdf, "The same as GET /me/data, as a PDF to read",
+          response={"type": "string", "format": "binary"}, response_type="application/pdf", errors=(401, 403)),
     Route("GET", "/consents", get_consents, "My consents per channel", errors=(401, 403)),  # 403: staff
     Route("PUT", "/consents/{channel}", set_consent, "Give or take back consent for one channel",
           request={"type": "object", "required": ["granted"], "properties": {"granted": {"type": "boolean"}}}),

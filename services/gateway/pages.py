@@ -6,6 +6,7 @@ the session's CSRF token in a hidden field; before login the token is bound to a
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -709,6 +710,20 @@ CHANNEL_NAMES = {
 }
 
 
+def my_data(x: Exchange, form: str) -> Response:
+    """The settings page's downloads of everything the portal holds about the citizen."""
+    from services.gateway import data_export
+
+    data = data_export.collect(x.backend, x.access_token())
+    if form == "pdf":
+        body, mimetype = data_export.as_pdf(data), "application/pdf"
+    else:
+        body, mimetype = json.dumps(data, ensure_ascii=False, indent=2).encode(), "application/json"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="meine-daten.{form}"'
+    return x.finish(response)
+
+
 def settings_page(x: Exchange) -> Response:
     token = x.access_token()
     if x.request.method == "POST":
@@ -798,6 +813,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), "/postfach/<message_id>/gelesen", mark_read),
     Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),
     Page(("GET", "POST"), "/einstellungen", settings_page),
+    Page(("GET",), "/einstellungen/meine-daten.<any(json, pdf):form>", my_data),
     Page(("GET",), "/mein-jobcenter", my_jobcenter),
     Page(("GET",), "/zustaendiges-jobcenter", finder),
     Page(("GET",), "/informationen", information_list),

@@ -231,3 +231,35 @@ def renew_recovery_codes(session: Session, account_id: str) -> list[str]:
 
 def _iso(moment: datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def export(session: Session, account_id: str) -> dict[str, Any]:
+    """Everything identity holds about an account, for its owner (Art. 15 and 20 DSGVO): the account,
+    its second factors (never a secret), its sessions and its audit trail. Hashes and secrets are
+    not data about the person but locks on their data, and stay out."""
+    account = accounts.get(session, account_id)
+    session_rows = session.execute(
+        select(sessions_table.c.created_at, sessions_table.c.last_seen_at, sessions_table.c.expires_at,
+               sessions_table.c.revoked_at)
+        .where(sessions_table.c.account_id == account_id)
+        .order_by(sessions_table.c.created_at)
+    ).mappings()  # fmt: skip
+    return {
+        "account": {
+            "account_id": account["account_id"],
+            "email": account["email"],
+            "customer_number": account.get("customer_number"),
+            "role": account["role"],
+            "institution_id": account.get("institution_id"),
+            "status": account["status"],
+            "created_at": _iso(account["created_at"]),
+            "email_confirmed_at": _iso_or_none(account.get("email_confirmed_at")),
+        },
+        "security": overview(session, account_id),
+        "sessions": [{key: _iso_or_none(value) for key, value in row.items()} for row in session_rows],
+        "audit": audit.records_of(session, account_id),
+    }
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return _iso(moment) if moment is not None else None

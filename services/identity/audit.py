@@ -16,6 +16,7 @@ ACTIONS = frozenset(
     {
         "account_created",
         "account_disabled",
+        "data_exported",
         "activation_code_issued",
         "activation_code_redeemed",
         "activation_code_refused",

@@ -410,6 +410,17 @@ class IdentityService(PortalService):
         return {"email": row["email"], "locale": "de"}
 
     @rpc
+    def export_my_account(self, access_token: str) -> dict[str, Any]:
+        """Everything identity holds about the caller (Art. 15/20 DSGVO): account, second factors, sessions,
+        audit trail - never a password hash or secret. Recorded in the audit trail itself."""
+        claims = self._caller(access_token)
+        with self.db.transaction() as session:
+            audit.record(session, "data_exported", account_id=claims.account_id, actor_id=claims.account_id)
+            exported: dict[str, Any] = account_settings.export(session, claims.account_id)
+        log.info("account_exported", extra={"account_id": claims.account_id})
+        return exported
+
+    @rpc
     def list_audit_records(self, access_token: str, account_id: str) -> list[dict[str, Any]]:
         """The audit trail of one account, oldest first (admins, or the account itself)."""
         claims = self._caller(access_token)

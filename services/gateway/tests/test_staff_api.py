@@ -184,6 +184,31 @@ def test_each_postfach_message_shows_its_date_and_links_to_its_case(story):
     assert "Antrag ist eingegangen" not in page  # a VÄM is no Antrag
 
 
+def test_the_citizen_takes_away_everything_the_portal_holds_as_json_and_pdf(story):
+    """Art. 15 and 20 DSGVO: account, case with answers, documents, messages, Postfach, consents, audit trail."""
+    import subprocess
+
+    citizen, case_id = story["citizen"], story["case_id"]
+    answer = citizen.request("GET", f"{API}/me/data")
+    assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
+    data = answer.json()
+    assert data["identity"]["account"]["customer_number"] and "@" in data["identity"]["account"]["email"]
+    assert "password_hash" not in answer.text and "secret" not in answer.text.lower()
+    (entry,) = [e for e in data["cases"] if e["case"]["case_id"] == case_id]
+    assert entry["answers"]["arbeitsaufnahme"]["arbeitgeber"] == "Muster GmbH"
+    assert {d["original_name"] for d in entry["documents"]} >= {"Gehaltsabrechnung.pdf"}
+    assert [m["text"] for m in entry["messages"]] == ["Danke!"]
+    assert data["postfach"] and data["consents"]["email_alerts"]["granted"] is True
+    assert "data_exported" in {record["action"] for record in data["identity"]["audit"]}
+    pdf = citizen.request("GET", "/einstellungen/meine-daten.pdf")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
+    for expected in ("Ihr Konto", data["identity"]["account"]["email"], "Arbeitgeber: Muster GmbH",
+                     "Voraussichtlicher Bruttolohn im Monat: 2.400,00 €", "Gehaltsabrechnung.pdf"):  # fmt: skip
+        assert expected in text, expected
+    assert Browser(story["citizen"].portal).request("GET", f"{API}/me/data").status_code == 401
+
+
 def test_a_request_is_no_longer_open_once_the_case_is_decided(story):
     case = story["citizen"].request("GET", f"{API}/cases/{story['case_id']}").json()["case"]
     assert case["status"] == "decided" and case["document_request"] is None
