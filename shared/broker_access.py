@@ -135,8 +135,8 @@ PRINCIPALS: tuple[Principal, ...] = (
             "identity": (
                 *HEALTH, "change_password", "complete_login_with_recovery_code", "complete_login_with_totp",
                 "complete_login_with_totp_enrolment", "complete_passkey_login", "complete_passkey_registration",
-                "confirm_email", "confirm_email_change", "confirm_totp_replacement", "export_my_account",
-                "find_customer", "get_jwks",
+                "confirm_email", "confirm_email_change", "confirm_totp_replacement", "delete_my_account",
+                "export_my_account", "find_customer", "get_jwks",
                 "get_security_overview", "list_jobcenter_staff", "list_passkeys", "login_with_password", "logout",
                 "refresh_access_token", "register_citizen", "remove_passkey", "renew_recovery_codes",
                 "request_email_change", "request_password_reset", "reset_password", "start_passkey_login",

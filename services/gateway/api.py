@@ -222,6 +222,12 @@ def my_data(x: Exchange) -> Response:
                              headers={"Content-Disposition": 'attachment; filename="meine-daten.json"'}))  # fmt: skip
 
 
+def delete_my_account(x: Exchange) -> Response:
+    outcome = citizen.delete_account(x.backend, x.access_token(), x.json_object().get("password"), x.client)
+    x.end_session()
+    return ok(x, outcome)
+
+
 def my_data_pdf(x: Exchange) -> Response:
     data = data_export.collect(x.backend, x.access_token())
     return x.finish(Response(data_export.as_pdf(data), mimetype="application/pdf",
@@ -465,6 +471,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/me/data", my_data, "Everything the portal holds about me, to take away (Art. 15 and 20 "
           "DSGVO): account, second factors (no secrets), sessions, audit trail, cases with answers, timelines, "
           "messages and documents, Postfach, consents with their history; a download", errors=(401, 403)),
+    Route("POST", "/me/deletion", delete_my_account, "Delete my account, giving my password again: address, "
+          "customer number, password and second factors go, my drafts are deleted, my session ends; submitted "
+          "cases stay with the Jobcenter until their retention ends (cases_kept says how many)",
+          request={"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}},
+          response={"type": "object", "required": ["drafts_deleted", "cases_kept"]}, errors=(400, 401, 403, 409, 429)),
     Route("GET", "/me/data.pdf", my_data_pdf, "The same as GET /me/data, as a PDF to read",
           response={"type": "string", "format": "binary"}, response_type="application/pdf", errors=(401, 403)),
     Route("GET", "/consents", get_consents, "My consents per channel", errors=(401, 403)),  # 403: staff

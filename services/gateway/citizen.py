@@ -141,6 +141,23 @@ def withdraw(backend: Backend, token: str, case_id: str) -> None:
     backend.call("submissions", "withdraw_case", case_id, token)
 
 
+def delete_account(backend: Backend, token: str, password: Any, client_address: str) -> dict[str, int]:
+    """Delete the caller's account (identity checks the password), then their drafts, which nobody keeps.
+
+    Submitted cases stay: the Jobcenter keeps its files (§ 84 SGB X) and erases them with their
+    retention. The access token of this request stays valid for the drafts though its session ended;
+    a draft left behind by a failure in between is erased with the untouched drafts (retention).
+    Returns how many drafts were deleted and how many cases are kept.
+    """
+    cases = my_cases(backend, token)
+    backend.call("identity", "delete_my_account", token, password if isinstance(password, str) else "", client_address)
+    drafts = [case for case in cases if case["status"] == "draft"]
+    for draft in drafts:
+        discard_draft(backend, token, draft["case_id"])
+    kept = [case for case in cases if case["status"] not in ("draft", "discarded", "expired")]
+    return {"drafts_deleted": len(drafts), "cases_kept": len(kept)}
+
+
 def discard_draft(backend: Backend, token: str, case_id: str) -> None:
     """Delete a draft that was never sent: it and its uploads are erased (documents follows the event)."""
     backend.call("submissions", "discard_draft", case_id, token)

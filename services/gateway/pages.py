@@ -724,6 +724,25 @@ def my_data(x: Exchange, form: str) -> Response:
     return x.finish(response)
 
 
+def delete_account(x: Exchange) -> Response:
+    """Deleting the account says first what goes and what the Jobcenter keeps, and asks for the password."""
+    token = x.access_token()
+    error = None
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        try:
+            outcome = citizen.delete_account(x.backend, token, x.form().get("password", ""), x.client)
+        except Unauthenticated as wrong:
+            error = wrong.message
+        else:
+            x.end_session()
+            return render(x, "account_deleted.html", outcome=outcome)
+    cases = [case for case in citizen.my_cases(x.backend, token) if case["status"] not in GONE]
+    kept = [case for case in cases if case["status"] != "draft"]
+    return render(x, "delete_account.html", status=400 if error else 200, error=error, kept=len(kept),
+                  drafts=len(cases) - len(kept), retention_years=storage_periods()["case_years"])  # fmt: skip
+
+
 def settings_page(x: Exchange) -> Response:
     token = x.access_token()
     if x.request.method == "POST":
@@ -814,6 +833,7 @@ PAGES: tuple[Page, ...] = (
     Page(("GET",), "/postfach/<message_id>/anhang/<document_id>", postfach_attachment),
     Page(("GET", "POST"), "/einstellungen", settings_page),
     Page(("GET",), "/einstellungen/meine-daten.<any(json, pdf):form>", my_data),
+    Page(("GET", "POST"), "/einstellungen/konto-loeschen", delete_account),
     Page(("GET",), "/mein-jobcenter", my_jobcenter),
     Page(("GET",), "/zustaendiges-jobcenter", finder),
     Page(("GET",), "/informationen", information_list),

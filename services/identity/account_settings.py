@@ -263,3 +263,51 @@ def export(session: Session, account_id: str) -> dict[str, Any]:
 
 def _iso_or_none(moment: datetime | None) -> str | None:
     return _iso(moment) if moment is not None else None
+
+
+DELETED_DOMAIN = "geloescht.invalid"
+
+
+def delete_account(
+    db: ServiceDatabase, settings: IdentitySettings, account_id: str, password: str, client_address: str
+) -> None:
+    """The citizen deletes their account after giving their password again (throttled like a login).
+
+    What identifies the person goes: the e-mail address (replaced by a placeholder that cannot
+    receive mail), the customer number, the password, every second factor and every session. The
+    account id stays, because the cases the Jobcenter must keep (§ 84 SGB X, retention of its files)
+    name it as their owner, and so does the audit trail (the record of what happened to the account,
+    kept for the security of all). Nobody can log in to it again.
+    """
+    with db.transaction() as session:
+        account = accounts.get(session, account_id)
+        if account["role"] != "citizen":
+            raise Conflict("STAFF_ACCOUNT", "Konten von Mitarbeitenden löscht die Administration.")
+        throttle.check(session, [login.name_key(account["email"])])
+    refusal: PortalError | None = None
+    with db.transaction() as session:
+        _, matches = accounts.check_password(session, settings, account["email"], password)
+        if not matches:
+            throttle.fail(session, login.name_key(account["email"]), settings.failures_before_lock,
+                          settings.lock_base_seconds, settings.lock_max_seconds)  # fmt: skip
+            audit.record(
+                session, "login_failed", "refused", account_id, client_address=client_address, detail="DELETION"
+            )
+            refusal = Unauthenticated("CURRENT_PASSWORD_WRONG", CURRENT_PASSWORD_WRONG)
+        else:
+            session.execute(
+                accounts_table.update()
+                .where(accounts_table.c.account_id == account_id)
+                .values(email=f"{account_id}@{DELETED_DOMAIN}", customer_number=None, password_hash=None,
+                        status=accounts.Status.DISABLED.value, disabled_at=datetime.now(UTC))
+            )  # fmt: skip
+            for table in (totp_secrets, recovery_codes, passkeys):
+                session.execute(table.delete().where(table.c.account_id == account_id))
+            session.execute(
+                sessions_table.update()
+                .where(sessions_table.c.account_id == account_id, sessions_table.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+            audit.record(session, "account_deleted", account_id=account_id, client_address=client_address)
+    if refusal is not None:
+        raise refusal

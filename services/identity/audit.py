@@ -17,6 +17,7 @@ ACTIONS = frozenset(
         "account_created",
         "account_disabled",
         "data_exported",
+        "account_deleted",
         "activation_code_issued",
         "activation_code_redeemed",
         "activation_code_refused",

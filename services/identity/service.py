@@ -410,6 +410,17 @@ class IdentityService(PortalService):
         return {"email": row["email"], "locale": "de"}
 
     @rpc
+    def delete_my_account(self, access_token: str, password: str, client_address: str = "") -> None:
+        """A citizen deletes their own account, giving the password again; see account_settings.delete_account.
+
+        Raises Unauthenticated ``CURRENT_PASSWORD_WRONG`` (counted like a failed login), Conflict
+        ``STAFF_ACCOUNT`` for staff.
+        """
+        claims = self._caller(access_token)
+        account_settings.delete_account(self.db, self.settings, claims.account_id, str(password or ""), client_address)
+        log.info("account_deleted", extra={"account_id": claims.account_id})
+
+    @rpc
     def export_my_account(self, access_token: str) -> dict[str, Any]:
         """Everything identity holds about the caller (Art. 15/20 DSGVO): account, second factors, sessions,
         audit trail - never a password hash or secret. Recorded in the audit trail itself."""

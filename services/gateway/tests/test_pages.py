@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import PASSWORD, Browser, wait_until
@@ -346,6 +347,43 @@ def test_the_api_deletes_a_draft_but_not_a_submitted_case(portal):
     stranger = log_in_fresh(portal)
     other = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
     assert stranger.request("DELETE", f"/api/v1/cases/{other}").status_code == 404
+
+
+def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
+    """#21: what must be kept under SGB X is kept and said so; the account cannot log in again."""
+    account = portal.account()
+    citizen = Browser(portal)
+    citizen.log_in(account)
+    submitted = report_arbeitsaufnahme(citizen, portal).rsplit("/", 1)[1]
+    draft = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
+    page = citizen.request("GET", "/einstellungen/konto-loeschen").text
+    assert "(jetzt: 1)" in page and "§ 84 SGB X" in page
+    wrong = post_form(citizen, "/einstellungen/konto-loeschen", page, password="falsch-falsch-falsch")
+    assert wrong.status_code == 400 and 'class="error-summary"' in wrong.text
+    assert citizen.request("GET", f"/api/v1/cases/{draft}").json()["case"]["status"] == "draft"  # nothing happened
+    done = post_form(citizen, "/einstellungen/konto-loeschen", page, password=PASSWORD)
+    assert done.status_code == 200 and "Ihr Konto ist gelöscht" in done.text
+    assert "Wir haben 1 Entwürfe gelöscht. 1 abgeschickte" in done.text
+    assert citizen.request("GET", "/uebersicht", allow_redirects=False).status_code == 303  # logged out
+    again = Browser(portal).request("POST", "/api/v1/session", json={"email": account.email, "password": PASSWORD})
+    assert again.status_code == 401
+    with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=20) as cluster:
+        assert cluster.submissions.get_case(draft)["status"] == "discarded"
+        assert cluster.submissions.get_case(submitted)["status"] != "discarded"  # kept for the Jobcenter
+
+
+def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_account(portal):
+    citizen = log_in_fresh(portal)
+    citizen.request("POST", "/api/v1/cases", json={"kind": "weiterbewilligungsantrag"})
+    wrong = citizen.request("POST", "/api/v1/me/deletion", json={"password": "nicht-das-passwort"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "CURRENT_PASSWORD_WRONG"
+    done = citizen.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})
+    assert done.status_code == 200 and done.json() == {"drafts_deleted": 1, "cases_kept": 0}
+    assert citizen.request("GET", "/api/v1/cases").status_code == 401
+    staff = Browser(portal)
+    staff.log_in(portal.staff_account())
+    refused = staff.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "STAFF_ACCOUNT")
 
 
 def test_withdrawing_asks_first_and_only_the_confirmed_form_withdraws(portal):
