@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,8 @@ def short_time(value: str | None) -> str:
     if not value:
         return ""
     moment = datetime.fromisoformat(value)
-    return f"{(moment.astimezone(GERMANY) if moment.tzinfo else moment):%d.%m.%Y %H:%M}"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # stored times are UTC
+    return f"{moment.astimezone(GERMANY):%d.%m.%Y %H:%M}"
 
 
 def short_date(value: str | None) -> str:

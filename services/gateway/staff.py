@@ -12,7 +12,7 @@ import re
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
@@ -483,9 +483,50 @@ def upload_bescheid(
 # -- the access record (admins, team leads) ---------------------------------------------------------
 
 
-def access_record(backend: Backend, token: str, case_id: str | None) -> dict[str, Any]:
-    """Who of the staff opened cases and documents, and when: admins all, team leads their Jobcenter's."""
+def colleagues_of(backend: Backend, token: str, me: Staff) -> list[dict[str, Any]]:
+    """A team lead's colleagues (id, role, work address) to name people in the access record; [] for admins."""
+    return list(backend.call("identity", "list_jobcenter_staff", token)) if me.is_team_lead else []
+
+
+ROLE_NAMES = {"caseworker": "Sachbearbeitung", "team_lead": "Teamleitung", "admin": "Administration",
+              "backoffice": "E-Akte (Schnittstelle)"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    """What the access record is narrowed to: a case (by its id or receipt number), days, a page."""
+
+    case: str = ""
+    since: date | None = None
+    until: date | None = None  # inclusive
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any) -> AccessFilter:
+        """From the page's query; raises InvalidInput naming the field that is none."""
+        since = parse_date(
+            args.get("von") or None, "von", "Bitte geben Sie das Datum als TT.MM.JJJJ an.", optional=True
+        )
+        until = parse_date(
+            args.get("bis") or None, "bis", "Bitte geben Sie das Datum als TT.MM.JJJJ an.", optional=True
+        )
+        if since and until and until < since:
+            raise InvalidInput("ACCESS_FILTER_INVALID", "„Bis“ liegt vor „Von“.", {"field": "bis"})
+        page = str(args.get("seite") or "1")
+        if not page.isdigit() or not 1 <= int(page) <= MAX_INBOX_PAGE:
+            raise InvalidInput("ACCESS_FILTER_INVALID", "Diese Seite gibt es nicht.", {"field": "seite"})
+        return cls(str(args.get("vorgang") or "").strip(), since, until, int(page))
+
+
+def access_record(backend: Backend, token: str, wanted: AccessFilter) -> dict[str, Any]:
+    """Who of the staff opened cases and documents, and when: admins all, team leads their Jobcenter's.
+
+    A case may be named by its receipt number; one that cannot be found raises NotFound (the page says so).
+    """
     staff_member(backend, token, roles=("admin", "team_lead"))
+    case_id = wanted.case or None
+    if case_id and RECEIPT_NUMBER.fullmatch(case_id.upper()):
+        case_id = str(backend.call("submissions", "find_by_receipt_number", token, case_id.upper())["case_id"])
     documents: list[dict[str, Any]] = []
     if case_id:
         try:
@@ -496,5 +537,15 @@ def access_record(backend: Backend, token: str, case_id: str | None) -> dict[str
             for row in backend.call("documents", "get_access_record", token, document_id):
                 documents.append({**row, "document_id": document_id})
         documents.sort(key=lambda row: str(row.get("at")), reverse=True)
-    cases = list(backend.call("submissions", "list_staff_accesses", token, case_id or None))
-    return {"case_id": case_id, "case_views": cases, "document_reads": documents}
+    since = _german_midnight(wanted.since)
+    until = _german_midnight(wanted.until + timedelta(days=1)) if wanted.until else None
+    cases = list(backend.call("submissions", "list_staff_accesses", token, case_id, since, until, wanted.page))
+    return {"case_id": case_id, "case_views": cases, "document_reads": documents, "page": wanted.page,
+            "more": len(cases) == ACCESS_PAGE_SIZE}  # fmt: skip
+
+
+ACCESS_PAGE_SIZE = 50  # submissions' accesslog.PAGE_SIZE
+
+
+def _german_midnight(day: date | None) -> str | None:
+    return datetime.combine(day, datetime.min.time(), GERMANY).isoformat() if day else None

@@ -113,7 +113,11 @@ def reassign(x: Exchange, case_id: str) -> Response:
 
 
 def access_log(x: Exchange) -> Response:
-    return ok(x, staff.access_record(x.backend, x.access_token(), x.request.args.get("case_id") or None))
+    args = x.request.args
+    wanted = staff.AccessFilter.from_args(
+        {"vorgang": args.get("case_id"), "von": args.get("since"), "bis": args.get("until"), "seite": args.get("page")}
+    )
+    return ok(x, staff.access_record(x.backend, x.access_token(), wanted))
 
 
 STAFF_ERRORS = (400, 401, 403, 404, 409)
@@ -174,6 +178,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", CASE + "/reassignment", reassign, "Team lead: hand the case to another gE, with a reason",
           request={"type": "object", "required": ["jobcenter_id", "reason"], "properties": {
               "jobcenter_id": {"type": "string"}, "reason": {"type": "string"}}}, response=OBJECT),
-    Route("GET", "/staff/access-log", access_log, "Admins and team leads: who of the staff opened which case "
-          "and document, when (query case_id)", response=listing("case_views"), errors=(401, 403, 404)),
+    Route("GET", "/staff/access-log", access_log, "Admins and team leads: who of the staff (and which e-file "
+          "client) opened which case and document, when; newest first, 50 a page (more: true when there is another); "
+          "query case_id (or a receipt number), since and until (days, inclusive), page",
+          response=listing("case_views"), errors=(400, 401, 403, 404)),
 )  # fmt: skip

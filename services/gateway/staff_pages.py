@@ -19,7 +19,7 @@ from services.gateway.multipart import open_upload_form
 from services.gateway.pages import CHANGE_NAMES, HERE, Page, redirect, render
 from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
 from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 INBOX = "/sachbearbeitung"
 BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
@@ -253,12 +253,22 @@ def reassign(x: Exchange, case_id: str) -> Response:
 
 
 def access_log(x: Exchange) -> Response:
+    """The access record with filters (case by id or receipt number, days, pages); a filter that finds
+    nothing or is none says so on the page itself."""
     token = x.access_token()
     me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
-    case_id = x.request.args.get("vorgang", "").strip() or None
-    record = staff.access_record(x.backend, token, case_id)
-    return staff_render(x, "access_log.html", record=record, me=me, case_id=case_id or "",
-                        title="Zugriffsprotokoll")  # fmt: skip
+    args = x.request.args
+    empty: dict[str, Any] = {"case_id": None, "case_views": [], "document_reads": [], "page": 1, "more": False}
+    try:
+        wanted = staff.AccessFilter.from_args(args)
+        record, error, status = staff.access_record(x.backend, token, wanted), None, 200
+    except InvalidInput as refused:
+        record, error, status = empty, refused.message, 400
+    except NotFound:
+        record, error, status = empty, "Zu dieser Eingabe gibt es keinen Vorgang, den Sie sehen dürfen.", 404
+    names = {c["account_id"]: c["email"] for c in staff.colleagues_of(x.backend, token, me)}
+    return staff_render(x, "access_log.html", status=status, record=record, me=me, error=error, names=names,
+                        role_names=staff.ROLE_NAMES, query=dict(args.items()), title="Zugriffsprotokoll")  # fmt: skip
 
 
 def script(x: Exchange) -> Response:

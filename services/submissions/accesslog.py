@@ -7,7 +7,7 @@ store, this record is not (it is the only place the views are written down). Ids
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -31,7 +31,9 @@ staff_access = Table(
     Index("submissions_staff_access_institution", "institution_id", "at"),
     Index("submissions_staff_access_at", "at"),
 )
-LIST_LIMIT = 200
+PAGE_SIZE = 50
+# A reload within this time is no new opening (see StaffAccessLog.record).
+REPEAT_WINDOW = timedelta(minutes=5)
 
 
 def as_dict(row: Any) -> dict[str, Any]:
@@ -60,22 +62,47 @@ class StaffAccessLog(DependencyProvider):
         return self
 
     def record(self, case_id: str, account_id: str, role: str, institution_id: str | None, action: str) -> None:
-        """Record one access; committed before the caller answers, so no view goes unrecorded."""
+        """Record one access; committed before the caller answers, so no view goes unrecorded.
+
+        The same person opening the same case again within ``REPEAT_WINDOW`` (a reload, the page after
+        an action) is the same opening: it is recorded once, with its first time.
+        """
+        now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
+            repeated = session.execute(
+                select(staff_access.c.access_id).where(
+                    staff_access.c.case_id == case_id, staff_access.c.account_id == account_id,
+                    staff_access.c.action == action, staff_access.c.at > now - REPEAT_WINDOW,
+                ).limit(1)
+            ).first()  # fmt: skip
+            if repeated is not None:
+                return
             session.execute(
                 insert(staff_access).values(
                     access_id=str(uuid.uuid4()), case_id=case_id, account_id=account_id, role=role,
-                    institution_id=institution_id, action=action, at=datetime.now(UTC),
+                    institution_id=institution_id, action=action, at=now,
                 )
             )  # fmt: skip
 
-    def list(self, case_id: str | None = None, institution_id: str | None = None) -> list[dict[str, Any]]:
-        """The newest accesses first (at most 200), of one case and/or one Jobcenter."""
+    def list(
+        self,
+        case_id: str | None = None,
+        institution_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 1,
+    ) -> list[dict[str, Any]]:
+        """The newest accesses first, ``PAGE_SIZE`` a page, of one case and/or one Jobcenter, in a time range."""
         query = select(staff_access)
         if case_id:
             query = query.where(staff_access.c.case_id == case_id)
         if institution_id:
             query = query.where(staff_access.c.institution_id == institution_id)
-        query = query.order_by(staff_access.c.at.desc()).limit(LIST_LIMIT)
+        if since is not None:
+            query = query.where(staff_access.c.at >= since)
+        if until is not None:
+            query = query.where(staff_access.c.at < until)
+        query = query.order_by(staff_access.c.at.desc(), staff_access.c.access_id)
+        query = query.offset((max(1, page) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
         with Session(self.engine) as session:
             return [as_dict(row) for row in session.execute(query).mappings()]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import eventlet
@@ -314,14 +314,28 @@ class SubmissionsService(PortalService):
         return case
 
     @rpc
-    def list_staff_accesses(self, token: str, case_id: str | None = None) -> list[dict[str, Any]]:
-        """Who of the staff opened which case when, newest first (200): admins see all, team leads
-        their Jobcenter's. Forbidden ``ADMIN_ONLY`` for everyone else."""
+    def list_staff_accesses(
+        self,
+        token: str,
+        case_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        page: int = 1,
+    ) -> list[dict[str, Any]]:
+        """Who of the staff opened which case when, newest first, 50 a page, in ``[since, until)`` (ISO times):
+        admins see all, team leads their Jobcenter's. Forbidden ``ADMIN_ONLY`` for everyone else,
+        InvalidInput ``ACCESS_FILTER_INVALID`` for a time or page that is none."""
         who = self._actor(token)
-        if who.role == "admin":
-            return self.access_log.list(case_id=case_id or None)
-        if who.role == "team_lead" and who.institution_id:
-            return self.access_log.list(case_id=case_id or None, institution_id=who.institution_id)
+        try:
+            bounds = [datetime.fromisoformat(str(value)) if value else None for value in (since, until)]
+            number = int(page)
+        except (TypeError, ValueError):
+            raise InvalidInput("ACCESS_FILTER_INVALID", "Bitte geben Sie gültige Daten an.") from None
+        if number < 1 or any(bound is not None and bound.tzinfo is None for bound in bounds):
+            raise InvalidInput("ACCESS_FILTER_INVALID", "Bitte geben Sie gültige Daten an.")
+        if who.role == "admin" or (who.role == "team_lead" and who.institution_id):
+            institution = None if who.role == "admin" else who.institution_id
+            return self.access_log.list(case_id or None, institution, bounds[0], bounds[1], number)
         raise Forbidden("ADMIN_ONLY", "Das Zugriffsprotokoll sehen nur Administration und Teamleitung.")
 
     @rpc
@@ -400,6 +414,8 @@ class SubmissionsService(PortalService):
         who = self._actor(token)
         with self.case_list.session() as session:
             row = readmodel.by_receipt_number(session, str(receipt_number).strip().upper())
+        if row is not None and who.role == "admin":
+            return {"case_id": row["case_id"]}  # admins read no cases: the id, for the access record
         allowed = row is not None and (
             (who.role == "citizen" and row["owner_id"] == who.account_id)
             or (who.role in STAFF_ROLES and who.institution_id and row["jobcenter_id"] == who.institution_id)

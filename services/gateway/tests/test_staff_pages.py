@@ -169,6 +169,31 @@ def test_an_admin_sees_the_access_record_of_the_case(desk, portal):
     assert "download" in page.text
 
 
+def test_the_access_record_finds_a_case_by_receipt_number_names_roles_filters_days_and_explains_misses(desk, portal):
+    caseworker = desk["caseworker"]
+    for _ in range(3):  # reloads of the page are one opening
+        caseworker.request("GET", case_path(desk))
+    lead, _ = log_in_on_pages(portal, portal.staff_account("team_lead", "jc-0394"))
+    page = lead.request("GET", "/verwaltung/zugriffe", params={"vorgang": desk["receipt_number"].lower()})
+    assert page.status_code == 200 and "Gelesene Dokumente dieses Vorgangs" in page.text
+    views = page.text.split("Gelesene Dokumente")[0]
+    rows = re.findall(r"<tr><td><time[^>]*>([^<]+)</time></td><td>([^<]+)</td><td>([^<]+)</td>", views)
+    assert rows and all("@" in name for _, name, _ in rows), rows  # colleagues by their address, not by an id
+    assert {role for _, _, role in rows} <= {"Sachbearbeitung", "Teamleitung"}
+    assert all(re.fullmatch(r"\d\d\.\d\d\.20\d\d \d\d:\d\d", when) for when, _, _ in rows)
+    names = [name for _, name, _ in rows]
+    assert len(names) == len(set(names))  # three reloads within five minutes: one opening each
+    today = german_today().strftime("%d.%m.%Y")
+    yesterday = (german_today() - timedelta(days=1)).strftime("%d.%m.%Y")
+    assert desk["case_id"] in lead.request("GET", "/verwaltung/zugriffe", params={"von": today, "bis": today}).text
+    earlier = lead.request("GET", "/verwaltung/zugriffe", params={"von": yesterday, "bis": yesterday}).text
+    assert "Keine Zugriffe." in earlier
+    unknown = lead.request("GET", "/verwaltung/zugriffe", params={"vorgang": "JC-2026-ZZZZ-ZZZZ"})
+    assert unknown.status_code == 404 and "keinen Vorgang" in unknown.text and 'id="vorgang"' in unknown.text
+    malformed = lead.request("GET", "/verwaltung/zugriffe", params={"von": "gestern"})
+    assert malformed.status_code == 400 and "TT.MM.JJJJ" in malformed.text
+
+
 class Claims:
     def __init__(self, claims):
         self.claims = claims
