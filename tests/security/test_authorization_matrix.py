@@ -65,6 +65,15 @@ EXPECTED: dict[str, Row] = {
     "POST /cases/{case_id}/documents/merge":     Row(401,       400, 404, 404,        404,      404, on="draft"),
     "GET /postfach":                             Row(401,       200, 200, 403,        403,      403),
     "POST /postfach/{message_id}/read":          Row(403,       204, 404, 403,        403,      403),
+    # the message is A's receipt message, which carries no attachment: even A finds no such document in it
+    "GET /postfach/{message_id}/attachments/{document_id}":
+                                                 Row(401,       404, 404, 403,        403,      403),
+    "DELETE /cases/{case_id}":                   Row(403,       204, 404, 404,        404,      404, on="draft",
+                                                     fresh=True),
+    "GET /me/data":                              Row(401,       200, 200, 403,        403,      403),
+    "GET /me/data.pdf":                          Row(401,       200, 200, 403,        403,      403),
+    # a wrong password refuses every citizen; staff accounts are deleted by admins only
+    "POST /me/deletion":                         Row(401,       401, 401, 409,        409,      409),
     "GET /consents":                             Row(401,       200, 200, 403,        403,      403),
     "PUT /consents/{channel}":                   Row(401,       200, 200, 403,        403,      403),
     "GET /my-jobcenter":                         Row(401,       200, 404, 404,        404,      404),
@@ -94,6 +103,9 @@ EXPECTED: dict[str, Row] = {
     "POST /staff/cases/{case_id}/bescheid":      Row(403,       403, 403, 201,        404,      403, fresh=True),
     "POST /staff/cases/{case_id}/decision":      Row(401,       403, 403, 409,        404,      403),
     "POST /staff/cases/{case_id}/close":         Row(403,       403, 403, 409,        404,      403),
+    # the case has no Bescheid yet, so no notice whose receipt could be denied
+    "POST /staff/cases/{case_id}/bescheid-notice-denied":
+                                                 Row(401,       403, 403, 404,        404,      403),
     "POST /staff/cases/{case_id}/reassignment":  Row(401,       403, 403, 403,        403,      403),
     "POST /staff/cases/{case_id}/assignee":      Row(401,       403, 403, 200,        404,      403, fresh=True),
     "GET /staff/colleagues":                     Row(401,       403, 403, 403,        403,      403),
@@ -111,6 +123,8 @@ SENT: dict[str, dict[str, Any]] = {
     "PUT /cases/{case_id}/sections/{section_id}": {"json": {"aenderungen": ["arbeitsaufnahme"]}},
     "POST /cases/{case_id}/messages": {"json": {"text": "Guten Tag, ich habe eine Frage."}},
     "PUT /consents/{channel}": {"json": {"granted": True}},
+    "POST /me/deletion": {"json": {"password": "falsch-falsch-falsch"}},
+    "POST /staff/cases/{case_id}/bescheid-notice-denied": {"json": {"message_id": "no-such-message"}},
     "POST /staff/cases/{case_id}/document-requests": {
         "json": {"items": ["lohnabrechnung_erste"], "due_date": "2026-12-31"}
     },
