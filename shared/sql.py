@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -146,6 +147,9 @@ def migrate(engine: Engine, migrations: Path, service: str) -> None:
         command.upgrade(settings, "head")
 
 
+_PROCESS_MIGRATION_LOCK = threading.Lock()
+
+
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """An exclusive lock on ``<database file>.migrate-lock``; nothing for other databases."""
@@ -155,7 +159,10 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
         return
     import fcntl
 
-    with open(f"{database}.migrate-lock", "a") as lock:
+    # flock keeps other processes out; within this process (several services, or several dependency
+    # providers set up at once by nameko) the in-process lock does, which under eventlet is a green
+    # lock, so a second green thread waits without blocking the first one's thread in flock.
+    with _PROCESS_MIGRATION_LOCK, open(f"{database}.migrate-lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
