@@ -139,7 +139,6 @@ def migrate(engine: Engine, migrations: Path, service: str) -> None:
     settings = AlembicConfig()
     settings.set_main_option("script_location", str(migrations))
     settings.attributes["version_table"] = f"{service}_alembic_version"
-    settings.attributes["service"] = service
     with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"{service}_migrations"})
