@@ -98,8 +98,6 @@ def upgrade() -> None:
         sa.Column("paper_delivery", sa.Boolean(), nullable=False),
         sa.Column("alert_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("legal_delivery_date", sa.Date(), nullable=True),
-        sa.Column("retrieved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("notice_denied_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("message_id"),
         if_not_exists=True,
     )
