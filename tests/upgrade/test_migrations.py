@@ -25,10 +25,11 @@ from services.submissions import readmodel
 from services.submissions import schema as submissions
 from services.submissions.application import Cases
 from shared import migrate as migrate_step
-from shared.eventstore import DATA_KEYS_URL, eventstore_environment
+from shared.eventstore import DATA_KEYS_URL, EventSourcedApplication, eventstore_environment
 from shared.migrate import include_name, is_own_table, services_with_migrations
 from shared.projection import ProjectionRunner
-from shared.sql import make_engine, migrate, migrations_of
+from shared.service import SERVICES, service_class
+from shared.sql import Database, make_engine, migrate, migrations_of
 
 # The models each history is compared with: what every service's migrations/env.py imports.
 MODELS: dict[str, MetaData] = {
@@ -67,6 +68,13 @@ def recorded_revision(engine: Engine, service: str) -> list[str]:
 
 def test_every_service_with_sql_tables_has_a_history_and_the_gateway_none():
     assert services_with_migrations() == tuple(MODELS)
+    # A service keeps SQL tables when it has a Database or an event store (its tables beside the events).
+    with_tables = tuple(
+        service
+        for service in SERVICES
+        if any(isinstance(value, Database | EventSourcedApplication) for value in vars(service_class(service)).values())
+    )
+    assert with_tables == services_with_migrations()
 
 
 @pytest.mark.parametrize("service", list(MODELS))
