@@ -45,21 +45,31 @@ class ErasedAggregateEvent(MapperDeserialisationError):
     """A stored event of an aggregate whose data key was destroyed (erased on purpose)."""
 
 
+def data_keys_table(metadata: MetaData, application: str) -> Table:
+    """``<application>_data_keys``, declared in ``metadata``: the service's schema declares it for its history."""
+    name = f"{application}_data_keys"
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(
+        name,
+        metadata,
+        Column("aggregate_id", String(36), primary_key=True),
+        Column("wrapped_key", LargeBinary, nullable=False),
+    )
+
+
 class DataKeyStore:
-    """Wrapped data keys in ``<application>_data_keys``; unwrapped keys cached in memory."""
+    """Wrapped data keys in ``<application>_data_keys``; unwrapped keys cached in memory.
+
+    The table belongs to the service's Alembic history (made by the migrate step, not here).
+    """
 
     def __init__(
         self, database_url: str, master_key: str, application: str, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.master = AESGCM(base64.b64decode(master_key))
         self.engine = make_engine(database_url)
-        self.table = Table(
-            f"{application}_data_keys",
-            MetaData(),
-            Column("aggregate_id", String(36), primary_key=True),
-            Column("wrapped_key", LargeBinary, nullable=False),
-        )
-        self.table.metadata.create_all(self.engine)
+        self.table = data_keys_table(MetaData(), application)
         self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()  # key, when it was read
         self._lock = threading.Lock()
         self._clock = clock

@@ -25,6 +25,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.correlation import current_correlation_id
 from shared.envelope import IntegrationEvent, stable_event_id
+from shared.sql import make_engine, migrate, migrations_of
 
 # Where a per-aggregate-key application keeps its data keys (the database of its events).
 DATA_KEYS_URL = "DATA_KEYS_URL"
@@ -112,10 +113,23 @@ class PortalApplication(Application[UUID]):
 
     @classmethod
     def from_settings(cls, database_url: str, cipher_key: str) -> Self:
-        """Build the application for a database URL; creates the SQLite file's folder if needed."""
+        """Build the application for a database URL; creates the SQLite file's folder if needed.
+
+        The service's own tables beside the events (data keys, the relay's position, ...) are brought to
+        the newest revision of its Alembic history first, one process at a time: a no-op after the
+        migrate step (``python -m shared.migrate``), which is how a rollout does it. The library's own
+        tables are the library's to make.
+        """
         path = sqlite_path(database_url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        migrations = migrations_of(cls.name)
+        if (migrations / "env.py").exists():
+            engine = make_engine(database_url)
+            try:
+                migrate(engine, migrations, cls.name)
+            finally:
+                engine.dispose()
         env = eventstore_environment(database_url, cipher_key)
         env[DATA_KEYS_URL] = database_url
         for attempt in range(TABLE_CREATION_ATTEMPTS):

@@ -34,23 +34,33 @@ from shared.sql import make_engine
 log = logging.getLogger(__name__)
 
 
+def relay_positions_table(metadata: MetaData, relay: str) -> Table:
+    """``<relay>_outbox_position``, declared in ``metadata``: the service's schema declares it for its history."""
+    name = f"{relay}_outbox_position"
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(
+        name,
+        metadata,
+        Column("relay", String(100), primary_key=True),
+        Column("position", Integer, nullable=False),
+    )
+
+
 class RelayPositions:
-    """How far the relay of one application got, stored beside that application's events."""
+    """How far the relay of one application got, stored beside that application's events.
+
+    The table belongs to the service's Alembic history (``services/<service>/schema.py`` declares
+    it); made by the migration, here only its row is added when missing.
+    """
 
     def __init__(self, engine: Engine, relay: str) -> None:
         self.engine = engine
         self.relay = relay
-        relay_positions = Table(
-            f"{relay}_outbox_position",
-            MetaData(),
-            Column("relay", String(100), primary_key=True),
-            Column("position", Integer, nullable=False),
-        )
-        self.table = relay_positions
-        relay_positions.metadata.create_all(engine)
+        self.table = relay_positions_table(MetaData(), relay)
         dialect_insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         with engine.begin() as connection:
-            connection.execute(dialect_insert(relay_positions).values(relay=relay, position=0).on_conflict_do_nothing())
+            connection.execute(dialect_insert(self.table).values(relay=relay, position=0).on_conflict_do_nothing())
 
     def load(self) -> int:
         with self.engine.connect() as connection:

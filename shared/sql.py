@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -117,34 +118,66 @@ class ServiceDatabase:
             connection.execute(text("SELECT 1"))
 
 
+def migrations_of(service: str) -> Path:
+    """The folder of a service's Alembic history: ``services/<service>/migrations``."""
+    return Path(__file__).resolve().parent.parent / "services" / service / "migrations"
+
+
 def migrate(engine: Engine, migrations: Path, service: str) -> None:
     """Bring the service's schema to the newest Alembic revision in ``migrations``.
 
     The revision is recorded in ``<service>_alembic_version``, so services sharing one database keep
-    their own histories. On PostgreSQL an advisory lock lets only one instance migrate at a time.
+    their own histories. Only one process migrates a database at a time: on PostgreSQL an advisory
+    lock, on SQLite a lock file beside the database (the migrate step, a service and its outbox
+    relay may all start at once on a fresh file). At the newest revision this only reads the version.
     """
+    # Alembic announces every plugin and step at INFO; only its warnings belong in the service's log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    # Alembic announces every plugin and step at INFO; only its warnings belong in the service's log.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = AlembicConfig()
     settings.set_main_option("script_location", str(migrations))
     settings.attributes["version_table"] = f"{service}_alembic_version"
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"{service}_migrations"})
         settings.attributes["connection"] = connection
         command.upgrade(settings, "head")
 
 
+_PROCESS_MIGRATION_LOCK = threading.Lock()
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock on ``<database file>.migrate-lock``; nothing for other databases."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    # flock keeps other processes out; within this process (several services, or several dependency
+    # providers set up at once by nameko) the in-process lock does, which under eventlet is a green
+    # lock, so a second green thread waits without blocking the first one's thread in flock.
+    with _PROCESS_MIGRATION_LOCK, open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Database(DependencyProvider):
     """A service's own SQL database, from the ``DATABASE_URL`` of its config.
 
-    ``metadata`` holds the service's tables. Without ``migrations`` they are created when missing;
-    with a folder of Alembic migrations the schema is upgraded to its newest revision at start
-    instead (see :func:`migrate`). Table names start with the service's name, so services can share
-    one PostgreSQL database without sharing a table.
+    ``metadata`` holds the service's tables (its ``<service>_processed_events`` included). They are
+    never made with ``create_all``: the schema belongs to the service's Alembic history
+    (``services/<service>/migrations``, or ``migrations``), which ``python -m shared.migrate`` applies
+    before a rollout. At start the service upgrades too, one instance at a time (see :func:`migrate`),
+    which does nothing when the migrate step ran. Table names start with the service's name, so
+    services can share one PostgreSQL database without sharing a table.
     """
 
     health_name = "database"
@@ -155,13 +188,15 @@ class Database(DependencyProvider):
         self.database: ServiceDatabase | None = None
 
     def setup(self) -> None:
-        processed_events = processed_events_table(self.metadata, self.container.service_name)
+        service = self.container.service_name
+        processed_events = processed_events_table(self.metadata, service)
         engine = make_engine(str(self.container.config["DATABASE_URL"]))
-        if self.migrations is None:
-            self.metadata.create_all(engine)
-        else:
-            migrate(engine, self.migrations, self.container.service_name)
+        self.prepare_schema(engine, service)
         self.database = ServiceDatabase(engine, processed_events)
+
+    def prepare_schema(self, engine: Engine, service: str) -> None:
+        """Bring the schema to the newest revision of the service's history (a no-op after the migrate step)."""
+        migrate(engine, self.migrations or migrations_of(service), service)
 
     def stop(self) -> None:
         if self.database is not None:

@@ -1,7 +1,8 @@
 """The whole system on one machine: ``python -m shared.system run`` (what ``make run`` calls).
 
-Starts what the services need (RabbitMQ if it is down, SeaweedFS, clamd, an SMTP sink), then
-the services and the outbox relays, waits until the gateway is ready, seeds the demo accounts and
+Starts what the services need (RabbitMQ if it is down, SeaweedFS, clamd, an SMTP sink), runs the
+migrate step (``shared.migrate``: each service's schema to its newest revision), then the services
+and the outbox relays, waits until the gateway is ready, seeds the demo accounts and
 follows the logs. Ctrl-C (or SIGTERM) stops everything it started. State lives in the run folder,
 so a second run continues where the first stopped; ``clean`` removes it.
 """
@@ -130,6 +131,22 @@ class System:
             sink = start_smtp_sink(self.run_dir / "mail", port_or_free(8025), self.logs / "smtp-sink.log")
             self.environ.update(keep(stack, sink).settings)
 
+    def migrate(self) -> None:
+        """The migrate step (``python -m shared.migrate``) for every service, before any of them starts."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / "migrate.log").open("ab") as log:
+            result = subprocess.run(
+                [sys.executable, "-m", "shared.migrate"],
+                cwd=REPOSITORY_ROOT,
+                env={**os.environ, **self.environ, "PYTHONUNBUFFERED": "1"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=300,
+                check=False,
+            )
+        if result.returncode != 0:
+            raise RuntimeError(f"the migrate step failed ({result.returncode}); see {self.logs / 'migrate.log'}")
+
     def start_services(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         environ = {**os.environ, **self.environ, "PYTHONUNBUFFERED": "1"}
@@ -257,6 +274,8 @@ def run(run_dir: Path, gateway_port: int, follow: bool) -> None:
         try:
             system.start_infrastructure(stack)
             stack.callback(system.stop)
+            say("migrating each service's database (python -m shared.migrate)")
+            system.migrate()
             say("starting the services and the outbox relays")
             system.start_services()
             system.wait_until_ready()

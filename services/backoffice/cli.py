@@ -20,15 +20,15 @@ from services.backoffice.clients import Clients, Settings  # noqa: E402
 from services.backoffice.schema import metadata  # noqa: E402
 from shared.config import load_config  # noqa: E402
 from shared.errors import PortalError  # noqa: E402
-from shared.sql import ServiceDatabase, make_engine, processed_events_table  # noqa: E402
+from shared.sql import ServiceDatabase, make_engine, migrate, migrations_of, processed_events_table  # noqa: E402
 
 
 @contextmanager
 def open_clients(config: dict[str, Any]) -> Iterator[Clients]:
-    """The client registry over the service's database (tables made when missing, as the service does)."""
+    """The client registry over the service's database, its schema brought up to date as the service does."""
     engine = make_engine(str(config["DATABASE_URL"]))
     processed = processed_events_table(metadata, "backoffice")
-    metadata.create_all(engine)
+    migrate(engine, migrations_of("backoffice"), "backoffice")
     try:
         yield Clients(ServiceDatabase(engine, processed), Settings.from_config(config))
     finally:

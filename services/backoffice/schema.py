@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
+from shared.sql import processed_events_table
+
 metadata = MetaData()
 
 clients = Table(
@@ -68,3 +70,6 @@ callbacks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("backoffice_callbacks_due", "state", "next_attempt_at"),
 )
+
+# The events of submissions and documents applied so far (shared.sql.ServiceDatabase.apply_once).
+processed_events = processed_events_table(metadata, "backoffice")

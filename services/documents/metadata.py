@@ -1,4 +1,8 @@
-"""The documents' SQL tables: metadata, the staff access record, and the outbox of events."""
+"""The documents' SQL tables: metadata, the staff access record, and the outbox of events.
+
+They belong to the Alembic history in ``migrations/``: a change to a table goes with a new revision
+(docs/migrations.md).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from services.documents.checks import hint_details
 from services.documents.domainmodel import HOLDING_STATES, Actor, Rejection, State
 from shared.correlation import current_correlation_id
 from shared.envelope import IntegrationEvent, stable_event_id
+from shared.sql import processed_events_table
 
 metadata = MetaData()
 
@@ -100,6 +105,8 @@ outbox = Table(
     Column("correlation_id", String(100)),
     Column("published_at", DateTime(timezone=True), index=True),
 )
+# The events of submissions applied so far (shared.sql.ServiceDatabase.apply_once).
+processed_events = processed_events_table(metadata, "documents")
 
 
 def now() -> datetime:

@@ -21,7 +21,7 @@ from services.documents import metadata
 from services.documents.domainmodel import Rejection, State
 from services.documents.storage import QUARANTINE_PREFIX, DocumentStore, accepted_key, quarantine_key
 from shared.config import load_config
-from shared.sql import make_engine
+from shared.sql import make_engine, migrate, migrations_of
 
 QUARANTINE_HOURS = 24
 # Published events are kept a while for inspection, then pruned from the outbox.
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hours", type=int, default=default_hours, help="age after which an open upload is given up")
     args = parser.parse_args(argv)
     engine = make_engine(str(config["DATABASE_URL"]))
-    metadata.metadata.create_all(engine)
+    migrate(engine, migrations_of("documents"), "documents")  # a no-op after the migrate step
     try:
         report = clean_quarantine(engine, store_from_config(config), args.hours)
         pruned = prune_published_events(engine)

@@ -20,7 +20,9 @@ metadata = MetaData()
 
 def is_own_table(name: str) -> bool:
     """Whether a table of a (possibly shared) database is one of identity's, Alembic's record aside."""
-    return name.startswith("identity_") and name != "identity_alembic_version"
+    from shared.migrate import is_own_table as owned_by
+
+    return owned_by("identity", name)
 
 
 accounts = Table(

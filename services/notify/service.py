@@ -20,6 +20,15 @@ from sqlalchemy.orm import Session
 
 from services.notify import alerts, consent, feedback, postfach, reminders, staff
 from services.notify.consent import Channel
+from services.notify.schema import (
+    alert_table,
+    consent_history,
+    consent_table,
+    feedback_table,
+    metadata,
+    reminder_table,
+    staff_alert_table,
+)
 from services.submissions.forms import nachweis_labels
 from shared.auth import AccessClaims, AccessTokens, TokenVerifier
 from shared.dates import german_today
@@ -32,12 +41,6 @@ from shared.sql import Database, ServiceDatabase
 
 log = logging.getLogger(__name__)
 
-metadata = postfach.metadata
-consent_table, consent_history = consent.add_tables(metadata)
-alert_table = alerts.add_table(metadata)
-reminder_table = reminders.add_table(metadata)
-staff_alert_table = staff.add_table(metadata)
-feedback_table = feedback.add_table(metadata)
 consents = consent.Consents(consent_table, consent_history)
 reminder_book = reminders.Reminders(reminder_table)
 

@@ -11,26 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from services.submissions.schema import staff_access
 from shared.sql import make_engine
 
-metadata = MetaData()
-staff_access = Table(
-    "submissions_staff_access",
-    metadata,
-    Column("access_id", String(36), primary_key=True),
-    Column("case_id", String(36), nullable=False),
-    Column("account_id", String(64), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("institution_id", String(64), nullable=True),
-    Column("action", String(30), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Index("submissions_staff_access_case", "case_id", "at"),
-    Index("submissions_staff_access_institution", "institution_id", "at"),
-    Index("submissions_staff_access_at", "at"),
-)
 PAGE_SIZE = 50
 # A reload within this time is no new opening (see StaffAccessLog.record).
 REPEAT_WINDOW = timedelta(minutes=5)
@@ -49,11 +35,14 @@ def as_dict(row: Any) -> dict[str, Any]:
 
 
 class StaffAccessLog(DependencyProvider):
-    """Writes and reads the staff access record in the service's database (table made in ``setup()``)."""
+    """Writes and reads the staff access record in the service's database.
+
+    Its table (``schema.staff_access``) is made by the service's migration, which runs before the
+    service starts and again when the event store is opened at start.
+    """
 
     def setup(self) -> None:
         self.engine = make_engine(str(self.container.config["DATABASE_URL"]))
-        metadata.create_all(self.engine)
 
     def stop(self) -> None:
         self.engine.dispose()

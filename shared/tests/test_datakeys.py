@@ -7,10 +7,20 @@ import os
 import uuid
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 
 from shared import datakeys
-from shared.datakeys import DataKeyStore, KeyDestroyed
+from shared.datakeys import DataKeyStore, KeyDestroyed, data_keys_table
+from shared.sql import make_engine
+
+
+@pytest.fixture
+def database_url(database_url):
+    """The database with the ``probe_data_keys`` table, made as a service's migration would make its own."""
+    engine = make_engine(database_url)
+    data_keys_table(MetaData(), "probe").create(engine)
+    engine.dispose()
+    return database_url
 
 
 class Clock:

@@ -14,6 +14,7 @@ import pytest
 
 from shared.broker_access import PRINCIPALS
 from shared.config import _closing_brace, config_path
+from shared.migrate import services_with_migrations
 from shared.service import SERVICES
 from shared.system import RELAYS
 from tests.deploy.conftest import K8S, OVERLAYS, load_yaml, portal_workloads, workloads
@@ -44,7 +45,7 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
 def service_read_by(command: list[str]) -> str:
     """Whose config.yaml a container's command loads."""
     text = " ".join(command)
-    for pattern in (r"shared\.(?:run|outbox) (\w+)", r"-m services\.(\w+)\.", r"load_config\('(\w+)'\)"):
+    for pattern in (r"shared\.(?:run|outbox|migrate) (\w+)", r"-m services\.(\w+)\.", r"load_config\('(\w+)'\)"):
         if match := re.search(pattern, text):
             return match.group(1)
     raise AssertionError(f"cannot tell which service's config {command} reads")
@@ -177,6 +178,27 @@ def test_each_outbox_relay_runs_as_one_replica(resources, overlay):
         assert relay["spec"]["replicas"] == 1
         assert relay["spec"]["template"]["spec"]["containers"][0]["command"][-2:] == [service, application]
     assert not {f"{service}-outbox" for service in RELAYS} & set(by_kind(resources[overlay], "HorizontalPodAutoscaler"))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_with_a_migration_history_has_its_migrate_job_with_its_own_credentials(resources, overlay):
+    cron_jobs = by_kind(resources[overlay], "CronJob")
+    deployments = by_kind(resources[overlay], "Deployment")
+    migrating = services_with_migrations()
+    assert {name for name in cron_jobs if name.endswith("-migrate")} == {f"{service}-migrate" for service in migrating}
+    for service in migrating:
+        job = cron_jobs[f"{service}-migrate"]
+        assert job["spec"]["suspend"] is True, service  # a template: run before a rollout, never on a schedule
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        assert container["command"] == ["python", "-m", "shared.migrate", service]
+        assert pod["metadata"]["labels"]["egress.jobcenter-portal/database"] == "true", service
+        # The database the service itself uses, with its credentials (its own Secret), and its settings.
+        served = deployments[service]["spec"]["template"]["spec"]["containers"][0]
+        assert container["env"] == served["env"], service
+        assert container["envFrom"] == served["envFrom"], service
+        secrets = {item["valueFrom"]["secretKeyRef"]["name"] for item in container["env"]}
+        assert secrets == {f"portal-{service}"}, service
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from services.submissions.tests.scenarios import submit_over_rpc
+from shared.migrate import services_with_migrations
 from shared.testing.fixtures import Mailbox
 from shared.testing.waiting import wait_until
 from tests.support import (
@@ -100,3 +101,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
     finally:
         assert again.interrupt() == 0
     wait_until(lambda: processes_of(run_dir) == [], 30, "every process of the run to end")
+    # Each run brought every service's schema to its newest revision before starting the services.
+    migrated = (run_dir / "logs" / "migrate.log").read_text()
+    for service in services_with_migrations():
+        assert migrated.count(f"{service}: schema at the newest revision") == 2, service

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from nameko.containers import ServiceContainer
-from sqlalchemy import Column, MetaData, String, Table, func, select
+from sqlalchemy import Column, Engine, MetaData, String, Table, func, select
 
 from services.submissions.application import Cases
 from shared.config import REPOSITORY_ROOT
@@ -24,11 +24,18 @@ applied = Table("ledger_applied", ledger_metadata, Column("aggregate_id", String
 deliveries: list[str] = []
 
 
+class LedgerDatabase(Database):
+    """The test consumer has no migration history: its two tables are made as they are declared."""
+
+    def prepare_schema(self, engine: Engine, service: str) -> None:
+        ledger_metadata.create_all(engine)
+
+
 class LedgerService:
     """A consumer that records each case_draft_started it applies."""
 
     name = "ledger"
-    db = Database(ledger_metadata)
+    db = LedgerDatabase(ledger_metadata)
 
     @integration_event_handler("submissions", "case_draft_started")
     def record(self, event: IntegrationEvent) -> None:

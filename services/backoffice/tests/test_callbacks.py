@@ -22,7 +22,7 @@ from services.backoffice.tests.conftest import Office, wait_until
 from services.backoffice.verify import CallbackRefused, callback_signature, verify_callback
 from shared.errors import InvalidInput
 from shared.servers import free_port
-from shared.sql import ServiceDatabase, make_engine, processed_events_table
+from shared.sql import ServiceDatabase, make_engine, migrate, migrations_of, processed_events_table
 
 
 class Receiver:
@@ -146,7 +146,7 @@ def test_production_accepts_only_https_callback_urls(tmp_path: Any, backoffice_s
         "CALLBACKS": {"ALLOW_HTTP": False, "MAX_ATTEMPTS": 3, "BACKOFF_SECONDS": 30, "TIMEOUT_SECONDS": 5},
     }
     engine = make_engine(f"sqlite:///{tmp_path}/backoffice.sqlite")
-    metadata.create_all(engine)
+    migrate(engine, migrations_of("backoffice"), "backoffice")
     clients = Clients(
         ServiceDatabase(engine, processed_events_table(metadata, "backoffice")), Settings.from_config(config)
     )
@@ -188,7 +188,7 @@ def test_a_pending_callback_is_sent_by_a_sender_started_later(
     }
     settings = Settings.from_config(config)
     engine = make_engine(f"sqlite:///{tmp_path}/backoffice.sqlite")
-    metadata.create_all(engine)
+    migrate(engine, migrations_of("backoffice"), "backoffice")
     db = ServiceDatabase(engine, processed_events_table(metadata, "backoffice"))
     client = Clients(db, settings).create("jc-0394", receiver.url)
     later = datetime.now(UTC) + timedelta(minutes=5)

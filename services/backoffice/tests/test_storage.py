@@ -13,7 +13,7 @@ from services.backoffice.callbacks import CallbackSender, case_available_body, s
 from services.backoffice.clients import Clients, Settings
 from services.backoffice.schema import metadata
 from shared.errors import NotFound, Unauthenticated
-from shared.sql import ServiceDatabase, make_engine, processed_events_table
+from shared.sql import ServiceDatabase, make_engine, migrate, migrations_of, processed_events_table
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def clients(database_url: str, backoffice_signing_key: str) -> Iterator[Clients]
         "CALLBACKS": {"ALLOW_HTTP": True, "MAX_ATTEMPTS": 2, "BACKOFF_SECONDS": 30, "TIMEOUT_SECONDS": 2},
     }
     engine = make_engine(database_url)
-    metadata.create_all(engine)
+    migrate(engine, migrations_of("backoffice"), "backoffice")
     yield Clients(ServiceDatabase(engine, processed_events_table(metadata, "backoffice")), Settings.from_config(config))
     engine.dispose()
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.documents import metadata
 from services.documents.outbox import relay_batch
 from shared.envelope import IntegrationEvent
-from shared.sql import make_engine
+from shared.sql import make_engine, migrate, migrations_of
 
 
 class RecordingPublisher:
@@ -35,7 +35,7 @@ def engine(request, tmp_path):
         else request.getfixturevalue("postgres_url")
     )
     engine = make_engine(url)
-    metadata.metadata.create_all(engine)
+    migrate(engine, migrations_of("documents"), "documents")
     yield engine
     engine.dispose()
 

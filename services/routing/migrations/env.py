@@ -1,0 +1,8 @@
+"""Alembic environment of the routing service: its tables only (see ``shared.migrate.is_own_table``)."""
+
+from __future__ import annotations
+
+from services.routing.schema import metadata
+from shared.migrate import run_environment
+
+run_environment(metadata, "routing")
