@@ -81,6 +81,7 @@ def case_page(x: Exchange, case_id: str, **context: Any) -> Response:
     detail = staff.case_detail(x.backend, token, case_id)
     status = int(context.pop("status", 200))
     laid_out = staff.answers_as_form(detail)
+    context.setdefault("done", DONE.get(x.request.args.get("erledigt", "")))
     response = staff_render(
         x, "case.html", status=status, detail=detail, case=detail["case"], laid_out=laid_out, me=me,
         title=f"Vorgang {detail['case'].get('receipt_number') or ''}".strip(), **context,
@@ -103,51 +104,71 @@ def document(x: Exchange, case_id: str, document_id: str) -> Response:
     return x.finish(response)
 
 
-def _act(x: Exchange, case_id: str, action: Any, anchor: str = "") -> Response:
+# What the case page confirms after an action (``?erledigt=<code>``); fixed texts, never one from the request.
+DONE = {
+    "erhalten": "Eingang bestätigt.",
+    "uebernommen": "Sie bearbeiten den Vorgang jetzt.",
+    "zugewiesen": "Der Vorgang ist zugewiesen.",
+    "bearbeitung": "Bearbeitung begonnen.",
+    "abgeschlossen": "Der Vorgang ist abgeschlossen.",
+    "verzicht": "Der Nachweis wird nicht mehr gebraucht.",
+    "bestritten": "Vermerkt: Der Zugang der E-Mail-Benachrichtigung ist bestritten.",
+    "nachricht": "Die Nachricht ist gesendet.",
+    "angefordert": "Die Unterlagen sind angefordert; die Kundin oder der Kunde hat eine Nachricht im Postfach.",
+    "entschieden": "Die Entscheidung ist gespeichert; der Bescheid geht in das Postfach.",
+}
+
+
+def done(case_id: str, code: str, anchor: str = "") -> str:
+    """Where an action leads: the case page, saying what was done."""
+    return f"{INBOX}/faelle/{case_id}?erledigt={code}{anchor}"
+
+
+def _act(x: Exchange, case_id: str, action: Any, code: str, anchor: str = "") -> Response:
     """Run one action of the case page; a refusal shows the case page again with the message."""
     x.check_csrf(x.form_csrf())
     try:
         action(x.access_token())
     except (InvalidInput, Conflict) as refused:
         return case_page(x, case_id, status=400 if isinstance(refused, InvalidInput) else 409, error=refused.message)
-    return redirect(x, f"{INBOX}/faelle/{case_id}{anchor}")
+    return redirect(x, done(case_id, code, anchor))
 
 
 def receive(x: Exchange, case_id: str) -> Response:
-    return _act(x, case_id, lambda token: staff.receive(x.backend, token, case_id))
+    return _act(x, case_id, lambda token: staff.receive(x.backend, token, case_id), "erhalten")
 
 
 def take(x: Exchange, case_id: str) -> Response:
-    return _act(x, case_id, lambda token: staff.take(x.backend, token, case_id))
+    return _act(x, case_id, lambda token: staff.take(x.backend, token, case_id), "uebernommen")
 
 
 def assign_to_colleague(x: Exchange, case_id: str) -> Response:
     """A team lead gives the case to a colleague of the same Jobcenter."""
-    return _act(x, case_id, lambda token: staff.assign_to_colleague(x.backend, token, case_id,
-                                                                    x.form().get("caseworker_id")))  # fmt: skip
+    chosen = x.form().get("caseworker_id")
+    return _act(x, case_id, lambda token: staff.assign_to_colleague(x.backend, token, case_id, chosen), "zugewiesen")
 
 
 def start_processing(x: Exchange, case_id: str) -> Response:
-    return _act(x, case_id, lambda token: staff.start_processing(x.backend, token, case_id))
+    return _act(x, case_id, lambda token: staff.start_processing(x.backend, token, case_id), "bearbeitung")
 
 
 def close(x: Exchange, case_id: str) -> Response:
-    return _act(x, case_id, lambda token: staff.close(x.backend, token, case_id))
+    return _act(x, case_id, lambda token: staff.close(x.backend, token, case_id), "abgeschlossen")
 
 
 def waive(x: Exchange, case_id: str) -> Response:
     return _act(x, case_id, lambda token: staff.waive(x.backend, token, case_id, x.form().get("nachweis")),
-                "#nachweise")  # fmt: skip
+                "verzicht", "#nachweise")  # fmt: skip
 
 
 def notice_denied(x: Exchange, case_id: str) -> Response:
     return _act(x, case_id, lambda token: staff.record_notice_denied(x.backend, token, case_id,
-                x.form().get("message_id")), "#entscheidung")  # fmt: skip
+                x.form().get("message_id")), "bestritten", "#entscheidung")  # fmt: skip
 
 
 def write_message(x: Exchange, case_id: str) -> Response:
     return _act(x, case_id, lambda token: staff.post_message(x.backend, token, case_id, x.form().get("text", "")),
-                "#nachrichten")  # fmt: skip
+                "nachricht", "#nachrichten")  # fmt: skip
 
 
 def request_documents(x: Exchange, case_id: str) -> Response:
@@ -169,7 +190,7 @@ def request_documents(x: Exchange, case_id: str) -> Response:
                 field = "items"
             errors[field or "items"] = refused.message
         else:
-            return redirect(x, f"{INBOX}/faelle/{case_id}#verlauf")
+            return redirect(x, done(case_id, "angefordert", "#verlauf"))
     detail = staff.case_detail(x.backend, token, case_id)
     return staff_render(x, "request_documents.html", status=400 if errors else 200, detail=detail,
                         case=detail["case"], values=values, errors=errors, choices=_nachweis_choices(detail),
@@ -218,7 +239,7 @@ def decide(x: Exchange, case_id: str) -> Response:
                 field = "approval_from"
             errors[field or "bescheid"] = refused.message
         else:
-            return redirect(x, f"{INBOX}/faelle/{case_id}#entscheidung")
+            return redirect(x, done(case_id, "entschieden", "#entscheidung"))
     detail = staff.case_detail(x.backend, token, case_id)
     return staff_render(x, "decide.html", status=400 if errors else 200, detail=detail, case=detail["case"],
                         values=values, errors=errors, title="Entscheidung erfassen")  # fmt: skip

@@ -100,7 +100,8 @@ def test_the_case_page_lays_out_the_answers_with_the_forms_labels_and_previews_t
 def test_actions_receive_request_documents_with_errors_and_decide_with_a_bescheid(desk, portal):
     browser, path = desk["caseworker"], case_path(desk)
     received = post_form(browser, f"{path}/erhalten", browser.request("GET", path).text)
-    assert received.url.endswith(path) and '<dd id="stand">Eingegangen</dd>' in received.text
+    assert received.url.endswith(f"{path}?erledigt=erhalten") and '<dd id="stand">Eingegangen</dd>' in received.text
+    assert '<div class="notice" role="status" id="erledigt"><p>Eingang bestätigt.</p></div>' in received.text
     form = browser.request("GET", f"{path}/unterlagen").text
     refused = post_form(browser, f"{path}/unterlagen", form, items="lohnabrechnung_erste", due_date="2020-01-01")
     assert refused.status_code == 400
@@ -121,7 +122,8 @@ def test_actions_receive_request_documents_with_errors_and_decide_with_a_beschei
                "bescheid": ("Bescheid.pdf", samples.pdf(), "application/pdf")},
     )  # fmt: skip
     assert decided.status_code == 200, decided.text
-    assert decided.url.endswith(f"{path}#entscheidung") and "Bewilligt" in decided.text
+    assert decided.url.endswith(f"{path}?erledigt=entschieden#entscheidung") and "Bewilligt" in decided.text
+    assert "Die Entscheidung ist gespeichert" in decided.text
 
 
 def test_the_case_page_tells_when_the_bescheid_counts_as_made_known_and_records_a_denied_notice(desk, portal):
@@ -137,7 +139,7 @@ def test_the_case_page_tells_when_the_bescheid_counts_as_made_known_and_records_
     assert "Widerspruch möglich bis" in page
     denied = post_form(browser, f"{path}/bekanntgabe/bestritten", page,
                        message_id=found(r'name="message_id" value="([^"]+)"', page))  # fmt: skip
-    assert denied.status_code == 200 and denied.url.endswith(f"{path}#entscheidung")
+    assert denied.status_code == 200 and denied.url.endswith(f"{path}?erledigt=bestritten#entscheidung")
     assert "Noch nicht bekannt gegeben" in denied.text
     assert "der Zugang der E-Mail-Benachrichtigung ist bestritten" in denied.text
     assert "bekanntgabe/bestritten" not in denied.text  # recorded once; nothing more to deny
