@@ -12,7 +12,7 @@ from typing import Any
 from services.submissions.application import Cases
 from services.submissions.domainmodel import Actor
 from services.submissions.readmodel import forget_case
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, UMZUG, fill
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CITIZEN, JOBCENTER, ROUTED, UMZUG, fill
 from shared.dates import german_today
 from shared.errors import PortalError
 
@@ -44,8 +44,10 @@ STEPS: dict[str, Callable[[Cases, str], Any]] = {
     "assign": lambda cases, case_id: cases.assign(case_id, JOBCENTER, "bezirk", "2026-1"),
     "pending": lambda cases, case_id: cases.mark_assignment_pending(case_id, "NO_MATCH"),
     "reassign": lambda cases, case_id: cases.reassign(
-        case_id, OTHER_JOBCENTER if cases.get_case(case_id)["jobcenter_id"] == JOBCENTER else JOBCENTER,
-        "umzug", "2026-12-01",
+        case_id,
+        OTHER_JOBCENTER if cases.get_case(case_id)["jobcenter_id"] == JOBCENTER else JOBCENTER,
+        "umzug",
+        "2026-12-01",
     ),  # fmt: skip
     "overdue": lambda cases, case_id: cases.mark_overdue(case_id, german_today() + timedelta(days=8)),
     "take": lambda cases, case_id: cases.assign_caseworker(case_id, TEAM_LEAD, COLLEAGUE),

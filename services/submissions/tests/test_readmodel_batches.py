@@ -24,7 +24,6 @@ from services.submissions.tests.scenarios import CITIZEN
 from shared.projection import ProjectionRunner
 from shared.sql import make_engine
 
-
 WEIGHTED_STEPS = [name for name, weight in WEIGHTS.items() for _ in range(weight)]
 
 
@@ -47,9 +46,7 @@ def contents(engine, tables: CaseListTables) -> dict[str, list[dict]]:
             "cases": [dict(row) for row in session.execute(select(tables.case_list).order_by("case_id")).mappings()],
             "categories": [
                 dict(row)
-                for row in session.execute(
-                    select(tables.case_categories).order_by("case_id", "category")
-                ).mappings()
+                for row in session.execute(select(tables.case_categories).order_by("case_id", "category")).mappings()
             ],
             "counts": [
                 dict(row)
