@@ -66,7 +66,8 @@ class ThreeWays:
         self.cases = cases
         self.engine = make_engine(database_url)
         self.reference = ProjectionRunner(cases, CaseList(), self.engine, batch_size=7, batched=False)
-        self.following = ProjectionRunner(cases, batched_version(90), self.engine, batch_size=follow_batch)
+        self.following_version = batched_version(90)
+        self.following = ProjectionRunner(cases, self.following_version, self.engine, batch_size=follow_batch)
         self.build_batch = build_batch
         self.forget = erase_everywhere(cases, self.engine)
 
@@ -76,13 +77,13 @@ class ThreeWays:
         self.following.catch_up()
 
     def assert_all_equal(self) -> None:
-        built = ProjectionRunner(self.cases, batched_version(91), self.engine, batch_size=self.build_batch)
-        built.catch_up()
+        built_version = batched_version(91)
+        ProjectionRunner(self.cases, built_version, self.engine, batch_size=self.build_batch).catch_up()
         self.reference.catch_up()
         self.following.catch_up()
         expected = contents(self.engine, CaseList.tables)
-        assert contents(self.engine, self.following.projection.tables) == expected
-        assert contents(self.engine, built.projection.tables) == expected
+        assert contents(self.engine, self.following_version.tables) == expected
+        assert contents(self.engine, built_version.tables) == expected
         self.engine.dispose()
 
 
