@@ -142,13 +142,15 @@ class ProjectionRunner:
             )
             if not notifications:
                 return 0
-            # Events of erased aggregates leave no trace.
-            domain_events = [event for event in self.application.readable_events(notifications) if event is not None]
             if self.batched:
-                self.projection.apply_batch(session, domain_events)
+                # Events of erased aggregates leave no trace.
+                readable = self.application.readable_events(notifications)
+                self.projection.apply_batch(session, [event for event in readable if event is not None])
             else:
-                for domain_event in domain_events:
-                    self.projection.apply(session, domain_event)
+                for notification in notifications:  # the reference: each event decoded and applied alone
+                    domain_event = self.application.readable_event(notification)
+                    if domain_event is not None:
+                        self.projection.apply(session, domain_event)
             moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                 update(self.positions)
                 .where(self.positions.c.projection == self.projection.name, self.positions.c.position == start)
