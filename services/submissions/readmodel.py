@@ -3,6 +3,12 @@
 One row per case, built from the case's events by ``CaseList`` (see ``shared/projection.py``).
 Rows hold ids, codes and dates - no form content beyond the codes of what a VÄM reports as changed
 (its categories, one row each in a side table, so that the inbox filters by one with an index).
+
+The tables carry their version (``_v3``): a change to them is a new ``VERSION``, built beside the
+live one (``prepare``, before a rollout) while the old code keeps serving its own, switched to once
+caught up, the old tables dropped by the system after the grace period
+(``shared/read_model_versions.py``, docs/read-models.md). Commands:
+``python -m services.submissions.readmodel prepare|status|retire|catch-up|rebuild``.
 """
 
 from __future__ import annotations
