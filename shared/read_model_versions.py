@@ -39,6 +39,7 @@ from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Tabl
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.eventstore import PortalApplication
 from shared.projection import BUILD_BATCH, ProjectionRunner, SqlProjection, position_table_name
@@ -190,6 +191,9 @@ class ReadModelRegistry:
                 ).rowcount
                 if not claimed:
                     continue
+                if self.engine.dialect.name == "postgresql":
+                    # A reader of the version holding its tables makes the drop wait; give up rather than block.
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
                 for name in json.loads(row["tables"]):
                     connection.exec_driver_sql(
                         f"DROP TABLE IF EXISTS {self.engine.dialect.identifier_preparer.quote(name)}"
@@ -275,7 +279,10 @@ class VersionedReadModel:
         if self._recorded_at is None or (now - self._recorded_at).total_seconds() >= READ_RECORD_SECONDS:
             self._recorded_at = now
             self.registry.record_read(self.projection.family, self.projection.version)
-            self.drop_retired()
+            try:
+                self.drop_retired()
+            except SQLAlchemyError:  # e.g. a table still locked: the next reader, a minute later, tries again
+                log.warning("read_model_drop_failed", extra={"target": self.projection.family}, exc_info=True)
 
     def drop_retired(self) -> list[int]:
         """Drop the retired versions the rule allows; never the one this process reads."""
