@@ -14,8 +14,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -31,6 +31,9 @@ from shared.sql import make_engine
 
 NONCE_BYTES = 12
 CACHE_SIZE = 10_000
+# Aggregate ids per key query of ``prefetch`` (well under SQLite's limit of bound parameters).
+PREFETCH_CHUNK = 1_000
+T = TypeVar("T")
 # How long an unwrapped key is used from memory before the table is asked again. A key destroyed
 # by one replica is gone from the others' memory at the latest after this: erasure reaches every
 # process within minutes, not whenever the least recently used key happens to fall out.
@@ -104,6 +107,38 @@ class DataKeyStore:
         key = self._unwrap(name, wrapped)
         self._remember(name, key, read_at)
         return key
+
+    def prefetch(self, aggregate_ids: Iterable[T]) -> set[T]:
+        """Read the keys of many aggregates with one query per thousand; returns those without a key.
+
+        The keys found are cached (and unwrapped) once each, so that decrypting a batch of events
+        costs no lookup per event; an aggregate without a key was erased (keys are made before
+        the first event is stored).
+        """
+        wanted: dict[str, T] = {}
+        now = self._clock()
+        with self._lock:
+            for aggregate_id in aggregate_ids:
+                name = str(aggregate_id)
+                cached = self._cache.get(name)
+                if cached is None or now - cached[1] >= CACHE_SECONDS:
+                    wanted[name] = aggregate_id
+        names = list(wanted)
+        for start in range(0, len(names), PREFETCH_CHUNK):
+            chunk = names[start : start + PREFETCH_CHUNK]
+            with self.engine.connect() as connection:
+                found = connection.execute(
+                    select(self.table.c.aggregate_id, self.table.c.wrapped_key).where(
+                        self.table.c.aggregate_id.in_(chunk)
+                    )
+                ).all()
+            for name, wrapped in found:
+                del wanted[name]
+                try:
+                    self._remember(name, self._unwrap(name, bytes(wrapped)), now)
+                except InvalidTag:
+                    continue  # not erased but unreadable: reading its events raises as it should
+        return set(wanted.values())
 
     def _remember(self, name: str, key: bytes, read_at: float) -> None:
         with self._lock:

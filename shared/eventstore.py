@@ -8,6 +8,7 @@ in clear, which is why ids are random and never derived from personal data.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -187,6 +188,22 @@ class PortalApplication(Application[UUID]):
             return self.mapper.to_domain_event(notification)
         except ErasedAggregateEvent:
             return None
+
+    def readable_events(self, notifications: Sequence[Notification]) -> list[DomainEventProtocol[UUID] | None]:
+        """The domain events of consecutive notifications (None for erased aggregates).
+
+        With per-aggregate keys, the keys of all the batch's aggregates are read with one query and
+        unwrapped once each, rather than looked up event by event.
+        """
+        from shared.datakeys import DataKeyMapper
+
+        erased: set[Any] = set()
+        if isinstance(self.mapper, DataKeyMapper):
+            erased = self.mapper.keys.prefetch({notification.originator_id for notification in notifications})
+        return [
+            None if notification.originator_id in erased else self.readable_event(notification)
+            for notification in notifications
+        ]
 
     def check_store(self) -> int:
         """Read the head of the notification log; raises when the store is unreachable."""

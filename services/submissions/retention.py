@@ -3,7 +3,8 @@
 - ``expire-drafts [--days 90]``: drafts untouched that long expire (an event each).
 - ``erase-closed [--years 10]``: cases finished that long ago are erased by destroying their data
   key (crypto-shredding): their events, snapshots and copies become unreadable, their read-model
-  rows are deleted. SGB II case files are kept 10 years after closure.
+  rows are deleted (at once in this code's version; every other version of the read model deletes
+  them when it applies the erasure's event). SGB II case files are kept 10 years after closure.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
-from services.submissions.readmodel import CaseList, drafts_untouched_since, finished_before, forget_case
+from services.submissions.readmodel import close, drafts_untouched_since, finished_before, forget_case, open_read_model
 from shared.config import load_config
 from shared.projection import ProjectionRunner
-from shared.sql import make_engine
 
 DRAFT_LIFETIME_DAYS = 90
 CASE_RETENTION_YEARS = 10
@@ -61,15 +61,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=DRAFT_LIFETIME_DAYS)
     parser.add_argument("--years", type=int, default=CASE_RETENTION_YEARS)
     args = parser.parse_args(argv)
-    config = load_config("submissions")
-    application = Cases.from_settings(str(config["DATABASE_URL"]), str(config["CIPHER_KEY"]))
-    runner = ProjectionRunner(application, CaseList(), make_engine(str(config["DATABASE_URL"])))
-    if args.command == "expire-drafts":
-        expired = expire_drafts(application, runner, args.days)
-        print(f"expired {len(expired)} drafts untouched for {args.days} days")
-    else:
-        erased = erase_finished_cases(application, runner, args.years)
-        print(f"erased {len(erased)} cases finished more than {args.years} years ago")
+    read_model = open_read_model(load_config("submissions"))
+    # Both commands select from the case list: a version still being built would miss cases.
+    read_model.prepare()
+    application, runner = read_model.runner.application, read_model.runner
+    assert isinstance(application, Cases)
+    try:
+        if args.command == "expire-drafts":
+            expired = expire_drafts(application, runner, args.days)
+            print(f"expired {len(expired)} drafts untouched for {args.days} days")
+        else:
+            erased = erase_finished_cases(application, runner, args.years)
+            print(f"erased {len(erased)} cases finished more than {args.years} years ago")
+    finally:
+        close(read_model)
 
 
 if __name__ == "__main__":

@@ -493,7 +493,8 @@ class SubmissionsService(PortalService):
     @timer(interval=OVERDUE_CHECK_SECONDS)
     def flag_overdue_cases(self) -> None:
         """Flag cases not received within 3 working days; idempotent, safe on every instance."""
-        flag_overdue(self.cases, self.case_list.runner, german_today())
+        if self.case_list.serving:  # a read model still being built would miss cases, not flag wrong ones
+            flag_overdue(self.cases, self.case_list.runner, german_today())
 
     # -- helpers ----------------------------------------------------------------------------------
 

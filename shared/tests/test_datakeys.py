@@ -68,3 +68,20 @@ def test_a_new_aggregates_key_is_made_with_one_statement_and_an_existing_one_is_
     # Another replica told the same (a retried save): the key stored first stays the key.
     assert other.key_for(case, create=True, new=True) == key
     assert DataKeyStore(database_url, master, "probe").key_for(case, create=False) == key
+
+
+def test_a_batchs_keys_are_read_with_one_query_and_its_erased_aggregates_named(database_url):
+    master = base64.b64encode(os.urandom(32)).decode()
+    writer = DataKeyStore(database_url, master, "probe")
+    kept = [uuid.uuid4() for _ in range(5)]
+    keys = {case: writer.key_for(case, create=True, new=True) for case in kept}
+    erased = uuid.uuid4()
+    writer.key_for(erased, create=True, new=True)
+    writer.destroy(erased)
+
+    reader = DataKeyStore(database_url, master, "probe")
+    sent = statements_of(reader)
+    assert reader.prefetch([*kept, erased]) == {erased}
+    assert sent == ["SELECT"]
+    assert {case: reader.key_for(case, create=False) for case in kept} == keys
+    assert sent == ["SELECT"], "the keys came from memory"
