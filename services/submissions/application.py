@@ -25,6 +25,7 @@ from services.submissions.domainmodel import (
     parse_kind,
 )
 from services.submissions.forms import Form, FormCatalogue
+from shared.datakeys import ErasedAggregateEvent
 from shared.envelope import stable_event_id
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.eventstore import PortalApplication, Publishes, jsonable
@@ -481,9 +482,10 @@ class Cases(PortalApplication):
         raise Conflict("CASE_BUSY", "Der Vorgang wird gerade geändert. Bitte versuchen Sie es noch einmal.")
 
     def _get(self, case_id: str) -> Case:
+        """The case; NotFound for one that never existed and for one erased (its data key destroyed)."""
         try:
             case: Case = self.repository.get(self._parse_id(case_id))
-        except AggregateNotFoundError:
+        except (AggregateNotFoundError, ErasedAggregateEvent):
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.") from None
         return case
 

@@ -495,8 +495,17 @@ def drafts_untouched_since(session: Session, cutoff: datetime) -> list[str]:
     return list(session.execute(query).scalars())
 
 
+def drafts_gone(session: Session) -> list[str]:
+    """Drafts discarded or expired whose rows are still here: not erased yet."""
+    gone = (CaseStatus.DISCARDED.value, CaseStatus.EXPIRED.value)
+    return list(session.execute(select(case_list.c.case_id).where(case_list.c.status.in_(gone))).scalars())
+
+
 def finished_before(session: Session, cutoff: datetime) -> list[str]:
-    finished = (CaseStatus.CLOSED.value, CaseStatus.WITHDRAWN.value, CaseStatus.HANDED_OVER.value)
+    """Cases whose file may be erased: finished, or decided and never closed (the decision ends the case for
+    retention when nobody closes it), with no change since ``cutoff``."""
+    finished = (CaseStatus.CLOSED.value, CaseStatus.WITHDRAWN.value, CaseStatus.HANDED_OVER.value,
+                CaseStatus.DECIDED.value)  # fmt: skip
     query = select(case_list.c.case_id).where(case_list.c.status.in_(finished), case_list.c.updated_at < cutoff)
     return list(session.execute(query).scalars())
 

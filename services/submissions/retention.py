@@ -1,7 +1,9 @@
-"""Retention of cases, run daily (a Kubernetes CronJob in production).
+"""Retention of cases, run daily (a Kubernetes CronJob in production); docs/retention.md has every kind of data.
 
-- ``expire-drafts [--days 90]``: drafts untouched that long expire (an event each).
-- ``erase-closed [--years 10]``: cases finished that long ago are erased by destroying their data
+- ``expire-drafts [--days 90]``: drafts untouched that long expire (an event each) and are erased at
+  once, like every discarded or expired draft not erased yet: nobody has to keep a draft.
+- ``erase-closed [--years 10]``: cases finished that long ago (closed, withdrawn, handed over, or
+  decided and never closed, counted from their last change) are erased by destroying their data
   key (crypto-shredding): their events, snapshots and copies become unreadable, their read-model
   rows are deleted (at once in this code's version; every other version of the read model deletes
   them when it applies the erasure's event). SGB II case files are kept 10 years after closure.
@@ -15,7 +17,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
-from services.submissions.readmodel import close, drafts_untouched_since, finished_before, forget_case, open_read_model
+from services.submissions.readmodel import (
+    close,
+    drafts_gone,
+    drafts_untouched_since,
+    finished_before,
+    forget_case,
+    open_read_model,
+)
 from shared.config import load_config
 from shared.projection import ProjectionRunner
 
@@ -32,6 +41,10 @@ def expire_drafts(application: Cases, runner: ProjectionRunner, days: int, now: 
     for case_id in stale:
         application.expire_draft(case_id)
     runner.catch_up()
+    with Session(runner.engine) as session:
+        gone = drafts_gone(session)  # the ones just expired, and any discarded or expired before
+    for case_id in gone:
+        erase_case(application, runner, case_id)
     return stale
 
 
@@ -45,7 +58,8 @@ def erase_case(application: Cases, runner: ProjectionRunner, case_id: str) -> No
 def erase_finished_cases(
     application: Cases, runner: ProjectionRunner, years: int, now: datetime | None = None
 ) -> list[str]:
-    """Erase every case finished (closed, withdrawn, handed over) more than ``years`` ago."""
+    """Erase every case finished (closed, withdrawn, handed over, or decided and never closed) more than
+    ``years`` ago, counted from its last change."""
     runner.catch_up()
     cutoff = (now or datetime.now(UTC)) - timedelta(days=365 * years + years // 4)
     with Session(runner.engine) as session:

@@ -183,7 +183,11 @@ class SubmissionsService(PortalService):
 
     @rpc
     def discard_draft(self, case_id: str, token: str) -> None:
+        """The citizen deletes a draft never sent: it is discarded and erased at once (its data key
+        destroyed; documents deletes the uploads on ``case_erased``). Nobody has to keep a draft."""
         self.cases.discard(case_id, self._actor(token))
+        self.cases.erase(case_id)
+        log.info("draft_discarded_and_erased", extra={"case_id": case_id})
 
     @rpc
     def withdraw_case(self, case_id: str, token: str) -> None:

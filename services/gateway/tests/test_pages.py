@@ -8,6 +8,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.documents.tests import samples
 from services.gateway.tests.conftest import PASSWORD, Browser, wait_until
 from services.identity.operations import current_totp
+from shared.errors import NotFound
 
 
 def found(pattern, text):
@@ -339,8 +340,8 @@ def test_the_api_deletes_a_draft_but_not_a_submitted_case(portal):
     citizen = log_in_fresh(portal)
     draft = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
     assert citizen.request("DELETE", f"/api/v1/cases/{draft}").status_code == 204
-    again = citizen.request("DELETE", f"/api/v1/cases/{draft}")
-    assert again.status_code == 409 and again.json()["error"]["code"] == "DRAFT_GONE"
+    again = citizen.request("DELETE", f"/api/v1/cases/{draft}")  # erased at once: nothing is left of it
+    assert again.status_code == 404 and again.json()["error"]["code"] == "CASE_NOT_FOUND"
     submitted = report_arbeitsaufnahme(citizen, portal).rsplit("/", 1)[1]
     refused = citizen.request("DELETE", f"/api/v1/cases/{submitted}")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "CASE_ALREADY_SUBMITTED"
@@ -368,7 +369,8 @@ def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
     again = Browser(portal).request("POST", "/api/v1/session", json={"email": account.email, "password": PASSWORD})
     assert again.status_code == 401
     with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=20) as cluster:
-        assert cluster.submissions.get_case(draft)["status"] == "discarded"
+        with pytest.raises(NotFound):
+            cluster.submissions.get_case(draft)  # the draft is erased
         assert cluster.submissions.get_case(submitted)["status"] != "discarded"  # kept for the Jobcenter
 
 
