@@ -198,7 +198,7 @@ PRINCIPALS: tuple[Principal, ...] = (
         consumes={
             "documents": ("document_rejected",),
             "submissions": (
-                "case_assigned", "case_decided", "case_overdue", "case_submitted", "case_withdrawn",
+                "case_assigned", "case_decided", "case_erased", "case_overdue", "case_submitted", "case_withdrawn",
                 "document_supplied", "documents_requested", "message_posted",
             ),
         },

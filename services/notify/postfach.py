@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, DateTime, MetaData, String, Table, Text, select, update
+from sqlalchemy import Boolean, Column, Date, DateTime, MetaData, String, Table, Text, delete, select, update
 from sqlalchemy.orm import Session
 
 from services.notify import delivery
@@ -258,3 +258,15 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def forget_case(session: Session, case_id: str, *tables_with_case_id: Table, alert_table: Table) -> int:
+    """An erased case leaves nothing here: its messages, the alerts about them, and every row of
+    ``tables_with_case_id`` (reminders, staff alerts) naming it. Returns the messages deleted."""
+    ids = [row[0] for row in session.execute(select(messages.c.message_id).where(messages.c.case_id == case_id))]
+    if ids:
+        session.execute(delete(alert_table).where(alert_table.c.message_id.in_(ids)))
+        session.execute(delete(messages).where(messages.c.message_id.in_(ids)))
+    for table in tables_with_case_id:
+        session.execute(delete(table).where(table.c.case_id == case_id))
+    return len(ids)

@@ -130,6 +130,18 @@ class NotifyService(PortalService):
         elif jobcenter := self._carried(event, "jobcenter_id"):
             self._to_staff(event, jobcenter, "citizen_message")
 
+    @integration_event_handler("submissions", "case_erased")
+    def on_case_erased(self, event: IntegrationEvent) -> None:
+        """The case's retention ended (or a draft was deleted): its Postfach messages, reminders and staff
+        alerts go too (docs/retention.md)."""
+        case_id = str(event.data.get("case_id") or event.aggregate_id)
+
+        def forget(session: Session) -> int:
+            return postfach.forget_case(session, case_id, reminder_table, staff_alert_table, alert_table=alert_table)
+
+        deleted = self.db.apply_once(event, forget)
+        log.info("case_forgotten", extra={"case_id": case_id, "count": deleted or 0})
+
     @integration_event_handler("submissions", "case_withdrawn")
     def on_case_withdrawn(self, event: IntegrationEvent) -> None:
         """The citizen withdrew: a Postfach message says so, and the Jobcenter (once assigned) gets an alert."""

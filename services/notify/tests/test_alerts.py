@@ -4,15 +4,17 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from services.notify.alerts import AlertQueue
-from services.notify.service import alert_table, send_due_reminders
+from services.notify.service import alert_table, reminder_table, send_due_reminders
 from services.notify.tests.doubles import FakeSubmissions
 from shared.envelope import IntegrationEvent
 from shared.messaging import EventPublisher
 from shared.metrics import REGISTRY
 from shared.servers import free_port, start_smtp_sink
 from shared.smtp import SmtpMailer
+from shared.sql import make_engine
 from shared.testing.tokens import CONTACT_EMAIL, CONTACT_NAME, TEST_ISSUER, FakeIdentity
 
 
@@ -181,3 +183,29 @@ def test_a_withdrawal_is_told_in_the_postfach_and_to_the_jobcenter(notify, rpc, 
     (message,) = messages
     assert message["kind"] == "withdrawn" and "zurückgenommen" in message["body"]
     assert [(a["case_id"], a["kind"]) for a in alerts] == [("case-w", "case_withdrawn")]
+
+
+def test_an_erased_case_leaves_no_postfach_message_reminder_or_staff_alert(notify, rpc, amqp_uri):
+    """Retention (docs/retention.md): what notify holds about a case goes with it."""
+    staff_token = TEST_ISSUER.token_for("s-2", role="caseworker", institution_id="jc-1")
+    requested = IntegrationEvent("documents_requested", "case-e", 5, {"items": [], "due_date": "2027-03-01",
+                                                                     "owner_id": "owner-1"})  # fmt: skip
+    other = IntegrationEvent("case_withdrawn", "case-other", 3, {})
+    with rpc() as cluster:
+        publish(amqp_uri, requested)
+        publish(amqp_uri, IntegrationEvent("case_withdrawn", "case-e", 6, {}))
+        publish(amqp_uri, other)
+        wait_for(lambda: len(cluster.notify.list_postfach(citizen())["messages"]) == 3)
+        publish(amqp_uri, IntegrationEvent("case_erased", "erasure-1", 1, {"case_id": "case-e"}))
+        assert wait_for(lambda: not cluster.notify.list_postfach(citizen(), "case-e")["messages"])
+        left = [m["case_id"] for m in cluster.notify.list_postfach(citizen())["messages"]]
+        alerts = cluster.notify.list_staff_alerts(staff_token)
+    assert left == ["case-other"]
+    assert [a["case_id"] for a in alerts] == ["case-other"]
+    engine = make_engine(str(notify.config["DATABASE_URL"]))
+    try:
+        with engine.connect() as connection:
+            reminders = connection.execute(select(reminder_table.c.case_id)).scalars().all()
+    finally:
+        engine.dispose()
+    assert "case-e" not in reminders
