@@ -140,6 +140,17 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
         expect(admin.get_by_text(barrier)).to_be_visible()
         assert_accessible(admin)
         screenshots.take(admin, "admin: reported barriers")
+
+        too_wide = {}  # WCAG 1.4.10: the new pages reflow on a 320 px wide screen
+        team = "/verwaltung/mitarbeitende?jobcenter=jc-0394"
+        for page, path in [(desk, "/sachbearbeitung/freischaltcodes"), (admin, team), (admin, "/verwaltung/barrieren")]:
+            page.set_viewport_size({"width": 320, "height": 640})
+            page.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 320:
+                too_wide[path] = width
+        screenshots.take(desk, "activation codes at 320 px")
+        assert not too_wide, f"these pages scroll sideways at 320 px: {too_wide}"
     finally:
         admin_context.close()
         staff_context.close()

@@ -28,7 +28,7 @@ def issue_on_the_page(browser, number, **fields):
 
 
 def row_of(html, number):
-    return found(rf"(?s)(<tr>\s*<td>{number}</td>.*?</tr>)", html)
+    return found(rf'(?s)(<tr>\s*<td data-label="Kundennummer">{number}</td>.*?</tr>)', html)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,8 @@ def test_a_team_lead_invites_and_disables_only_caseworkers_of_the_own_jobcenter(
     assert forged.status_code == 400 and not mails_to(mailbox, email, 0)
     created = post_form(lead, TEAM, page.text, email=email, role="caseworker")
     assert created.status_code == 200 and email in created.text
-    row = found(rf"(?s)(<tr>\s*<td>{re.escape(colleague.email)}</td>.*?</tr>)", created.text)
+    listed = rf'(?s)(<tr>\s*<td data-label="E-Mail-Adresse">{re.escape(colleague.email)}</td>.*?</tr>)'
+    row = found(listed, created.text)
     disabled = post_form(lead, found(r'action="([^"]+/sperren)"', row), created.text)
     assert disabled.status_code == 200 and colleague.email not in disabled.text
     gone = Browser(portal)
