@@ -112,7 +112,7 @@ def test_an_admin_invites_a_caseworker_who_gets_the_link_to_set_a_password(porta
     created = post_form(admin, TEAM, page.text, email=email, role="caseworker", institution_id="jc-0394")
     assert created.status_code == 200, created.text
     assert f"Das Konto für {email} ist angelegt" in created.text
-    assert email in found(r'(?s)(<table class="inbox">.*?</table>)', created.text)
+    assert email in found(r'(?s)(<table class="inbox reflow">.*?</table>)', created.text)
     (mail,) = mails_to(mailbox, email)
     assert link_in(mail).startswith("/konto/passwort-neu?token=")
     taken = post_form(admin, TEAM, created.text, email=email, role="caseworker", institution_id="jc-0394")
