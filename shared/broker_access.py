@@ -135,13 +135,13 @@ PRINCIPALS: tuple[Principal, ...] = (
             "identity": (
                 *HEALTH, "change_password", "complete_login_with_recovery_code", "complete_login_with_totp",
                 "complete_login_with_totp_enrolment", "complete_passkey_login", "complete_passkey_registration",
-                "confirm_email", "confirm_email_change", "confirm_totp_replacement", "delete_my_account",
-                "export_my_account", "find_customer", "get_jwks",
-                "get_security_overview", "list_jobcenter_staff", "list_passkeys", "login_with_password", "logout",
-                "refresh_access_token", "register_citizen", "remove_passkey", "renew_recovery_codes",
-                "request_email_change", "request_password_reset", "reset_password", "start_passkey_login",
-                "start_passkey_registration", "start_totp_enrolment_at_login", "start_totp_replacement",
-                "verify_access_token",
+                "confirm_email", "confirm_email_change", "confirm_totp_replacement", "create_staff_account",
+                "delete_my_account", "disable_account", "export_my_account", "find_customer", "get_jwks",
+                "get_security_overview", "issue_activation_code", "list_activation_codes", "list_jobcenter_staff",
+                "list_passkeys", "login_with_password", "logout", "refresh_access_token", "register_citizen",
+                "remove_passkey", "renew_recovery_codes", "request_email_change", "request_password_reset",
+                "reset_password", "revoke_activation_code", "start_passkey_login", "start_passkey_registration",
+                "start_totp_enrolment_at_login", "start_totp_replacement", "verify_access_token",
             ),
             "submissions": (
                 *HEALTH, "add_document", "assign_caseworker", "audited_case_documents", "close_case", "decide_case",
@@ -159,7 +159,8 @@ PRINCIPALS: tuple[Principal, ...] = (
                 *HEALTH, "explain_area", "get_jobcenter", "lookup_postcode", "override_assignment", "resolve_residence",
             ),
             "notify": (
-                *HEALTH, "get_consents", "list_case_messages", "list_consent_changes", "list_postfach", "mark_read",
+                *HEALTH, "get_consents", "list_accessibility_feedback", "list_case_messages", "list_consent_changes",
+                "list_postfach", "list_staff_alerts", "mark_read",
                 "record_accessibility_feedback", "record_notice_denied", "retrieve_attachment", "set_consent",
             ),
             "backoffice": (

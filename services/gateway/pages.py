@@ -318,15 +318,19 @@ def first_authenticator(x: Exchange) -> Response:
         return render_with_nonce(x, form_nonce(x), "first_authenticator.html", 401, ticket=ticket, started=started,
                                  error=refused.message)  # fmt: skip
     x.begin_session(result)  # the page below is the first of the session (its logout form, its CSRF token)
-    return render(x, "account/recovery_codes.html", codes=result["recovery_codes"], first_login=True)
+    return render(x, "account/recovery_codes.html", codes=result["recovery_codes"], first_login=True,
+                  home=home_of(result))  # fmt: skip
+
+
+def home_of(session: dict[str, Any]) -> str:
+    """Where a session starts: staff in the inbox, citizens on their overview."""
+    return "/sachbearbeitung" if session.get("role") in ("caseworker", "team_lead", "admin") else "/uebersicht"
 
 
 def after_login(x: Exchange, result: dict[str, Any]) -> Response:
     if result.get("status") == "authenticated":
         x.begin_session(result)
-        if result.get("role") in ("caseworker", "team_lead", "admin"):
-            return redirect(x, "/sachbearbeitung")
-        return redirect(x, "/uebersicht")
+        return redirect(x, home_of(result))
     if result.get("status") == "second_factor_setup_required":
         started = citizen.start_enrolment_at_login(x.backend, str(result["login_ticket"]))
         return render_with_nonce(x, form_nonce(x), "first_authenticator.html", 200, ticket=result["login_ticket"],

@@ -549,3 +549,89 @@ ACCESS_PAGE_SIZE = 50  # submissions' accesslog.PAGE_SIZE
 
 def _german_midnight(day: date | None) -> str | None:
     return datetime.combine(day, datetime.min.time(), GERMANY).isoformat() if day else None
+
+
+# -- the Jobcenter's own: activation codes, staff accounts, alerts, barrier reports ---------------
+
+
+STAFF_ROLES = ("caseworker", "team_lead")
+
+
+def _jobcenter(me: Staff, institution_id: Any) -> str:
+    """The Jobcenter an action is for: staff act for their own, admins name one (InvalidInput otherwise)."""
+    if not me.is_admin:
+        return me.institution_id or ""
+    if not isinstance(institution_id, str) or not institution_id.strip():
+        raise InvalidInput("INSTITUTION_REQUIRED", "Bitte geben Sie die Kennung des Jobcenters an.",
+                           {"field": "institution_id"})  # fmt: skip
+    return institution_id.strip()
+
+
+def activation_codes(backend: Backend, token: str, institution_id: str | None = None) -> list[dict[str, Any]]:
+    """The Freischaltcodes of the caller's Jobcenter, newest first (admins: all, or of ``institution_id``)."""
+    staff_member(backend, token, roles=STAFF)
+    return list(backend.call("identity", "list_activation_codes", token, institution_id or None))
+
+
+def issue_activation_code(
+    backend: Backend, token: str, customer_number: Any, institution_id: Any = None
+) -> dict[str, Any]:
+    """A new Freischaltcode for a Kundennummer with its letter (PDF, base64); the clear code is shown once."""
+    me = staff_member(backend, token, roles=STAFF)
+    if not isinstance(customer_number, str) or not customer_number.strip():
+        raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie die Kundennummer an.", {"field": "customer_number"})
+    jobcenter = _jobcenter(me, institution_id)
+    try:
+        return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter))
+    except InvalidInput as refused:
+        field = "customer_number" if refused.code == "CUSTOMER_NUMBER_INVALID" else "institution_id"
+        raise InvalidInput(refused.code, refused.message, {"field": field}) from None
+
+
+def revoke_activation_code(backend: Backend, token: str, code_id: str) -> None:
+    """Revoke an unused Freischaltcode of the own Jobcenter; Conflict when it was used or revoked already."""
+    staff_member(backend, token, roles=STAFF)
+    backend.call("identity", "revoke_activation_code", token, code_id)
+
+
+def team(backend: Backend, token: str, institution_id: Any = None) -> list[dict[str, Any]]:
+    """The active caseworkers and team leads: team leads their own Jobcenter's, admins ``institution_id``'s."""
+    me = staff_member(backend, token, roles=("admin", "team_lead"))
+    return list(backend.call("identity", "list_jobcenter_staff", token, _jobcenter(me, institution_id)))
+
+
+def create_staff_account(backend: Backend, token: str, email: Any, role: Any, institution_id: Any = None) -> str:
+    """Invite a new colleague (they set a password by the mailed link, the second factor at first login).
+
+    Admins create caseworkers and team leads of any Jobcenter; team leads caseworkers of their own.
+    """
+    me = staff_member(backend, token, roles=("admin", "team_lead"))
+    if not isinstance(email, str) or not email.strip():
+        raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie die dienstliche E-Mail-Adresse an.", {"field": "email"})
+    allowed = STAFF_ROLES if me.is_admin else ("caseworker",)
+    if role not in allowed:
+        raise InvalidInput("ROLE_UNKNOWN", "Bitte wählen Sie eine Rolle.", {"field": "role"})
+    jobcenter = _jobcenter(me, institution_id)
+    try:
+        return str(backend.call("identity", "create_staff_account", token, email.strip(), role, jobcenter))
+    except InvalidInput as refused:
+        field = "email" if refused.code == "EMAIL_INVALID" else "institution_id"
+        raise InvalidInput(refused.code, refused.message, {"field": field}) from None
+
+
+def disable_account(backend: Backend, token: str, account_id: str) -> None:
+    """Disable a staff account (admins: any; team leads: a caseworker of their own Jobcenter)."""
+    staff_member(backend, token, roles=("admin", "team_lead"))
+    backend.call("identity", "disable_account", token, account_id)
+
+
+def staff_alerts(backend: Backend, token: str) -> list[dict[str, Any]]:
+    """What happened in the own Jobcenter's cases (new, documents supplied, overdue, ...), newest first."""
+    staff_member(backend, token)
+    return list(backend.call("notify", "list_staff_alerts", token))
+
+
+def barrier_reports(backend: Backend, token: str) -> list[dict[str, Any]]:
+    """The barriers people reported from the Erklärung zur Barrierefreiheit, newest first (admins only)."""
+    staff_member(backend, token, roles=("admin",))
+    return list(backend.call("notify", "list_accessibility_feedback", token))

@@ -120,6 +120,47 @@ def access_log(x: Exchange) -> Response:
     return ok(x, staff.access_record(x.backend, x.access_token(), wanted))
 
 
+def activation_codes(x: Exchange) -> Response:
+    codes = staff.activation_codes(x.backend, x.access_token(), x.request.args.get("institution_id") or None)
+    return ok(x, {"activation_codes": codes})
+
+
+def issue_activation_code(x: Exchange) -> Response:
+    body = x.json_object()
+    issued = staff.issue_activation_code(x.backend, x.access_token(), body.get("customer_number"),
+                                         body.get("institution_id"))  # fmt: skip
+    return ok(x, issued, 201)
+
+
+def revoke_activation_code(x: Exchange, code_id: str) -> Response:
+    staff.revoke_activation_code(x.backend, x.access_token(), code_id)
+    return empty(x)
+
+
+def staff_accounts(x: Exchange) -> Response:
+    return ok(x, {"staff": staff.team(x.backend, x.access_token(), x.request.args.get("institution_id"))})
+
+
+def create_staff_account(x: Exchange) -> Response:
+    body = x.json_object()
+    account_id = staff.create_staff_account(x.backend, x.access_token(), body.get("email"), body.get("role"),
+                                            body.get("institution_id"))  # fmt: skip
+    return ok(x, {"account_id": account_id}, 201)
+
+
+def disable_account(x: Exchange, account_id: str) -> Response:
+    staff.disable_account(x.backend, x.access_token(), account_id)
+    return empty(x)
+
+
+def staff_alerts(x: Exchange) -> Response:
+    return ok(x, {"alerts": staff.staff_alerts(x.backend, x.access_token())})
+
+
+def barrier_reports(x: Exchange) -> Response:
+    return ok(x, {"reports": staff.barrier_reports(x.backend, x.access_token())})
+
+
 STAFF_ERRORS = (400, 401, 403, 404, 409)
 DATE: dict[str, Any] = {"type": "string", "format": "date"}
 CASE = "/staff/cases/{case_id}"
@@ -182,4 +223,37 @@ ROUTES: tuple[Route, ...] = (
           "client) opened which case and document, when; newest first, 50 a page (more: true when there is another); "
           "query case_id (or a receipt number), since and until (days, inclusive), page",
           response=listing("case_views"), errors=(400, 401, 403, 404)),
+    Route("GET", "/staff/activation-codes", activation_codes, "Staff: the Freischaltcodes of the own Jobcenter, "
+          "newest first, with state open, used, revoked or expired (never the code itself); admins all or those of "
+          "institution_id", response=listing("activation_codes"), errors=(401, 403),
+          filters=(("institution_id", {"type": "string", "description": "admins: one Jobcenter's codes"}),)),
+    Route("POST", "/staff/activation-codes", issue_activation_code, "Staff: issue a Freischaltcode for a "
+          "Kundennummer of the own Jobcenter (admins name institution_id); the clear code and the letter "
+          "(letter_pdf, base64) are returned only this once (audited)", ok=201,
+          request={"type": "object", "required": ["customer_number"], "properties": {
+              "customer_number": {"type": "string", "pattern": staff.CUSTOMER_NUMBER.pattern},
+              "institution_id": {"type": "string"}}},
+          response={"type": "object", "required": ["code_id", "code", "expires_at", "letter_pdf"]},
+          errors=(400, 401, 403)),
+    Route("POST", "/staff/activation-codes/{code_id}/revocation", revoke_activation_code, "Staff: revoke an "
+          "unused Freischaltcode of the own Jobcenter for good (audited); 409 when it was used or revoked already",
+          ok=204, response=None, errors=(401, 403, 404, 409)),
+    Route("GET", "/staff/accounts", staff_accounts, "Team leads and admins: the active caseworkers and team leads "
+          "of the own Jobcenter (admins: of institution_id)", response=listing("staff"), errors=(400, 401, 403),
+          filters=(("institution_id", {"type": "string", "description": "admins: the Jobcenter"}),)),
+    Route("POST", "/staff/accounts", create_staff_account, "Admins (any Jobcenter, caseworker or team lead) and "
+          "team leads (caseworkers of their own): invite a colleague, who sets a password by the mailed link and "
+          "the second factor at first login", ok=201,
+          request={"type": "object", "required": ["email", "role"], "properties": {
+              "email": {"type": "string"}, "role": {"enum": list(staff.STAFF_ROLES)},
+              "institution_id": {"type": "string"}}},
+          response={"type": "object", "required": ["account_id"]}, errors=(400, 401, 403, 409)),
+    Route("POST", "/staff/accounts/{account_id}/disable", disable_account, "Admins (any) and team leads (a "
+          "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204, response=None,
+          errors=(401, 403, 404)),
+    Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
+          "case, documents supplied, case overdue, ...), newest first", response=listing("alerts"),
+          errors=(401, 403)),
+    Route("GET", "/staff/accessibility-feedback", barrier_reports, "Admins: the barriers reported from the "
+          "Erklärung zur Barrierefreiheit, newest first", response=listing("reports"), errors=(401, 403)),
 )  # fmt: skip

@@ -14,12 +14,13 @@ from urllib.parse import quote, urlencode
 from werkzeug.wrappers import Response
 
 from services.gateway import citizen, staff
+from services.gateway.errors import dependency_down
 from services.gateway.exchange import Exchange
 from services.gateway.multipart import open_upload_form
 from services.gateway.pages import CHANGE_NAMES, HERE, Page, redirect, render
 from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
 from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 
 INBOX = "/sachbearbeitung"
 BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
@@ -31,6 +32,7 @@ STATUS_FILTERS = {
     "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
     "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",
 }  # fmt: skip
+INBOX_ALERTS = 10  # the newest; the API lists up to 100
 ASSIGNEE_FILTERS = {"me": "Mir zugewiesen", "nobody": "Nicht zugewiesen"}
 # A document shown inside the case page: framed by the portal's own pages only, nothing active in it.
 DOCUMENT_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -68,11 +70,21 @@ def inbox(x: Exchange) -> Response:
         status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
         categories=staff.vaem_categories(x.backend), change_names=CHANGE_NAMES, assignee_filters=ASSIGNEE_FILTERS,
         jobcenter=citizen.jobcenter_name(x.backend, me.institution_id) if me.institution_id else None,
-        title="Posteingang",
+        alerts=_alerts_unless_down(x, token), title="Posteingang",
     )  # fmt: skip
 
 
 # -- the case --------------------------------------------------------------------------------------
+
+
+def _alerts_unless_down(x: Exchange, token: str) -> list[dict[str, Any]] | None:
+    """The newest alerts for the inbox; None while notify does not answer: the inbox works without them."""
+    try:
+        return staff.staff_alerts(x.backend, token)[:INBOX_ALERTS]
+    except Exception as problem:
+        if isinstance(problem, TimeoutError | Unavailable) or dependency_down(problem):
+            return None
+        raise
 
 
 def case_page(x: Exchange, case_id: str, **context: Any) -> Response:
@@ -292,6 +304,118 @@ def access_log(x: Exchange) -> Response:
                         role_names=staff.ROLE_NAMES, query=dict(args.items()), title="Zugriffsprotokoll")  # fmt: skip
 
 
+# -- Freischaltcodes -------------------------------------------------------------------------------
+
+CODES = INBOX + "/freischaltcodes"
+CODE_STATES = {"open": "Offen", "used": "Benutzt", "revoked": "Widerrufen", "expired": "Abgelaufen"}
+ROLE_NAMES = {"caseworker": "Sachbearbeitung", "team_lead": "Teamleitung"}
+
+
+def activation_codes(x: Exchange) -> Response:
+    """Issue a Freischaltcode for a Kundennummer (the letter once, as PDF), see and revoke the open ones."""
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=staff.STAFF)
+    errors: dict[str, str] = {}
+    values = {"customer_number": "", "institution_id": ""}
+    issued = None
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        values = {name: x.form().get(name, "") for name in values}
+        try:
+            issued = staff.issue_activation_code(x.backend, token, values["customer_number"], values["institution_id"])
+        except InvalidInput as refused:
+            errors[(refused.details or {}).get("field") or "customer_number"] = refused.message
+        except Forbidden as refused:
+            errors["institution_id"] = refused.message
+        else:
+            values["customer_number"] = ""
+    return _codes_page(x, me, 400 if errors else 200, issued=issued, values=values, errors=errors)
+
+
+def revoke_activation_code(x: Exchange, code_id: str) -> Response:
+    x.check_csrf(x.form_csrf())
+    token = x.access_token()
+    try:
+        staff.revoke_activation_code(x.backend, token, code_id)
+    except Conflict as refused:
+        me = staff.staff_member(x.backend, token, roles=staff.STAFF)
+        return _codes_page(x, me, 409, error=refused.message)
+    return redirect(x, CODES + "#codes")
+
+
+def _codes_page(x: Exchange, me: staff.Staff, status: int, **context: Any) -> Response:
+    context = {"issued": None, "values": {"customer_number": "", "institution_id": ""}, "errors": {}, **context}
+    return staff_render(x, "activation_codes.html", status=status, me=me, code_states=CODE_STATES,
+                        codes=staff.activation_codes(x.backend, x.access_token()), title="Freischaltcodes",
+                        **context)  # fmt: skip
+
+
+# -- staff accounts (admins, team leads) -----------------------------------------------------------
+
+TEAM = "/verwaltung/mitarbeitende"
+
+
+def team(x: Exchange) -> Response:
+    """Invite a colleague (admins: any Jobcenter and role; team leads: caseworkers of their own), list, disable."""
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
+    errors: dict[str, str] = {}
+    jobcenter = x.request.args.get("jobcenter", "").strip()
+    values = {"email": "", "role": "caseworker", "institution_id": jobcenter}
+    invited = None
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        values = {name: x.form().get(name, "") for name in values}
+        try:
+            staff.create_staff_account(x.backend, token, values["email"], values["role"], values["institution_id"])
+        except (InvalidInput, Conflict) as refused:
+            errors[(refused.details or {}).get("field") or "email"] = refused.message
+        except Forbidden as refused:
+            errors["institution_id" if me.is_admin else "role"] = refused.message
+        else:
+            invited = values["email"].strip()
+            jobcenter = values["institution_id"].strip() if me.is_admin else ""
+            values = {"email": "", "role": "caseworker", "institution_id": jobcenter}
+    return _team_page(x, me, jobcenter, 400 if errors else 200, values=values, errors=errors, invited=invited)
+
+
+def disable_account(x: Exchange, account_id: str) -> Response:
+    x.check_csrf(x.form_csrf())
+    token = x.access_token()
+    jobcenter = x.form().get("jobcenter", "").strip()
+    try:
+        staff.disable_account(x.backend, token, account_id)
+    except Forbidden as refused:
+        me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
+        return _team_page(x, me, jobcenter, 403, error=refused.message)
+    return redirect(x, TEAM + ("?" + urlencode({"jobcenter": jobcenter}) if jobcenter else "") + "#team")
+
+
+def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **context: Any) -> Response:
+    """The team of the own Jobcenter (admins: of the Jobcenter they asked for) with the invitation form."""
+    errors: dict[str, str] = context.setdefault("errors", {})
+    context.setdefault("values", {"email": "", "role": "caseworker", "institution_id": jobcenter})
+    members: list[dict[str, Any]] = []
+    if not me.is_admin or jobcenter:
+        try:
+            members = staff.team(x.backend, x.access_token(), jobcenter)
+        except InvalidInput as refused:
+            errors["jobcenter"] = refused.message
+            status = 400
+    return staff_render(x, "team.html", status=status, me=me, members=members, jobcenter=jobcenter,
+                        role_names=ROLE_NAMES, title="Mitarbeitende", **context)  # fmt: skip
+
+
+# -- barrier reports (admins) ----------------------------------------------------------------------
+
+
+def barrier_reports(x: Exchange) -> Response:
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=("admin",))
+    return staff_render(x, "barrier_reports.html", me=me, reports=staff.barrier_reports(x.backend, token),
+                        title="Gemeldete Barrieren")  # fmt: skip
+
+
 def script(x: Exchange) -> Response:
     response = Response((HERE / "static" / STAFF_SCRIPT).read_bytes(), mimetype="text/javascript")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -315,5 +439,10 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), CASE + "/bekanntgabe/bestritten", notice_denied),
     Page(("GET", "POST"), CASE + "/abgabe", reassign),
     Page(("GET",), "/verwaltung/zugriffe", access_log),
+    Page(("GET", "POST"), CODES, activation_codes),
+    Page(("POST",), CODES + "/<code_id>/widerrufen", revoke_activation_code),
+    Page(("GET", "POST"), TEAM, team),
+    Page(("POST",), TEAM + "/<account_id>/sperren", disable_account),
+    Page(("GET",), "/verwaltung/barrieren", barrier_reports),
     Page(("GET",), "/static/" + STAFF_SCRIPT, script),
 )

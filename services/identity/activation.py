@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.identity.schema import activation_codes
 from services.identity.settings import IdentitySettings, fingerprint
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 16
@@ -27,6 +27,7 @@ CUSTOMER_NUMBER = re.compile(r"\d{3}[A-Z]\d{6}")
 # The Jobcenter's stable id in the routing register (e.g. jc-0394), not its Träger-Nummer, which changes.
 INSTITUTION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
+LISTED_CODES = 500
 CODE_REFUSED_MESSAGE = "Der Freischaltcode ist nicht gültig, abgelaufen oder schon benutzt."
 
 
@@ -87,7 +88,7 @@ def issue(
 
 
 def find_redeemable(session: Session, code: str) -> dict[str, Any] | None:
-    """The unused, unexpired code's row, or None (the caller does not learn which of the three failed)."""
+    """The unused, unrevoked, unexpired code's row, or None (the caller does not learn which check failed)."""
     row = (
         session.execute(
             select(activation_codes).where(activation_codes.c.code_hash == fingerprint(normalise_code(code)))
@@ -95,7 +96,7 @@ def find_redeemable(session: Session, code: str) -> dict[str, Any] | None:
         .mappings()
         .first()
     )
-    if row is None or row["used_at"] is not None:
+    if row is None or row["used_at"] is not None or row["revoked_at"] is not None:
         return None
     expires_at = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=UTC)
     return dict(row) if expires_at > datetime.now(UTC) else None
@@ -107,5 +108,52 @@ def mark_used(session: Session, code_id: str, account_id: str) -> bool:
         activation_codes.update()
         .where(activation_codes.c.code_id == code_id, activation_codes.c.used_at.is_(None))
         .values(used_at=datetime.now(UTC), used_by=account_id)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def state(row: dict[str, Any], now: datetime) -> str:
+    """``used``, ``revoked``, ``expired`` or ``open`` (may still be redeemed)."""
+    expires_at = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(tzinfo=UTC)
+    if row["used_at"] is not None:
+        return "used"
+    if row["revoked_at"] is not None:
+        return "revoked"
+    return "expired" if expires_at <= now else "open"
+
+
+def codes_of(session: Session, institution_id: str | None) -> list[dict[str, Any]]:
+    """The codes of one Jobcenter (None: of all), newest first, without their hashes."""
+    query = select(activation_codes).order_by(activation_codes.c.issued_at.desc()).limit(LISTED_CODES)
+    if institution_id is not None:
+        query = query.where(activation_codes.c.institution_id == institution_id)
+    now = datetime.now(UTC)
+    listed = []
+    for row in session.execute(query).mappings():
+        shown = {key: value for key, value in row.items() if key != "code_hash"}
+        for key in ("issued_at", "expires_at", "used_at", "revoked_at"):
+            shown[key] = row[key].isoformat() if row[key] is not None else None
+        listed.append({**shown, "state": state(dict(row), now)})
+    return listed
+
+
+def get(session: Session, code_id: str) -> dict[str, Any]:
+    """The code's row; raises NotFound ``ACTIVATION_CODE_NOT_FOUND``."""
+    row = session.execute(select(activation_codes).where(activation_codes.c.code_id == code_id)).mappings().first()
+    if row is None:
+        raise NotFound("ACTIVATION_CODE_NOT_FOUND", "Diesen Freischaltcode gibt es nicht.")
+    return dict(row)
+
+
+def revoke(session: Session, code_id: str, revoked_by: str) -> bool:
+    """Revoke an unused code for good; False when it was used or revoked already."""
+    result = session.execute(
+        activation_codes.update()
+        .where(
+            activation_codes.c.code_id == code_id,
+            activation_codes.c.used_at.is_(None),
+            activation_codes.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=datetime.now(UTC), revoked_by=revoked_by)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]

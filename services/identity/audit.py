@@ -21,6 +21,7 @@ ACTIONS = frozenset(
         "activation_code_issued",
         "activation_code_redeemed",
         "activation_code_refused",
+        "activation_code_revoked",
         "email_confirmed",
         "login_succeeded",
         "login_failed",

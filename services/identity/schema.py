@@ -55,6 +55,9 @@ activation_codes = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("used_by", String(36), nullable=True),
+    # A revoked code can never be redeemed; who revoked it, and when, stays recorded.
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", String(36), nullable=True),
 )
 
 # Single-use secrets handed to a person or a browser: e-mail confirmation and reset links, login

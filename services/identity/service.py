@@ -33,7 +33,7 @@ from services.identity.accounts import Role, Status
 from services.identity.schema import MIGRATIONS, metadata
 from services.identity.settings import IdentitySettings, Settings
 from shared.auth import ADMIN, CASEWORKER, TEAM_LEAD, AccessClaims, TokenVerifier, authorize
-from shared.errors import InvalidInput, Unavailable
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from shared.service import PortalService
 from shared.smtp import SmtpRelay
 from shared.sql import Database, ServiceDatabase
@@ -318,13 +318,15 @@ class IdentityService(PortalService):
             return accounts.find_citizen_by_customer_number(session, number)
 
     @rpc
-    def list_jobcenter_staff(self, access_token: str) -> list[dict[str, str]]:
+    def list_jobcenter_staff(self, access_token: str, institution_id: str | None = None) -> list[dict[str, str]]:
         """The active caseworkers and team leads of the caller's own Jobcenter (``account_id``, work
-        ``email``, ``role``), for a team lead handing a case to a colleague; team leads only (Forbidden)."""
+        ``email``, ``role``), for a team lead handing a case to a colleague or managing the team; admins
+        name the Jobcenter with ``institution_id``. Anyone else: Forbidden."""
         claims = self._caller(access_token)
-        authorize(claims, (TEAM_LEAD,), claims.institution_id or "")
+        authorize(claims, (TEAM_LEAD, ADMIN))
+        scope = activation.check_institution_id(str(institution_id or "")) if claims.role == ADMIN else None
         with self.db.transaction() as session:
-            return accounts.staff_of(session, claims.institution_id or "")
+            return accounts.staff_of(session, scope or claims.institution_id or "")
 
     @rpc
     def issue_activation_code(self, access_token: str, customer_number: str, institution_id: str) -> dict[str, Any]:
@@ -344,6 +346,37 @@ class IdentityService(PortalService):
         )
         log.info("activation_code_issued", extra={"institution_id": institution_id, "account_id": claims.account_id})
         return {**issued, "letter_pdf": base64.b64encode(pdf).decode()}
+
+    @rpc
+    def list_activation_codes(self, access_token: str, institution_id: str | None = None) -> list[dict[str, Any]]:
+        """The activation codes of the caller's Jobcenter, newest first, with ``state`` (open, used, revoked,
+        expired) and never the code itself; admins see all, or one Jobcenter's with ``institution_id``."""
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD, ADMIN))
+        scope = institution_id or None if claims.role == ADMIN else claims.institution_id or ""
+        with self.db.transaction() as session:
+            return activation.codes_of(session, scope)
+
+    @rpc
+    def revoke_activation_code(self, access_token: str, code_id: str) -> None:
+        """Revoke an unused code of the caller's Jobcenter (admins: any) so it can never be redeemed.
+
+        Raises NotFound ``ACTIVATION_CODE_NOT_FOUND`` (also for another Jobcenter's code), Conflict
+        ``ACTIVATION_CODE_CLOSED`` when it was used or revoked already.
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD, ADMIN))
+        with self.db.transaction() as session:
+            code = activation.get(session, str(code_id))
+            if claims.role != ADMIN and code["institution_id"] != claims.institution_id:
+                raise NotFound("ACTIVATION_CODE_NOT_FOUND", "Diesen Freischaltcode gibt es nicht.")
+            if not activation.revoke(session, code["code_id"], claims.account_id):
+                raise Conflict("ACTIVATION_CODE_CLOSED", "Dieser Freischaltcode ist schon benutzt oder widerrufen.")
+            audit.record(
+                session, "activation_code_revoked", actor_id=claims.account_id,
+                detail=f"institution={code['institution_id']}",
+            )  # fmt: skip
+        log.info("activation_code_revoked", extra={"code_id": code_id, "account_id": claims.account_id})
 
     @rpc
     def create_staff_account(self, access_token: str, email: str, role: str, institution_id: str) -> str:
@@ -368,11 +401,19 @@ class IdentityService(PortalService):
 
     @rpc
     def disable_account(self, access_token: str, account_id: str) -> None:
-        """Disable an account and end its sessions (admins only)."""
+        """Disable an account and end its sessions (admins any; team leads a caseworker of their own Jobcenter).
+
+        Raises Forbidden, NotFound ``ACCOUNT_NOT_FOUND``.
+        """
         claims = self._caller(access_token)
-        authorize(claims, (ADMIN,))
+        authorize(claims, (ADMIN, TEAM_LEAD))
         with self.db.transaction() as session:
-            accounts.get(session, account_id)
+            target = accounts.get(session, account_id)
+            if claims.role == TEAM_LEAD and (target["role"], target["institution_id"]) != (
+                Role.CASEWORKER,
+                claims.institution_id,
+            ):
+                raise Forbidden("ROLE_NOT_ALLOWED", "Dafür fehlt Ihnen die Berechtigung.")
             accounts.set_status(session, account_id, Status.DISABLED)
             sessions.end_all(session, account_id)
             audit.record(session, "account_disabled", account_id=account_id, actor_id=claims.account_id)
