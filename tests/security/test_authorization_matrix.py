@@ -109,6 +109,17 @@ EXPECTED: dict[str, Row] = {
     "POST /staff/cases/{case_id}/reassignment":  Row(401,       403, 403, 403,        403,      403),
     "POST /staff/cases/{case_id}/assignee":      Row(401,       403, 403, 200,        404,      403, fresh=True),
     "GET /staff/colleagues":                     Row(401,       403, 403, 403,        403,      403),
+    # the Jobcenter's own: Freischaltcodes for its staff; accounts for team leads and admins (an admin must name the
+    # Jobcenter: 400 without); alerts for its staff; reported barriers for admins
+    "GET /staff/activation-codes":               Row(401,       403, 403, 200,        200,      200),
+    "POST /staff/activation-codes":              Row(401,       403, 403, 201,        201,      400),
+    "POST /staff/activation-codes/{code_id}/revocation":
+                                                 Row(403,       403, 403, 404,        404,      404),
+    "GET /staff/accounts":                       Row(401,       403, 403, 403,        403,      400),
+    "POST /staff/accounts":                      Row(401,       403, 403, 403,        403,      400),
+    "POST /staff/accounts/{account_id}/disable": Row(403,       403, 403, 403,        403,      404),
+    "GET /staff/alerts":                         Row(401,       403, 403, 200,        200,      403),
+    "GET /staff/accessibility-feedback":         Row(401,       403, 403, 403,        403,      200),
 }
 # fmt: on
 
@@ -124,6 +135,8 @@ SENT: dict[str, dict[str, Any]] = {
     "POST /cases/{case_id}/messages": {"json": {"text": "Guten Tag, ich habe eine Frage."}},
     "PUT /consents/{channel}": {"json": {"granted": True}},
     "POST /me/deletion": {"json": {"password": "falsch-falsch-falsch"}},
+    "POST /staff/activation-codes": {"json": {"customer_number": "123D456789"}},
+    "POST /staff/accounts": {"json": {"email": "neu.kollegin@jobcenter.example", "role": "caseworker"}},
     "POST /staff/cases/{case_id}/bescheid-notice-denied": {"json": {"message_id": "no-such-message"}},
     "POST /staff/cases/{case_id}/document-requests": {
         "json": {"items": ["lohnabrechnung_erste"], "due_date": "2026-12-31"}
@@ -154,6 +167,8 @@ PATH_VALUES = {
     "plz": lambda world: "12555",
     "document_id": lambda world: world.document,
     "credential_id": lambda world: "no-such-credential",
+    "code_id": lambda world: "00000000-0000-4000-8000-000000000000",
+    "account_id": lambda world: "00000000-0000-4000-8000-000000000001",
 }
 
 
