@@ -443,7 +443,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204, response=None),
     Route("DELETE", "/cases/{case_id}", discard_draft, "Discard a draft that was never submitted: it and its "
           "uploads are erased at once (409 CASE_ALREADY_SUBMITTED: withdraw it instead; then 404)",
-          ok=204, response=None, errors=(401, 403, 404, 409)),
+          ok=204, response=None, errors=(400, 401, 403, 404, 409)),
     Route("GET", "/cases/{case_id}/messages", list_messages, "Messages with the Jobcenter",
           response=listing("messages")),
     Route("POST", "/cases/{case_id}/messages", post_message, "Write to the Jobcenter", ok=201,
