@@ -16,8 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.sql import make_engine
 from shared.testing.waiting import wait_until
 from tests.support import DEMO_CITIZEN, RunningSystem, ServiceProcess, processes_of
 from tests.upgrade.releases import materialise, releases
@@ -36,6 +38,14 @@ from tests.upgrade.story import (
 )
 
 pytestmark = pytest.mark.postgres
+
+
+def tables_of(database: str) -> list[str]:
+    engine = make_engine(database)
+    try:
+        return sqlalchemy.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def stopped(system: RunningSystem, run_dir: Path) -> None:
@@ -77,6 +87,8 @@ def test_the_current_code_takes_over_the_data_of_a_release(release, tmp_path, da
         assert postfach_ids(citizen, pending_case) == []
     finally:
         stopped(old, run_dir)
+    # The release is the one recorded: its read model is the version releases.toml names.
+    assert recorded["read_model"] in tables_of(database)
 
     # -- the current code on the same database, S3, keys and broker --------------------------------------
     new = RunningSystem(run_dir, vhost, settings)
@@ -130,3 +142,8 @@ def test_the_current_code_takes_over_the_data_of_a_release(release, tmp_path, da
     finally:
         assert new.interrupt() == 0, new.text()[-3000:]
     wait_until(lambda: processes_of(run_dir) == [], 30, "every process of the current code to end")
+
+
+def test_a_release_missing_from_the_history_fails_clearly(tmp_path):
+    with pytest.raises(AssertionError, match="not in this clone's history"):
+        materialise("0" * 40, tmp_path / "nothing")
