@@ -25,7 +25,8 @@ from tests.support import DEMO_CITIZEN, RunningSystem, ServiceProcess, json_line
 from tests.upgrade.releases import materialise, releases
 from tests.upgrade.story import CASEWORKER, SETTLE, assigned, demo_people, filed_arbeitsaufnahme, postfach_ids
 
-pytestmark = pytest.mark.postgres
+# A system start, two old instances and up to a dozen cases: more than 300 s may pass on a loaded 2-core machine.
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 
 MOST_CASES = 12  # round-robin gives each instance some long before this
 

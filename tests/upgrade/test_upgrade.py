@@ -37,7 +37,8 @@ from tests.upgrade.story import (
     verified_receipt,
 )
 
-pytestmark = pytest.mark.postgres
+# Two system starts and a story: more than the default 300 s may pass on a loaded 2-core machine.
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 
 
 def tables_of(database: str) -> list[str]:
