@@ -26,16 +26,22 @@ DEMO_PASSWORD = "Demo-Passwort-2026"
 
 
 class RunningSystem:
-    def __init__(self, run_dir: Path, amqp_uri: str, environ: dict[str, str] | None = None) -> None:
+    """``python -m shared.system run`` of this checkout, or of ``root``: an older release's tree (tests/upgrade)."""
+
+    def __init__(
+        self, run_dir: Path, amqp_uri: str, environ: dict[str, str] | None = None, root: Path = REPOSITORY_ROOT
+    ) -> None:
         self.run_dir = run_dir
         self.port = free_port()
         self.output = run_dir.parent / f"{run_dir.name}-output-{time.monotonic_ns()}.log"
         # guest for the tests' own calls; each service and relay its own broker user on that vhost
         environ = {**os.environ, **principal_environ(amqp_uri), **(environ or {}), "AMQP_URI": amqp_uri}
+        if root != REPOSITORY_ROOT:
+            environ["PYTHONPATH"] = str(root)  # its own shared/ and services/, this venv's packages
         self.process = subprocess.Popen(
             [sys.executable, "-m", "shared.system", "run", "--run-dir", str(run_dir), "--port", str(self.port),
              "--no-follow"],
-            cwd=REPOSITORY_ROOT, env=environ, stdout=self.output.open("wb"), stderr=subprocess.STDOUT,
+            cwd=root, env=environ, stdout=self.output.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.wait_for_output("[run] ready", timeout=180)
 
