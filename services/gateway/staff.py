@@ -625,10 +625,12 @@ def disable_account(backend: Backend, token: str, account_id: str) -> None:
     backend.call("identity", "disable_account", token, account_id)
 
 
-def staff_alerts(backend: Backend, token: str) -> list[dict[str, Any]]:
-    """What happened in the own Jobcenter's cases (new, documents supplied, overdue, ...), newest first."""
-    staff_member(backend, token)
-    return list(backend.call("notify", "list_staff_alerts", token))
+def staff_alerts(backend: Backend, token: str, institution_id: str | None = None) -> list[dict[str, Any]]:
+    """What happened in the own Jobcenter's cases (new, documents supplied, overdue, ...), newest first;
+    admins see every Jobcenter's, or ``institution_id``'s."""
+    me = staff_member(backend, token, roles=STAFF)
+    wanted = (institution_id or None) if me.is_admin else None
+    return list(backend.call("notify", "list_staff_alerts", token, wanted))
 
 
 def barrier_reports(backend: Backend, token: str) -> list[dict[str, Any]]:

@@ -154,7 +154,8 @@ def disable_account(x: Exchange, account_id: str) -> Response:
 
 
 def staff_alerts(x: Exchange) -> Response:
-    return ok(x, {"alerts": staff.staff_alerts(x.backend, x.access_token())})
+    institution = x.request.args.get("institution_id") or None
+    return ok(x, {"alerts": staff.staff_alerts(x.backend, x.access_token(), institution)})
 
 
 def barrier_reports(x: Exchange) -> Response:
@@ -252,8 +253,9 @@ ROUTES: tuple[Route, ...] = (
           "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204, response=None,
           errors=(401, 403, 404)),
     Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
-          "case, documents supplied, case overdue, ...), newest first", response=listing("alerts"),
-          errors=(401, 403)),
+          "case, documents supplied, case overdue, ...), newest first; admins every Jobcenter's, or those of "
+          "institution_id", response=listing("alerts"), errors=(401, 403),
+          filters=(("institution_id", {"type": "string", "description": "admins: one Jobcenter's alerts"}),)),
     Route("GET", "/staff/accessibility-feedback", barrier_reports, "Admins: the barriers reported from the "
           "Erklärung zur Barrierefreiheit, newest first", response=listing("reports"), errors=(401, 403)),
 )  # fmt: skip

@@ -409,6 +409,16 @@ def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **cont
 # -- barrier reports (admins) ----------------------------------------------------------------------
 
 
+def admin_alerts(x: Exchange) -> Response:
+    """Admins: the alerts of every Jobcenter (or one), newest first: overdue cases above all."""
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=("admin",))
+    jobcenter = x.request.args.get("jobcenter", "").strip()
+    alerts = staff.staff_alerts(x.backend, token, jobcenter or None)
+    return staff_render(x, "admin_alerts.html", me=me, alerts=alerts, jobcenter=jobcenter,
+                        title="Hinweise der Jobcenter")  # fmt: skip
+
+
 def barrier_reports(x: Exchange) -> Response:
     token = x.access_token()
     me = staff.staff_member(x.backend, token, roles=("admin",))
@@ -444,5 +454,6 @@ PAGES: tuple[Page, ...] = (
     Page(("GET", "POST"), TEAM, team),
     Page(("POST",), TEAM + "/<account_id>/sperren", disable_account),
     Page(("GET",), "/verwaltung/barrieren", barrier_reports),
+    Page(("GET",), "/verwaltung/hinweise", admin_alerts),
     Page(("GET",), "/static/" + STAFF_SCRIPT, script),
 )

@@ -265,9 +265,15 @@ class NotifyService(PortalService):
         return message
 
     @rpc
-    def list_staff_alerts(self, token: str) -> list[dict[str, Any]]:
+    def list_staff_alerts(self, token: str, institution_id: str | None = None) -> list[dict[str, Any]]:
+        """The newest alerts (100) of the caller's Jobcenter; admins every Jobcenter's, or ``institution_id``'s."""
+        caller = self.tokens.verify(token)
+        if caller.role == "admin":
+            jobcenter = str(institution_id) if institution_id else None
+        else:
+            jobcenter = staff_institution(caller)
         with self.db.transaction() as session:
-            return staff.alerts_of(session, staff_alert_table, staff_institution(self.tokens.verify(token)))
+            return staff.alerts_of(session, staff_alert_table, jobcenter)
 
     # -- operators --------------------------------------------------------------------------------
 

@@ -42,16 +42,21 @@ def raise_alert(session: Session, table: Table, jobcenter_id: str, case_id: str,
     )
 
 
-def alerts_of(session: Session, table: Table, jobcenter_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(table).where(table.c.jobcenter_id == jobcenter_id).order_by(table.c.created_at.desc()).limit(limit)
-    ).mappings()
+def alerts_of(session: Session, table: Table, jobcenter_id: str | None, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest alerts of one Jobcenter, or of every Jobcenter (``None``: for admins)."""
+    query = select(table)
+    if jobcenter_id is not None:
+        query = query.where(table.c.jobcenter_id == jobcenter_id)
+    rows = session.execute(query.order_by(table.c.created_at.desc()).limit(limit)).mappings()
     return [
         {
             "case_id": row["case_id"],
+            "jobcenter_id": row["jobcenter_id"],
             "kind": row["kind"],
-            "text": TEXTS[row["kind"]],
-            "at": row["created_at"].isoformat(),
+            "text": TEXTS.get(row["kind"], row["kind"]),
+            "at": (
+                row["created_at"] if row["created_at"].tzinfo else row["created_at"].replace(tzinfo=UTC)
+            ).isoformat(),
         }
         for row in rows
     ]

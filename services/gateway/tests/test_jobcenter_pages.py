@@ -174,3 +174,15 @@ def test_the_inbox_shows_the_jobcenters_staff_alerts(portal, relay_routing, case
     inbox = caseworker.request("GET", "/sachbearbeitung").text
     assert "Hinweise für Ihr Jobcenter" in inbox
     assert f'href="/sachbearbeitung/faelle/{case_id}">Neuer Vorgang im Posteingang</a>' in inbox
+    # Admins see every Jobcenter's alerts, and one Jobcenter's by its id; another Jobcenter's staff do not.
+    admin = Browser(portal)
+    admin.log_in(portal.staff_account("admin", None))
+    everyone = admin.request("GET", f"{STAFF}/alerts").json()["alerts"]
+    assert case_id in {alert["case_id"] for alert in everyone}
+    only = admin.request("GET", f"{STAFF}/alerts", params={"institution_id": "jc-0001"}).json()["alerts"]
+    assert case_id not in {alert["case_id"] for alert in only}
+    page = admin.request("GET", "/verwaltung/hinweise", params={"jobcenter": "jc-0394"})
+    assert page.status_code == 200 and case_id in page.text and "Neuer Vorgang im Posteingang" in page.text
+    stranger = staff_browser(portal, institution="jc-0001")
+    assert case_id not in {a["case_id"] for a in stranger.request("GET", f"{STAFF}/alerts").json()["alerts"]}
+    assert stranger.request("GET", "/verwaltung/hinweise").status_code == 403
