@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -12,9 +13,11 @@ from sqlalchemy import update
 
 from services.backoffice.cli import open_clients
 from services.backoffice.schema import access_tokens
-from services.backoffice.tests.conftest import ELSEWHERE, Office
+from services.backoffice.tests.conftest import ELSEWHERE, Office, wait_until
 from services.backoffice.verify import verify_set
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME
+from shared.envelope import IntegrationEvent
+from shared.messaging import EventPublisher
 
 
 def test_a_jobcenter_lists_fetches_and_accepts_a_new_case(office: Office) -> None:
@@ -55,6 +58,17 @@ def test_every_read_through_the_back_office_is_in_the_access_record(office: Offi
     stranger = office.token(office.create_client(jobcenter_id="jc-0001"))
     assert office.call("GET", f"/cases/{case_id}", stranger).status_code == 404
     assert len(office.recorded_reads(case_id)) == 2  # a refused read reads nothing
+
+
+def test_an_erased_case_is_gone_from_the_back_office(office: Office) -> None:
+    """Retention (docs/retention.md): after case_erased the e-file can neither list nor fetch the case."""
+    token = office.token(office.create_client())
+    case_id = office.submitted_case()
+    office.available(token, case_id)
+    with EventPublisher(office.amqp_uri, "submissions") as publisher:
+        publisher.publish(IntegrationEvent("case_erased", str(uuid.uuid4()), 1, {"case_id": case_id}))
+    wait_until(lambda: case_id not in office.listed(token))
+    assert office.call("GET", f"/cases/{case_id}", token).status_code == 404
 
 
 def test_a_jobcenter_rejects_a_case_with_a_reason(office: Office) -> None:
