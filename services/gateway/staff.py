@@ -237,8 +237,9 @@ def _assignee(assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any
     if not assignee_id:
         return None
     known = {colleague["account_id"]: colleague for colleague in colleagues}
-    return {"account_id": assignee_id, "me": assignee_id == me.account_id,
-            "email": known.get(assignee_id, {}).get("email")}  # fmt: skip
+    colleague = known.get(assignee_id, {})
+    return {"account_id": assignee_id, "me": assignee_id == me.account_id, "email": colleague.get("email"),
+            "name": colleague.get("display_name") or colleague.get("email")}  # fmt: skip
 
 
 def answers_as_form(detail: dict[str, Any]) -> list[dict[str, Any]]:
@@ -600,7 +601,9 @@ def team(backend: Backend, token: str, institution_id: Any = None) -> list[dict[
     return list(backend.call("identity", "list_jobcenter_staff", token, _jobcenter(me, institution_id)))
 
 
-def create_staff_account(backend: Backend, token: str, email: Any, role: Any, institution_id: Any = None) -> str:
+def create_staff_account(
+    backend: Backend, token: str, email: Any, role: Any, institution_id: Any = None, display_name: Any = None
+) -> str:
     """Invite a new colleague (they set a password by the mailed link, the second factor at first login).
 
     Admins create caseworkers and team leads of any Jobcenter; team leads caseworkers of their own.
@@ -613,9 +616,10 @@ def create_staff_account(backend: Backend, token: str, email: Any, role: Any, in
         raise InvalidInput("ROLE_UNKNOWN", "Bitte wählen Sie eine Rolle.", {"field": "role"})
     jobcenter = _jobcenter(me, institution_id)
     try:
-        return str(backend.call("identity", "create_staff_account", token, email.strip(), role, jobcenter))
+        name = display_name if isinstance(display_name, str) and display_name.strip() else None
+        return str(backend.call("identity", "create_staff_account", token, email.strip(), role, jobcenter, name))
     except InvalidInput as refused:
-        field = "email" if refused.code == "EMAIL_INVALID" else "institution_id"
+        field = {"EMAIL_INVALID": "email", "DISPLAY_NAME_INVALID": "display_name"}.get(refused.code, "institution_id")
         raise InvalidInput(refused.code, refused.message, {"field": field}) from None
 
 

@@ -144,7 +144,7 @@ def staff_accounts(x: Exchange) -> Response:
 def create_staff_account(x: Exchange) -> Response:
     body = x.json_object()
     account_id = staff.create_staff_account(x.backend, x.access_token(), body.get("email"), body.get("role"),
-                                            body.get("institution_id"))  # fmt: skip
+                                            body.get("institution_id"), body.get("display_name"))  # fmt: skip
     return ok(x, {"account_id": account_id}, 201)
 
 
@@ -247,7 +247,8 @@ ROUTES: tuple[Route, ...] = (
           "the second factor at first login", ok=201,
           request={"type": "object", "required": ["email", "role"], "properties": {
               "email": {"type": "string"}, "role": {"enum": list(staff.STAFF_ROLES)},
-              "institution_id": {"type": "string"}}},
+              "institution_id": {"type": "string"},
+              "display_name": {"type": "string", "maxLength": 100, "description": "how colleagues see them"}}},
           response={"type": "object", "required": ["account_id"]}, errors=(400, 401, 403, 409)),
     Route("POST", "/staff/accounts/{account_id}/disable", disable_account, "Admins (any) and team leads (a "
           "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204, response=None,

@@ -299,7 +299,7 @@ def access_log(x: Exchange) -> Response:
         record, error, status = empty, refused.message, 400
     except NotFound:
         record, error, status = empty, "Zu dieser Eingabe gibt es keinen Vorgang, den Sie sehen dürfen.", 404
-    names = {c["account_id"]: c["email"] for c in staff.colleagues_of(x.backend, token, me)}
+    names = {c["account_id"]: c.get("display_name") or c["email"] for c in staff.colleagues_of(x.backend, token, me)}
     return staff_render(x, "access_log.html", status=status, record=record, me=me, error=error, names=names,
                         role_names=staff.ROLE_NAMES, query=dict(args.items()), title="Zugriffsprotokoll")  # fmt: skip
 
@@ -361,13 +361,14 @@ def team(x: Exchange) -> Response:
     me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
     errors: dict[str, str] = {}
     jobcenter = x.request.args.get("jobcenter", "").strip()
-    values = {"email": "", "role": "caseworker", "institution_id": jobcenter}
+    values = {"email": "", "display_name": "", "role": "caseworker", "institution_id": jobcenter}
     invited = None
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         values = {name: x.form().get(name, "") for name in values}
         try:
-            staff.create_staff_account(x.backend, token, values["email"], values["role"], values["institution_id"])
+            staff.create_staff_account(x.backend, token, values["email"], values["role"], values["institution_id"],
+                                       values["display_name"])  # fmt: skip
         except (InvalidInput, Conflict) as refused:
             errors[(refused.details or {}).get("field") or "email"] = refused.message
         except Forbidden as refused:
@@ -375,7 +376,7 @@ def team(x: Exchange) -> Response:
         else:
             invited = values["email"].strip()
             jobcenter = values["institution_id"].strip() if me.is_admin else ""
-            values = {"email": "", "role": "caseworker", "institution_id": jobcenter}
+            values = {"email": "", "display_name": "", "role": "caseworker", "institution_id": jobcenter}
     return _team_page(x, me, jobcenter, 400 if errors else 200, values=values, errors=errors, invited=invited)
 
 

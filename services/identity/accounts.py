@@ -78,6 +78,7 @@ def create_account(
     institution_id: str | None = None,
     customer_number: str | None = None,
     status: Status = Status.ACTIVE,
+    display_name: str | None = None,
 ) -> str:
     """Create an account; returns its random id. Raises InvalidInput or Conflict ``EMAIL_TAKEN``.
 
@@ -102,6 +103,7 @@ def create_account(
                     role=account_role.value,
                     institution_id=institution_id,
                     customer_number=customer_number,
+                    display_name=checked_display_name(display_name) if role != Role.CITIZEN.value else None,
                     status=status.value,
                     created_at=datetime.now(UTC),
                     email_confirmed_at=None if status is Status.PENDING_CONFIRMATION else datetime.now(UTC),
@@ -110,6 +112,20 @@ def create_account(
     except IntegrityError:
         raise Conflict("EMAIL_TAKEN", "Für diese E-Mail-Adresse gibt es schon ein Konto.") from None
     return account_id
+
+
+DISPLAY_NAME_MAX_LENGTH = 100
+
+
+def checked_display_name(name: str | None) -> str | None:
+    """A staff member's name for colleagues: one line of printable text, or None; InvalidInput otherwise."""
+    if name is None or not str(name).strip():
+        return None
+    text = " ".join(str(name).split())
+    if len(text) > DISPLAY_NAME_MAX_LENGTH or not text.isprintable():
+        raise InvalidInput("DISPLAY_NAME_INVALID", "Bitte geben Sie einen Namen mit höchstens 100 Zeichen an.",
+                           {"field": "display_name"})  # fmt: skip
+    return text
 
 
 def check_scope(role: Role, institution_id: str | None, customer_number: str | None) -> None:
@@ -148,9 +164,10 @@ def get(session: Session, account_id: str) -> dict[str, Any]:
 
 
 def staff_of(session: Session, institution_id: str) -> list[dict[str, str]]:
-    """The active caseworkers and team leads of one Jobcenter, by address: id, role and work address."""
+    """The active caseworkers and team leads of one Jobcenter, by address: id, role, work address and the name
+    colleagues see (the address where none was given)."""
     query = (
-        select(accounts.c.account_id, accounts.c.email, accounts.c.role)
+        select(accounts.c.account_id, accounts.c.email, accounts.c.role, accounts.c.display_name)
         .where(
             accounts.c.institution_id == institution_id,
             accounts.c.role.in_([role.value for role in STAFF_ROLES]),
@@ -159,7 +176,12 @@ def staff_of(session: Session, institution_id: str) -> list[dict[str, str]]:
         .order_by(accounts.c.email)
     )
     return [
-        {"account_id": str(row.account_id), "email": str(row.email), "role": str(row.role)}
+        {
+            "account_id": str(row.account_id),
+            "email": str(row.email),
+            "role": str(row.role),
+            "display_name": row.display_name or str(row.email),
+        }
         for row in session.execute(query)
     ]
 

@@ -37,6 +37,8 @@ accounts = Table(
     # Staff: the Jobcenter they act for. Citizen: the Jobcenter whose activation code linked them.
     Column("institution_id", String(64), nullable=True),
     Column("customer_number", String(32), nullable=True),
+    # Staff: how colleagues see them (reassignment, access record); None for citizens and older accounts.
+    Column("display_name", String(100), nullable=True),
     Column("status", String(30), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("email_confirmed_at", DateTime(timezone=True), nullable=True),

@@ -379,7 +379,9 @@ class IdentityService(PortalService):
         log.info("activation_code_revoked", extra={"code_id": code_id, "account_id": claims.account_id})
 
     @rpc
-    def create_staff_account(self, access_token: str, email: str, role: str, institution_id: str) -> str:
+    def create_staff_account(
+        self, access_token: str, email: str, role: str, institution_id: str, display_name: str | None = None
+    ) -> str:
         """Create a caseworker or team lead (admin: any Jobcenter; team lead: caseworkers of their own).
 
         The new colleague gets a link to set a password; the second factor is set up at first login.
@@ -390,7 +392,9 @@ class IdentityService(PortalService):
         else:
             authorize(claims, (ADMIN,))
         with self.db.transaction() as session:
-            account_id = accounts.create_account(session, self.settings, email, None, role, institution_id or None)
+            account_id = accounts.create_account(
+                session, self.settings, email, None, role, institution_id or None, display_name=display_name
+            )
             audit.record(
                 session, "account_created", account_id=account_id, actor_id=claims.account_id, detail=f"role={role}"
             )

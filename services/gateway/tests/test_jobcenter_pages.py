@@ -109,9 +109,11 @@ def test_an_admin_invites_a_caseworker_who_gets_the_link_to_set_a_password(porta
     email = f"neu.{secrets.token_hex(4)}@jobcenter.example"
     page = admin.request("GET", TEAM)
     assert page.status_code == 200 and 'name="institution_id"' in page.text
-    created = post_form(admin, TEAM, page.text, email=email, role="caseworker", institution_id="jc-0394")
+    created = post_form(admin, TEAM, page.text, email=email, role="caseworker", institution_id="jc-0394",
+                        display_name="  Erika   Muster ")  # fmt: skip
     assert created.status_code == 200, created.text
     assert f"Das Konto für {email} ist angelegt" in created.text
+    assert '<td data-label="Name">Erika Muster</td>' in created.text  # colleagues see the name, not only the address
     assert email in found(r'(?s)(<table class="inbox reflow">.*?</table>)', created.text)
     (mail,) = mails_to(mailbox, email)
     assert link_in(mail).startswith("/konto/passwort-neu?token=")
@@ -130,7 +132,8 @@ def test_a_team_lead_invites_and_disables_only_caseworkers_of_the_own_jobcenter(
     assert forged.status_code == 400 and not mails_to(mailbox, email, 0)
     created = post_form(lead, TEAM, page.text, email=email, role="caseworker")
     assert created.status_code == 200 and email in created.text
-    listed = rf'(?s)(<tr>\s*<td data-label="E-Mail-Adresse">{re.escape(colleague.email)}</td>.*?</tr>)'
+    address = re.escape(colleague.email)
+    listed = rf'(?s)(<tr>\s*<td data-label="Name">[^<]*</td>\s*<td data-label="E-Mail-Adresse">{address}</td>.*?</tr>)'
     row = found(listed, created.text)
     disabled = post_form(lead, found(r'action="([^"]+/sperren)"', row), created.text)
     assert disabled.status_code == 200 and colleague.email not in disabled.text

@@ -1,0 +1,25 @@
+"""staff accounts have a display name, shown to colleagues instead of their address
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("identity_accounts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("display_name", sa.String(length=100), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("identity_accounts", schema=None) as batch_op:
+        batch_op.drop_column("display_name")
