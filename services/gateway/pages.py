@@ -662,26 +662,25 @@ def write_message(x: Exchange, case_id: str) -> Response:
 
 def discard(x: Exchange, case_id: str) -> Response:
     """Deleting a draft asks first, like withdrawing; only the confirmed form deletes it."""
-    token = x.access_token()
-    if x.request.method == "POST":
-        x.check_csrf(x.form_csrf())
-        if x.form().get("bestaetigt") == "ja":
-            citizen.discard_draft(x.backend, token, case_id)
-            return redirect(x, "/uebersicht?entwurf_geloescht=1")
-    case = dict(x.backend.call("submissions", "view_case", case_id, token))
-    return render(x, "discard.html", case=case)
+    return _asks_first(x, case_id, "discard.html", citizen.discard_draft, "/uebersicht?entwurf_geloescht=1")
 
 
 def withdraw(x: Exchange, case_id: str) -> Response:
     """Withdrawing asks first (GET shows what it means); only the confirmed form withdraws."""
+    return _asks_first(x, case_id, "withdraw.html", citizen.withdraw, f"/antraege/{case_id}?zurueckgenommen=1")
+
+
+def _asks_first(x: Exchange, case_id: str, question: str, act: Callable[[Any, str, str], None], then: str) -> Response:
+    """An action that cannot be undone: GET (or a form without ``bestaetigt=ja``) shows ``question``; the
+    confirmed form acts and goes on to ``then``."""
     token = x.access_token()
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         if x.form().get("bestaetigt") == "ja":
-            citizen.withdraw(x.backend, token, case_id)
-            return redirect(x, f"/antraege/{case_id}?zurueckgenommen=1")
+            act(x.backend, token, case_id)
+            return redirect(x, then)
     case = dict(x.backend.call("submissions", "view_case", case_id, token))
-    return render(x, "withdraw.html", case=case)
+    return render(x, question, case=case)
 
 
 def postfach(x: Exchange) -> Response:
