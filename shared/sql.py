@@ -143,7 +143,30 @@ def migrate(engine: Engine, migrations: Path, service: str) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"{service}_migrations"})
         settings.attributes["connection"] = connection
+        ahead = _revision_unknown_here(connection, settings, service)
+        if ahead is not None:
+            # A newer release migrated this database and was rolled back (or still runs beside this one in
+            # a rollout): its migrations only add what this code ignores (docs/upgrading.md), so this code
+            # works on it as it is. Refusing to start would turn every rollback into an outage.
+            log.warning("schema_ahead_of_code", extra={"target": service, "version": ahead})
+            return
         command.upgrade(settings, "head")
+
+
+def _revision_unknown_here(connection: Any, settings: Any, service: str) -> str | None:
+    """The database's revision of ``service`` when this code's history does not know it, else None."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = MigrationContext.configure(connection, opts={"version_table": f"{service}_alembic_version"})
+    revisions = current.get_current_heads()
+    script = ScriptDirectory.from_config(settings)
+    for revision in revisions:
+        try:
+            script.get_revision(revision)
+        except Exception:  # alembic raises its own ResolutionError/CommandError for an unknown revision
+            return str(revision)
+    return None
 
 
 _PROCESS_MIGRATION_LOCK = threading.Lock()

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from secrets import token_urlsafe
+from typing import IO
 
 from shared.broker_access import PRINCIPALS, environ_variable
 from shared.config import REPOSITORY_ROOT
@@ -61,6 +62,12 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
         if missing:
             path.write_text(json.dumps(secrets))
         return secrets
+    if holds_data(run_dir):
+        # New keys would make every stored case unreadable: that is a lost file, not a first run.
+        raise RuntimeError(
+            f"{path} is missing, but {run_dir} holds data written with its keys: put the file back (from your "
+            "backup) or start afresh with `make clean`"
+        )
     secrets = {
         "CIPHER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "RECEIPT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
@@ -95,6 +102,37 @@ def port_or_free(preferred: int) -> int:
     return preferred
 
 
+def holds_data(run_dir: Path) -> bool:
+    """Whether an earlier run stored something here (its S3 objects or SQLite databases)."""
+    return (run_dir / "seaweedfs").exists() or any((run_dir / "data").glob("*.sqlite"))
+
+
+def hold_run_dir(run_dir: Path) -> IO[str]:
+    """Take the run folder for this run: one run at a time, or two would serve and migrate the same data.
+
+    The lock is an ``flock`` on ``run_dir/.run.lock``, passed on to the services and relays: processes
+    an interrupted run left behind still hold it, so the next run says so instead of failing somewhere
+    inside SeaweedFS. Kept open (and so held) as long as the returned file is.
+    """
+    import fcntl
+
+    lock = (run_dir / ".run.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise RuntimeError(
+            f"another run uses {run_dir} (started by pid {holder}), or processes an interrupted run left behind "
+            f"still do: stop them first (they are listed by `ps -eo pid,args | grep {run_dir}`)"
+        ) from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock
+
+
 class System:
     """The processes of one run; stops them in reverse order, each only once."""
 
@@ -104,6 +142,7 @@ class System:
         self.logs = run_dir / "logs"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.environ: dict[str, str] = {}
+        self.run_lock: IO[str] | None = None
 
     def start_infrastructure(self, stack: ExitStack) -> None:
         self.environ.update(dev_secrets(self.run_dir))
@@ -127,7 +166,7 @@ class System:
             ensure_clamd_installed()
             self.environ.update(keep(stack, start_clamd(self.run_dir / "clamd", port_or_free(3310))).settings)
         if "SMTP_HOST" not in os.environ:
-            say("SMTP sink: starting; every mail is kept under run/mail")
+            say(f"SMTP sink: starting; every mail is kept under {self.run_dir / 'mail'}")
             sink = start_smtp_sink(self.run_dir / "mail", port_or_free(8025), self.logs / "smtp-sink.log")
             self.environ.update(keep(stack, sink).settings)
 
@@ -160,10 +199,12 @@ class System:
             self._spawn(relay, [sys.executable, "-m", "shared.outbox", service, application], relay_environ)
 
     def _spawn(self, name: str, command: list[str], environ: dict[str, str]) -> None:
+        held = (self.run_lock.fileno(),) if self.run_lock is not None else ()
         with (self.logs / f"{name}.log").open("ab") as log:
             self.processes[name] = subprocess.Popen(
-                command, cwd=REPOSITORY_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                command, cwd=REPOSITORY_ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=held,  # the run folder's lock (hold_run_dir) stays held while any of them lives
+            )  # fmt: skip
 
     def wait_until_ready(self) -> dict[str, object]:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -271,6 +312,7 @@ def run(run_dir: Path, gateway_port: int, follow: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     system = System(run_dir.resolve(), gateway_port)
     with stop_signals(), ExitStack() as stack:
+        system.run_lock = stack.enter_context(hold_run_dir(system.run_dir))
         try:
             system.start_infrastructure(stack)
             stack.callback(system.stop)

@@ -215,3 +215,22 @@ def test_the_migrate_step_refuses_a_service_without_a_history(capsys):
     with pytest.raises(SystemExit):
         migrate_step.main(["gateway"])
     assert "no Alembic history for gateway" in capsys.readouterr().err
+
+
+def test_a_rollback_works_on_a_schema_ahead_and_the_upgrade_after_it_too(database_url, caplog):
+    """docs/upgrading.md, rolling back: code that does not know the database's revision (the previous release
+    after an upgrade) starts on it instead of refusing; stamped back by the operator, the next upgrade adds only
+    what is missing."""
+    engine = make_engine(database_url)
+    migrate(engine, migrations_of("identity"), "identity")
+    with engine.begin() as connection:  # what a newer release leaves: a revision this code has never seen
+        connection.execute(text("UPDATE identity_alembic_version SET version_num = '9999'"))
+    migrate(engine, migrations_of("identity"), "identity")  # no error: the code works on the schema as it is
+    assert recorded_revision(engine, "identity") == ["9999"]
+    assert "schema_ahead_of_code" in caplog.text
+    with engine.begin() as connection:  # the operator stamps it back to a revision this code knows
+        connection.execute(text("UPDATE identity_alembic_version SET version_num = '0001'"))
+    migrate(engine, migrations_of("identity"), "identity")  # 0002 and 0003 again, over columns already there
+    assert recorded_revision(engine, "identity") == [head_of("identity")]
+    assert differences(engine, "identity") == []
+    engine.dispose()

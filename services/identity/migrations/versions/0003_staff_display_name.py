@@ -16,8 +16,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("identity_accounts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("display_name", sa.String(length=100), nullable=True))
+    # Only when missing, as 0002 (a database stamped back after a rollback keeps the column).
+    if "display_name" not in {column["name"] for column in sa.inspect(op.get_bind()).get_columns("identity_accounts")}:
+        op.add_column("identity_accounts", sa.Column("display_name", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
