@@ -6,9 +6,7 @@ services decide ownership. Errors go through ``errors.py``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import quote
 
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.exceptions import NotFound as NoRoute
@@ -18,7 +16,7 @@ from werkzeug.wrappers import Response
 from services.gateway import account_pages, citizen, data_export, staff_api
 from services.gateway.errors import Refused, response_for
 from services.gateway.exchange import Exchange
-from services.gateway.routes import ARRAY_OF_OBJECTS, OBJECT, Route, empty, listing, ok
+from services.gateway.routes import ARRAY_OF_OBJECTS, OBJECT, Route, download, empty, listing, ok
 from services.gateway.routes import PREFIX as PREFIX  # openapi.py reads it here
 from shared.errors import InvalidInput, NotFound
 
@@ -210,28 +208,26 @@ def mark_read(x: Exchange, message_id: str) -> Response:
 
 def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Response:
     found = citizen.postfach_attachment(x.backend, x.access_token(), message_id, document_id)
-    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
-    return x.finish(response)
+    return download(x, found.chunks, found.content_type, found.filename)
 
 
 def my_data(x: Exchange) -> Response:
     """Everything the portal holds about me, as JSON to take away (Art. 15/20 DSGVO)."""
-    data = data_export.collect(x.backend, x.access_token())
-    return x.finish(Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
-                             headers={"Content-Disposition": 'attachment; filename="meine-daten.json"'}))  # fmt: skip
+    return download(
+        x, *data_export.rendered(data_export.collect(x.backend, x.access_token()), "json"), "meine-daten.json"
+    )
+
+
+def my_data_pdf(x: Exchange) -> Response:
+    return download(
+        x, *data_export.rendered(data_export.collect(x.backend, x.access_token()), "pdf"), "meine-daten.pdf"
+    )
 
 
 def delete_my_account(x: Exchange) -> Response:
     outcome = citizen.delete_account(x.backend, x.access_token(), x.json_object().get("password"), x.client)
     x.end_session()
     return ok(x, outcome)
-
-
-def my_data_pdf(x: Exchange) -> Response:
-    data = data_export.collect(x.backend, x.access_token())
-    return x.finish(Response(data_export.as_pdf(data), mimetype="application/pdf",
-                             headers={"Content-Disposition": 'attachment; filename="meine-daten.pdf"'}))  # fmt: skip
 
 
 def get_consents(x: Exchange) -> Response:

@@ -10,6 +10,7 @@ notify's Postfach and consents with their history. The PDF reads answers as the 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,13 @@ def collect(backend: Backend, token: str) -> dict[str, Any]:
         "consent_changes": list(backend.call("notify", "list_consent_changes", token)),
         "forms": {f"{kind}/{version}": form for (kind, version), form in forms.items()},
     }
+
+
+def rendered(data: dict[str, Any], form: str) -> tuple[bytes, str]:
+    """The export as a file of ``form`` (``json`` or ``pdf``) and its media type."""
+    if form == "pdf":
+        return as_pdf(data), "application/pdf"
+    return json.dumps(data, ensure_ascii=False, indent=2).encode(), "application/json"
 
 
 def as_pdf(data: dict[str, Any]) -> bytes:

@@ -6,7 +6,6 @@ the session's CSRF token in a hidden field; before login the token is bound to a
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -31,6 +30,7 @@ from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, Refused
 from services.gateway.exchange import Exchange
 from services.gateway.legal import PARTICULARS, storage_periods
 from services.gateway.multipart import open_upload_form
+from services.gateway.routes import download
 from services.gateway.security import CSRF_FIELD, csrf_token
 from services.submissions import presentation
 from services.submissions.forms import FormCatalogue
@@ -59,12 +59,23 @@ KIND_NAMES = {
     "veraenderungsmitteilung": "Veränderungsmitteilung",
     "weiterbewilligungsantrag": "Weiterbewilligungsantrag",
 }
+
+
 # The German titles of the options the forms offer, by field name: the forms say them
 # (``x-option-titles``), the same words as on the receipt and the staff page.
-OPTION_NAMES: dict[str, dict[str, str]] = presentation.option_titles_by_field(
-    [section.schema for form in FormCatalogue.load().forms.values() for section in form.sections]
-)
-CHANGE_NAMES = OPTION_NAMES["aenderungen"]
+@lru_cache(maxsize=1)
+def option_names() -> dict[str, dict[str, str]]:
+    """The forms' option titles by field name, read from the form files when first asked (no I/O at import)."""
+    return presentation.option_titles_by_field(
+        [section.schema for form in FormCatalogue.load().forms.values() for section in form.sections]
+    )
+
+
+def change_names() -> dict[str, str]:
+    """What a VÄM can report as changed, by code: "arbeitsaufnahme" -> "Ich habe eine Arbeit aufgenommen"."""
+    return option_names()["aenderungen"]
+
+
 # The timeline in plain German; {jobcenter} is the name of the Jobcenter the event names.
 EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
@@ -106,7 +117,7 @@ def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
     # safe, which is right for the template's own text but not for text that may quote a file name.
     environment.globals.update(lang=language, languages=i18n.LANGUAGES, translated=i18n.translations(language).gettext)
     environment.globals.update(
-        status_names=STATUS_NAMES, kind_names=KIND_NAMES, change_names=CHANGE_NAMES, option_name=option_name
+        status_names=STATUS_NAMES, kind_names=KIND_NAMES, change_names=change_names(), option_name=option_name
     )
     translate = i18n.translations(language).gettext
     environment.filters.update(
@@ -118,7 +129,7 @@ def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
 
 
 def option_name(field: str, value: Any) -> str:
-    return OPTION_NAMES.get(field, {}).get(str(value), str(value))
+    return option_names().get(field, {}).get(str(value), str(value))
 
 
 def gettext(x: Exchange, text: str) -> str:
@@ -699,12 +710,8 @@ def mark_read(x: Exchange, message_id: str) -> Response:
 
 def postfach_attachment(x: Exchange, message_id: str, document_id: str) -> Response:
     """A Postfach message's attachment (the Bescheid), streamed from documents as a download."""
-    from urllib.parse import quote
-
     found = citizen.postfach_attachment(x.backend, x.access_token(), message_id, document_id)
-    response = Response(found.chunks, mimetype=found.content_type, direct_passthrough=True)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
-    return x.finish(response)
+    return download(x, found.chunks, found.content_type, found.filename)
 
 
 CHANNEL_NAMES = {
@@ -719,13 +726,7 @@ def my_data(x: Exchange, form: str) -> Response:
     from services.gateway import data_export
 
     data = data_export.collect(x.backend, x.access_token())
-    if form == "pdf":
-        body, mimetype = data_export.as_pdf(data), "application/pdf"
-    else:
-        body, mimetype = json.dumps(data, ensure_ascii=False, indent=2).encode(), "application/json"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="meine-daten.{form}"'
-    return x.finish(response)
+    return download(x, *data_export.rendered(data, form), f"meine-daten.{form}")
 
 
 def delete_account(x: Exchange) -> Response:
@@ -769,7 +770,7 @@ def finder(x: Exchange) -> Response:
         except InvalidInput as invalid:
             error = invalid.message
     return render(x, "finder.html", status=400 if error else 200, values=query, routing=routing, error=error,
-                  bezirke=OPTION_NAMES["berlin_bezirk"], public=True)  # fmt: skip
+                  bezirke=option_names()["berlin_bezirk"], public=True)  # fmt: skip
 
 
 def my_jobcenter(x: Exchange) -> Response:

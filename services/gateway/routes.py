@@ -57,6 +57,15 @@ def ok(exchange: Exchange, payload: Any, status: int = 200) -> Response:
     )
 
 
+def download(exchange: Exchange, body: Any, mimetype: str, filename: str) -> Response:
+    """A file to save (bytes, or chunks streamed as they come), under ``filename`` (any characters, RFC 5987)."""
+    from urllib.parse import quote
+
+    response = Response(body, mimetype=mimetype, direct_passthrough=not isinstance(body, bytes | str))
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return exchange.finish(response)
+
+
 def empty(exchange: Exchange) -> Response:
     return exchange.finish(Response(status=204))
 

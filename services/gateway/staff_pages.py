@@ -17,7 +17,7 @@ from services.gateway import citizen, staff
 from services.gateway.errors import dependency_down
 from services.gateway.exchange import Exchange
 from services.gateway.multipart import open_upload_form
-from services.gateway.pages import CHANGE_NAMES, HERE, Page, redirect, render
+from services.gateway.pages import HERE, Page, change_names, redirect, render
 from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
 from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
@@ -68,7 +68,7 @@ def inbox(x: Exchange) -> Response:
     return staff_render(
         x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
         status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
-        categories=staff.vaem_categories(x.backend), change_names=CHANGE_NAMES, assignee_filters=ASSIGNEE_FILTERS,
+        categories=staff.vaem_categories(x.backend), change_names=change_names(), assignee_filters=ASSIGNEE_FILTERS,
         jobcenter=citizen.jobcenter_name(x.backend, me.institution_id) if me.institution_id else None,
         alerts=_alerts_unless_down(x, token), title="Posteingang",
     )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
@@ -75,7 +75,6 @@ class NotifyService(PortalService):
     tokens: TokenVerifier = AccessTokens()
     submissions: Any = RpcProxy("submissions")
     identity: Any = RpcProxy("identity")
-    nachweis_names: ClassVar[dict[str, str]] = nachweis_labels()
 
     # -- events of submissions --------------------------------------------------------------------
 
@@ -93,7 +92,8 @@ class NotifyService(PortalService):
             reminder_book.schedule(session, "documents_reminder", owner, event.aggregate_id, date.fromisoformat(due))
 
         # The event carries the Nachweis codes; their names are public data of the forms.
-        names = [self.nachweis_names.get(str(kind), str(kind)) for kind in event.data.get("items") or []]
+        known = nachweis_labels()
+        names = [known.get(str(kind), str(kind)) for kind in event.data.get("items") or []]
         items = ", ".join(names) if names else "was Ihr Jobcenter beim Vorgang beschreibt"
         self._to_citizen(event, owner, "documents_requested", then=also_remind, due_date=german_date(due), items=items)
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +319,7 @@ class FormCatalogue:
         return self.forms[(kind, version)]
 
 
+@lru_cache(maxsize=4)
 def nachweis_labels(directory: Path = FORMS_DIR) -> dict[str, str]:
     """Every kind of Nachweis with the name a citizen reads (public data, also for notify's Postfach texts)."""
     return {
