@@ -300,6 +300,23 @@ def system_environ(running: RunningSystem, extra: dict[str, str]) -> dict[str, s
     return {**os.environ, **secrets_file, "RUN_DIR": str(running.run_dir), **extra}
 
 
+TOTP_STEP_SECONDS = 30
+TOTP_STEPS_USED: dict[str, int] = {}
+
+
+def unused_totp_code(secret: str) -> str:
+    """A code identity takes: its 30-second step lies after the last one this process used for ``secret``.
+
+    Identity refuses a step it has seen (replay) and accepts the steps next to now, so a second login within
+    the same half minute (e.g. after an upgrade) uses the next step's code, or waits until that is near.
+    """
+    step = max(int(time.time()) // TOTP_STEP_SECONDS, TOTP_STEPS_USED.get(secret, -1) + 1)
+    while step > int(time.time()) // TOTP_STEP_SECONDS + 1:
+        time.sleep(0.5)
+    TOTP_STEPS_USED[secret] = step
+    return str(pyotp.TOTP(secret).at(step * TOTP_STEP_SECONDS))
+
+
 class ApiCitizen:
     """One citizen's session through ``/api/v1``: cookie jar, CSRF token on every state change."""
 
@@ -327,7 +344,7 @@ class ApiCitizen:
         assert first.status_code == 200, first.text
         second = self.request(
             "POST", "/session/second-factor",
-            json={"login_ticket": first.json()["login_ticket"], "code": pyotp.TOTP(self.totp_secret).now()},
+            json={"login_ticket": first.json()["login_ticket"], "code": unused_totp_code(self.totp_secret)},
         )  # fmt: skip
         assert second.status_code == 200, second.text
         self.csrf = second.json()["csrf_token"]
