@@ -555,6 +555,21 @@ def inbox(
     return list(rows), {str(status_): int(count) for status_, count in counts}
 
 
+def categories_of(session: Session, case_ids: list[str]) -> dict[str, list[str]]:
+    """What each of these VÄMs reports as changed: its change and category codes (a WBA has none)."""
+    found: dict[str, list[str]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    query = (
+        select(case_categories.c.case_id, case_categories.c.category)
+        .where(case_categories.c.case_id.in_(case_ids))
+        .order_by(case_categories.c.case_id, case_categories.c.category)
+    )
+    for case_id, category in session.execute(query).all():
+        found[case_id].append(str(category))
+    return found
+
+
 def by_receipt_number(session: Session, receipt_number: str) -> Any:
     return session.execute(select(case_list).where(case_list.c.receipt_number == receipt_number)).mappings().first()
 

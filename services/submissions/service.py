@@ -395,8 +395,9 @@ class SubmissionsService(PortalService):
         ``category`` the VÄM reporting that change or category (``arbeitsaufnahme``, ``einkommen``);
         ``assignee`` ``me``, ``nobody`` or a colleague's account id; ``receipt_part`` the cases whose
         receipt number contains it (``7K3M``); ``sort`` ``received`` (oldest first), ``due`` (Frist,
-        soonest first) or ``status``. Each row carries the owner's id, for the gateway to name the
-        customer (identity); InvalidInput ``SEARCH_INVALID`` / ``SORT_UNKNOWN``.
+        soonest first) or ``status``. Each row carries what a VÄM reports as changed (``categories``)
+        and the owner's id, for the gateway to name the customer (identity);
+        InvalidInput ``SEARCH_INVALID`` / ``SORT_UNKNOWN``.
         """
         staff = self._actor(token)
         if staff.role not in STAFF_ROLES or not staff.institution_id:
@@ -419,8 +420,12 @@ class SubmissionsService(PortalService):
                 overdue=bool(overdue), owner_id=owner_id or None, category=category or None,
                 assignee=assignee or None, receipt_part=receipt_part, sort=sort,
             )  # fmt: skip
+            reported = readmodel.categories_of(session, [row["case_id"] for row in rows])
         return {
-            "cases": [{**readmodel.row_as_dict(row), "owner_id": row["owner_id"]} for row in rows],
+            "cases": [
+                {**readmodel.row_as_dict(row), "owner_id": row["owner_id"], "categories": reported[row["case_id"]]}
+                for row in rows
+            ],
             "counts": counts,
             "page": page,
         }
