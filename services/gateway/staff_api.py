@@ -201,9 +201,12 @@ ROUTES: tuple[Route, ...] = (
           "any upload", ok=201, request={"type": "string", "format": "binary"},
           request_type="application/octet-stream", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
     Route("POST", CASE + "/decision", decide, "Staff: record the decision with the Bescheid (and for a WBA the "
-          "approval period)", ok=204, response=None,
+          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN", ok=204, response=None,
           request={"type": "object", "required": ["outcome", "bescheid_document_id"], "properties": {
-              "outcome": {"enum": list(staff.OUTCOMES)}, "bescheid_document_id": {"type": "string"},
+              "outcome": {"enum": list(staff.OUTCOMES), "description":
+                          "a WBA: approved, partially_approved, rejected; a VÄM: amended (Änderungsbescheid), "
+                          "revoked (Aufhebungsbescheid), unchanged (keine Änderung)"},
+              "bescheid_document_id": {"type": "string"},
               "approval_from": DATE, "approval_to": DATE}}),
     Route("POST", CASE + "/bescheid-notice-denied", notice_denied, "Staff: the citizen credibly denies having "
           "received the e-mail notice of the Bescheid (message_id from bekanntgabe in GET the case): from now on it "

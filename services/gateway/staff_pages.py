@@ -8,6 +8,7 @@ redirect to the case page (303), or the form again with its errors (400).
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,18 +21,31 @@ from services.gateway.multipart import open_upload_form
 from services.gateway.pages import HERE, Page, change_names, redirect, render
 from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
 from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
+from shared.dates import german_today
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 
 INBOX = "/sachbearbeitung"
 BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
 STAFF_SCRIPT = "staff.js"
-OUTCOME_NAMES = {"approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt"}
+# Every outcome ever stored, so that old decisions (a VÄM "approved") still read.
+OUTCOME_NAMES = {
+    "approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt",
+    "amended": "Änderungsbescheid", "revoked": "Aufhebungsbescheid", "unchanged": "Keine Änderung",
+}  # fmt: skip
+OUTCOME_HINTS = {
+    "amended": "Die Leistung ändert sich ab einem Tag (zum Beispiel wegen neuen Einkommens).",
+    "revoked": "Die Bewilligung wird ganz oder für eine Zeit aufgehoben.",
+    "unchanged": "Die Änderung hat keine Folgen für die Leistung; die Kundin oder der Kunde bekommt ein Schreiben.",
+}
 NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
 STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu"}  # for staff an assigned case is new
 STATUS_FILTERS = {
     "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
     "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",
 }  # fmt: skip
+# How the inbox is sorted, as its caption says.
+SORT_NAMES = {"received": "nach Eingang, die ältesten zuerst", "due": "nach Frist, die nächste zuerst",
+              "status": "nach Stand, in der Reihenfolge der Bearbeitung"}  # fmt: skip
 INBOX_ALERTS = 10  # the newest; the API lists up to 100
 ASSIGNEE_FILTERS = {"me": "Mir zugewiesen", "nobody": "Nicht zugewiesen"}
 # A document shown inside the case page: framed by the portal's own pages only, nothing active in it.
@@ -42,7 +56,8 @@ CASE_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("object-src 'none'", "object-
 
 def staff_render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
     return render(x, f"staff/{template}", status=status, outcome_names=OUTCOME_NAMES, status_names=STATUS_NAMES,
-                  nachweis_status_names=NACHWEIS_STATUS_NAMES, **context)  # fmt: skip
+                  nachweis_status_names=NACHWEIS_STATUS_NAMES, outcome_hints=OUTCOME_HINTS,
+                  outcomes_by_kind=staff.OUTCOMES_BY_KIND, **context)  # fmt: skip
 
 
 # -- the inbox -------------------------------------------------------------------------------------
@@ -63,11 +78,15 @@ def inbox(x: Exchange) -> Response:
         found["cases"] = []
     total = sum(found["counts"].values())
     query = {k: v for k, v in {"status": chosen.status, "kind": chosen.kind, "category": chosen.category,
-                               "assignee": chosen.assignee, "overdue": "1" if chosen.overdue else None}.items()
+                               "assignee": chosen.assignee, "overdue": "1" if chosen.overdue else None,
+                               "q": chosen.search if not error else None}.items()
              if v}  # fmt: skip
+    sorted_by = {"sort": chosen.sort} if chosen.sort != "received" else {}
     return staff_render(
         x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
-        status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
+        status_filters=STATUS_FILTERS, sort_names=SORT_NAMES,
+        page_link=lambda page: INBOX + "?" + urlencode({**query, **sorted_by, "page": page}),
+        sort_link=lambda sort: INBOX + "?" + urlencode({**query, **({"sort": sort} if sort != "received" else {})}),
         categories=staff.vaem_categories(x.backend), change_names=change_names(), assignee_filters=ASSIGNEE_FILTERS,
         jobcenter=citizen.jobcenter_name(x.backend, me.institution_id) if me.institution_id else None,
         alerts=_alerts_unless_down(x, token), title="Posteingang",
@@ -187,7 +206,8 @@ def request_documents(x: Exchange, case_id: str) -> Response:
     """The form to ask for documents: Nachweise of the checklist and the form, free text, due date."""
     token = x.access_token()
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {"items": [], "note": "", "due_date": ""}
+    default_due = german_today() + timedelta(days=staff.DOCUMENT_REQUEST_DAYS)
+    values: dict[str, Any] = {"items": [], "note": "", "due_date": f"{default_due:%d.%m.%Y}"}
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         form = x.form()
