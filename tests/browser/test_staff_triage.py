@@ -7,6 +7,7 @@ on a 320 px wide screen without sideways scrolling (WCAG 1.4.10). Screenshots un
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from services.documents.tests import samples
 from services.identity.demo import DEMO_CUSTOMER_NUMBER
+from services.submissions.tests.scenarios import ARBEITSAUFNAHME
 from shared.dates import german_today
 from tests.browser.portal import DEMO, DESKTOP, Portal, Screenshots, assert_accessible
 from tests.browser.test_caseworker_story import (
@@ -26,6 +28,21 @@ from tests.browser.test_caseworker_story import (
     submit_arbeitsaufnahme,
 )
 
+# A WBA with a household: the case page lays the people out as nested lists of answers.
+WBA = {
+    "wohnsitz": ARBEITSAUFNAHME["wohnsitz"],
+    "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "Erika Mustermann"},
+    "bedarfsgemeinschaft": {"unveraendert": False, "personen": [
+        {"vorname": "Maximilian-Alexander", "geburtsdatum": "2015-03-01", "beziehung": "kind"},
+        {"vorname": "Jonas", "geburtsdatum": "1980-07-15", "beziehung": "partner"},
+    ]},
+    "einkommen": {"hat_einkommen": False},
+    "vermoegen": {"ueber_grenze": False},
+    "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0},
+    "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+    "mehrbedarf": {"arten": []},
+    "erklaerung": {"wahrheitsgemaess": True},
+}  # fmt: skip
 NARROW: dict[str, Any] = {"viewport": {"width": 320, "height": 640}, "is_mobile": True, "has_touch": True}
 GERMAN_TIME = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d")
 
@@ -45,6 +62,12 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
         api = Api(citizen)
         case_id, receipt_number = submit_arbeitsaufnahme(api)
         _, other_receipt = submit_arbeitsaufnahme(api)
+        wba_id = api.call("POST", "/cases", data={"kind": "weiterbewilligungsantrag"}).json()["case_id"]
+        for section_id, answers in WBA.items():
+            saved = api.call("PUT", f"/cases/{wba_id}/sections/{section_id}", data=answers)
+            assert saved.ok, saved.text()
+        submitted = api.call("POST", f"/cases/{wba_id}/submit", headers={"Idempotency-Key": str(uuid.uuid4())})
+        assert submitted.ok, submitted.text()
 
         desk = staff_context.new_page()
         log_in(desk, CASEWORKER, portal.totp_secret(CASEWORKER))
@@ -55,6 +78,7 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
             return all(desk.get_by_role("link", name=number).count() == 1 for number in (receipt_number, other_receipt))
 
         eventually(both_listed)  # routing assigns both to Treptow-Köpenick
+        eventually(lambda: Api(desk).call("GET", f"/staff/cases/{wba_id}").status == 200)
         # The later case waits for documents due in two days: sooner than the earlier one's receive-by day.
         staff_api = Api(desk)
         later = desk.get_by_role("link", name=other_receipt).get_attribute("href") or ""
@@ -160,11 +184,18 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
                 ("case page", f"/sachbearbeitung/faelle/{case_id}"),
                 ("decision", f"/sachbearbeitung/faelle/{case_id}/entscheidung"),
                 ("access codes", "/sachbearbeitung/freischaltcodes"),
+                ("wba case page", f"/sachbearbeitung/faelle/{wba_id}"),
+                ("wba decision", f"/sachbearbeitung/faelle/{wba_id}/entscheidung"),
             ):
                 narrow.goto(path)
                 expect(narrow.locator("main h1")).to_be_visible()
                 if name == "inbox":  # the column headers are hidden in the stacked rows: the select sorts
                     expect(narrow.get_by_label("Sortieren")).to_have_value("due")
+                if name == "wba case page":
+                    expect(narrow.get_by_text("Maximilian-Alexander")).to_be_visible()
+                if name == "wba decision":  # a WBA keeps its decisions
+                    expect(narrow.get_by_role("radio", name="Bewilligt", exact=True)).to_be_visible()
+                    expect(narrow.get_by_role("radio", name="Änderungsbescheid", exact=True)).to_have_count(0)
                 screenshots.take(narrow, f"320 px: {name}")
                 if scroll_width(narrow) > 320:
                     too_wide[name] = scroll_width(narrow)
