@@ -55,6 +55,8 @@ CASE_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("object-src 'none'", "object-
 
 
 def staff_render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
+    if "me" not in context:  # the header's menu is the same on every staff page
+        context["me"] = staff.staff_member(x.backend, x.access_token(), roles=staff.STAFF)
     return render(x, f"staff/{template}", status=status, outcome_names=OUTCOME_NAMES, status_names=STATUS_NAMES,
                   nachweis_status_names=NACHWEIS_STATUS_NAMES, outcome_hints=OUTCOME_HINTS,
                   outcomes_by_kind=staff.OUTCOMES_BY_KIND, **context)  # fmt: skip

@@ -146,8 +146,8 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
         screenshots.take(desk, "feedback: message sent")
 
         desk.get_by_role("link", name="Unterlagen anfordern").click()
-        due = desk.get_by_label("Frist")
-        expect(due).to_have_value(re.compile(r"^\d\d\.\d\d\.\d{4}$"))  # two weeks ahead, prefilled
+        # two weeks ahead, prefilled as a German date
+        expect(desk.get_by_label("Frist")).to_have_value(f"{german_today() + timedelta(days=14):%d.%m.%Y}")
         screenshots.take(desk, "document request with its default frist")
         desk.go_back()
 
