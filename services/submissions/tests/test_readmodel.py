@@ -251,3 +251,35 @@ def test_a_part_of_a_receipt_number_finds_the_cases_whose_number_contains_it(cas
         assert inbox(session, "jc-elsewhere", None, None, 50, 0, receipt_part=number[-4:])[0] == []
         with pytest.raises(ValueError):
             inbox(session, JOBCENTER, None, None, 50, 0, receipt_part="%")
+
+
+def test_the_inbox_pages_through_more_than_200_cases_in_every_order_without_gaps_or_doubles(cases, runner):
+    from sqlalchemy import insert
+
+    from services.submissions.readmodel import SORTS, inbox
+
+    runner.catch_up()  # the tables exist
+    start = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    statuses = ["assigned", "received", "waiting_for_documents", "in_progress", "decided"]
+    rows_ = [
+        {
+            "case_id": str(uuid.uuid4()), "owner_id": "citizen-x", "kind": "veraenderungsmitteilung",
+            "form_version": "2026-1", "status": statuses[n % 5], "receipt_number": f"JC-2026-PAGE-{n:04d}",
+            "jobcenter_id": "jc-paging", "assignee_id": None, "started_at": start,
+            "submitted_at": start + timedelta(hours=7 * n), "updated_at": start,
+            "documents_due": (start + timedelta(days=n % 17)).date() if n % 5 == 2 else None, "overdue_since": None,
+        }
+        for n in range(230)
+    ]  # fmt: skip
+    with Session(runner.engine) as session, session.begin():
+        session.execute(insert(case_list), rows_)
+    with Session(runner.engine) as session:
+        for sort in SORTS:
+            paged = []
+            for page in range(5):
+                paged += [
+                    row["case_id"] for row in inbox(session, "jc-paging", None, None, 50, 50 * page, sort=sort)[0]
+                ]
+            assert sorted(paged) == sorted(row["case_id"] for row in rows_), sort
+        assert len(inbox(session, "jc-paging", None, None, 50, 0, receipt_part="PAGE-01")[0]) == 50
+        assert len(inbox(session, "jc-paging", None, None, 50, 50, receipt_part="PAGE-01")[0]) == 50
