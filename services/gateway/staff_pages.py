@@ -86,6 +86,7 @@ def inbox(x: Exchange) -> Response:
     sorted_by = {"sort": chosen.sort} if chosen.sort != "received" else {}
     return staff_render(
         x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
+        done=INBOX_DONE.get(x.request.args.get("erledigt", "")),
         status_filters=STATUS_FILTERS, sort_names=SORT_NAMES,
         page_link=lambda page: INBOX + "?" + urlencode({**query, **sorted_by, "page": page}),
         sort_link=lambda sort: INBOX + "?" + urlencode({**query, **({"sort": sort} if sort != "received" else {})}),
@@ -150,6 +151,14 @@ DONE = {
     "angefordert": "Die Unterlagen sind angefordert; die Kundin oder der Kunde hat eine Nachricht im Postfach.",
     "entschieden": "Die Entscheidung ist gespeichert; der Bescheid geht in das Postfach.",
 }
+
+
+# What the inbox, the codes and the team pages confirm after an action that leaves the case page.
+INBOX_DONE = {
+    "abgegeben": "Der Vorgang ist an das andere Jobcenter abgegeben; er steht nicht mehr in Ihrem Posteingang."
+}
+CODES_DONE = {"widerrufen": "Der Freischaltcode ist widerrufen und kann nicht mehr benutzt werden."}
+TEAM_DONE = {"gesperrt": "Das Konto ist gesperrt; laufende Anmeldungen sind beendet."}
 
 
 def done(case_id: str, code: str, anchor: str = "") -> str:
@@ -298,7 +307,7 @@ def reassign(x: Exchange, case_id: str) -> Response:
         except Forbidden as refused:
             errors["jobcenter_id"] = refused.message
         else:
-            return redirect(x, INBOX)
+            return redirect(x, INBOX + "?erledigt=abgegeben")
     detail = staff.case_detail(x.backend, token, case_id)
     return staff_render(x, "reassign.html", status=400 if errors else 200, detail=detail, case=detail["case"],
                         values=values, errors=errors, title="An ein anderes Jobcenter abgeben")  # fmt: skip
@@ -362,11 +371,12 @@ def revoke_activation_code(x: Exchange, code_id: str) -> Response:
     except Conflict as refused:
         me = staff.staff_member(x.backend, token, roles=staff.STAFF)
         return _codes_page(x, me, 409, error=refused.message)
-    return redirect(x, CODES + "#codes")
+    return redirect(x, CODES + "?erledigt=widerrufen#codes")
 
 
 def _codes_page(x: Exchange, me: staff.Staff, status: int, **context: Any) -> Response:
     context = {"issued": None, "values": {"customer_number": "", "institution_id": ""}, "errors": {}, **context}
+    context.setdefault("done", CODES_DONE.get(x.request.args.get("erledigt", "")))
     return staff_render(x, "activation_codes.html", status=status, me=me, code_states=CODE_STATES,
                         codes=staff.activation_codes(x.backend, x.access_token()), title="Freischaltcodes",
                         **context)  # fmt: skip
@@ -411,7 +421,8 @@ def disable_account(x: Exchange, account_id: str) -> Response:
     except Forbidden as refused:
         me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
         return _team_page(x, me, jobcenter, 403, error=refused.message)
-    return redirect(x, TEAM + ("?" + urlencode({"jobcenter": jobcenter}) if jobcenter else "") + "#team")
+    query = {"jobcenter": jobcenter} if jobcenter else {}
+    return redirect(x, TEAM + "?" + urlencode({**query, "erledigt": "gesperrt"}) + "#team")
 
 
 def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **context: Any) -> Response:
@@ -425,6 +436,7 @@ def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **cont
         except InvalidInput as refused:
             errors["jobcenter"] = refused.message
             status = 400
+    context.setdefault("done", TEAM_DONE.get(x.request.args.get("erledigt", "")))
     return staff_render(x, "team.html", status=status, me=me, members=members, jobcenter=jobcenter,
                         role_names=ROLE_NAMES, title="Mitarbeitende", **context)  # fmt: skip
 

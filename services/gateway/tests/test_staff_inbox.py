@@ -34,7 +34,7 @@ def triage(portal):
     taken = post_form(desk, f"{INBOX}/faelle/{cases[0]['case_id']}/erhalten",
                       desk.request("GET", f"{INBOX}/faelle/{cases[0]['case_id']}").text)  # fmt: skip
     assert taken.status_code == 200, taken.text
-    yield {"cases": cases, "desk": desk, "api": api, "caseworker": caseworker_account}
+    yield {"cases": cases, "desk": desk, "api": api, "caseworker": caseworker_account, "relay": relay}
     relay.close()
 
 
@@ -157,4 +157,17 @@ def test_a_vaem_is_decided_by_aenderungsbescheid_aufhebungsbescheid_or_no_change
     assert (
         first["citizen"].request("GET", f"{API}/cases/{first['case_id']}").json()["case"]["decision"]["outcome"]
         == "unchanged"
+    )
+
+
+def test_a_team_lead_handing_a_case_to_another_ge_is_told_so_in_the_inbox(triage, portal):
+    _, _, case_id, receipt_number = submitted_case(portal)
+    assigned(portal, triage["relay"], triage["api"], case_id)
+    lead, _landed = log_in_on_pages(portal, portal.staff_account("team_lead"))
+    form = lead.request("GET", f"{INBOX}/faelle/{case_id}/abgabe").text
+    handed = post_form(lead, f"{INBOX}/faelle/{case_id}/abgabe", form, jobcenter_id="jc-0001",
+                       reason="Umzug nach Vorpommern-Greifswald")  # fmt: skip
+    assert handed.url.endswith(f"{INBOX}?erledigt=abgegeben"), handed.text
+    assert '<div class="notice" role="status" id="erledigt"><p>Der Vorgang ist an das andere Jobcenter abgegeben' in (
+        handed.text
     )
