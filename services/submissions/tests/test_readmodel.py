@@ -280,6 +280,6 @@ def test_the_inbox_pages_through_more_than_200_cases_in_every_order_without_gaps
                 paged += [
                     row["case_id"] for row in inbox(session, "jc-paging", None, None, 50, 50 * page, sort=sort)[0]
                 ]
-            assert sorted(paged) == sorted(row["case_id"] for row in rows_), sort
+            assert sorted(paged) == sorted(str(row["case_id"]) for row in rows_), sort
         assert len(inbox(session, "jc-paging", None, None, 50, 0, receipt_part="PAGE-01")[0]) == 50
         assert len(inbox(session, "jc-paging", None, None, 50, 50, receipt_part="PAGE-01")[0]) == 50
