@@ -87,7 +87,7 @@ def lifecycle(cases: Cases, rng: random.Random, citizen: Actor) -> list[Callable
         bescheid = {"document_id": "doc-bescheid", "nachweis": "bescheid", "state": "accepted", "from_jobcenter": True}
         steps.append(
             lambda case_id: cases.decide(
-                case_id, staff, "approved", "doc-bescheid", None, None, {**bescheid, "case_id": case_id}
+                case_id, staff, "amended", "doc-bescheid", None, None, {**bescheid, "case_id": case_id}
             )
         )
         if rng.random() < 0.5:

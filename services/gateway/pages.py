@@ -59,6 +59,16 @@ KIND_NAMES = {
     "veraenderungsmitteilung": "Veränderungsmitteilung",
     "weiterbewilligungsantrag": "Weiterbewilligungsantrag",
 }
+# What the Jobcenter decided, as the citizen reads it: a WBA is approved or not, a VÄM changes the benefit,
+# ends it or changes nothing. Every outcome ever stored has a name (a VÄM decided before #20 "approved").
+OUTCOME_NAMES = {
+    "approved": "Bewilligt",
+    "partially_approved": "Teilweise bewilligt",
+    "rejected": "Abgelehnt",
+    "amended": "Änderungsbescheid: Ihre Leistung ändert sich",
+    "revoked": "Aufhebungsbescheid: Ihre Bewilligung wird aufgehoben",
+    "unchanged": "Keine Änderung: Ihre Leistung bleibt, wie sie ist",
+}
 
 
 # The German titles of the options the forms offer, by field name: the forms say them
@@ -621,7 +631,7 @@ def case_page(x: Exchange, case_id: str, status: int = 200, **context: Any) -> R
     thread = citizen.messages(x.backend, token, case_id)
     first = detail["sections"][0]["id"] if detail["sections"] else "aenderungen"
     return render(x, "case.html", status=status, detail=detail, case=detail["case"], events=events,
-                  messages=thread, first_section=first, **context)  # fmt: skip
+                  messages=thread, first_section=first, outcome_names=OUTCOME_NAMES, **context)  # fmt: skip
 
 
 HIDDEN_EVENTS = {"SectionSaved"}  # every saved step would crowd the timeline

@@ -29,10 +29,22 @@ CUSTOMER_NUMBER = re.compile(r"\d{3}[A-Z]\d{6}")
 INBOX_STATUSES = ("assigned", "received", "in_progress", "waiting_for_documents", "decided", "closed",
                   "withdrawn", "handed_over")  # fmt: skip
 KINDS = ("veraenderungsmitteilung", "weiterbewilligungsantrag")
-OUTCOMES = ("approved", "partially_approved", "rejected")
+# The decisions of each kind of case, as submissions checks them (a VÄM decided before this rule may
+# still read "approved": the names below keep every outcome ever stored).
+OUTCOMES_BY_KIND = {
+    "weiterbewilligungsantrag": ("approved", "partially_approved", "rejected"),
+    "veraenderungsmitteilung": ("amended", "revoked", "unchanged"),
+}
+OUTCOMES = tuple(outcome for outcomes in OUTCOMES_BY_KIND.values() for outcome in outcomes)
+# A document request's due date as the form offers it: two weeks from today (German day).
+DOCUMENT_REQUEST_DAYS = 14
 # A VÄM's change (``arbeitsaufnahme``) or category (``einkommen``), as the form names them.
 CATEGORY = re.compile(r"[a-z][a-z_]{1,39}")
 ASSIGNEE_FILTERS = ("me", "nobody")
+# The inbox's orders (submissions' readmodel.SORTS): by receipt, oldest first; by Frist, soonest first; by status.
+SORTS = ("received", "due", "status")
+# A part of a receipt number ("7K3M", "2026-7K3M"): letters, digits and dashes.
+RECEIPT_PART = re.compile(r"[A-Z0-9-]{2,20}")
 BESCHEID = "bescheid"
 STREAM_CHUNK_BYTES = 64 * 1024
 PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
@@ -81,6 +93,7 @@ class InboxFilter:
     page: int = 1
     category: str | None = None
     assignee: str | None = None
+    sort: str = "received"
 
     @classmethod
     def from_args(cls, args: Any, strict: bool = False) -> InboxFilter:
@@ -90,6 +103,7 @@ class InboxFilter:
         kind = args.get("kind") or None
         category = str(args.get("category") or "")
         assignee = args.get("assignee") or None
+        sort = args.get("sort") or None
         page_text = str(args.get("page", "1"))
         page = int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) <= 6 else 0
         chosen = cls(
@@ -100,8 +114,11 @@ class InboxFilter:
             page=min(max(1, page), MAX_INBOX_PAGE),
             category=category if CATEGORY.fullmatch(category) else None,
             assignee=assignee if assignee in ASSIGNEE_FILTERS else None,
+            sort=sort if sort in SORTS else "received",
         )
         if strict:
+            if sort is not None and sort not in SORTS:
+                raise InvalidInput("FILTER_INVALID", "Diese Sortierung gibt es nicht.", {"field": "sort"})
             given = {"status": status, "kind": kind, "category": category or None, "assignee": assignee}
             for name, value in given.items():
                 if value is not None and getattr(chosen, name) is None:
@@ -118,41 +135,61 @@ class InboxFilter:
 
 
 def inbox(backend: Backend, token: str, chosen: InboxFilter) -> dict[str, Any]:
-    """A page of the own Jobcenter's cases (oldest first) with counts; search by receipt or customer number.
+    """A page of the own Jobcenter's cases with counts, each named by the customer's Kundennummer and its
+    assignee's name; sorted by receipt (oldest first), Frist or status.
 
-    A receipt number finds the one case (NotFound for another Jobcenter's or an unknown number); a
-    Kundennummer lists that customer's cases of this Jobcenter.
+    The search takes a receipt number or a part of one (the cases whose number contains it) or a
+    Kundennummer (that customer's cases of this Jobcenter); InvalidInput ``SEARCH_INVALID`` otherwise.
     """
-    staff_member(backend, token)
+    me = staff_member(backend, token)
     search = re.sub(r"\s", "", chosen.search).upper()
-    if search and RECEIPT_NUMBER.fullmatch(search):
-        try:
-            row = backend.call("submissions", "find_by_receipt_number", token, search)
-        except NotFound:
-            rows: list[dict[str, Any]] = []
-        else:
-            rows = [row]
-        counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
-        return {"cases": rows, "counts": counts, "page": 1, "search": "receipt_number"}
-    owner_id = None
-    if search:
-        if not CUSTOMER_NUMBER.fullmatch(search):
-            raise InvalidInput(
-                "SEARCH_INVALID",
-                "Bitte geben Sie eine Eingangsnummer (JC-2026-XXXX-XXXX) oder eine Kundennummer (123A456789) ein.",
-            )
+    owner_id = receipt_part = None
+    kind_of_search = None
+    if search and CUSTOMER_NUMBER.fullmatch(search):
+        kind_of_search = "customer_number"
         owner_id = backend.call("identity", "find_customer", token, search)
         if owner_id is None:
             counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
-            return {"cases": [], "counts": counts, "page": 1, "search": "customer_number"}
+            return {"cases": [], "counts": counts, "page": 1, "search": kind_of_search}
+    elif search and (RECEIPT_NUMBER.fullmatch(search) or RECEIPT_PART.fullmatch(search)):
+        kind_of_search, receipt_part = "receipt_number", search
+    elif search:
+        raise InvalidInput(
+            "SEARCH_INVALID",
+            "Bitte geben Sie eine Eingangsnummer (JC-2026-XXXX-XXXX) oder einen Teil davon (mindestens 2 Zeichen) "
+            "oder eine Kundennummer (123A456789) ein.",
+        )
+    # A receipt number names its case whatever else is chosen: the filters apply to the rest.
+    narrowed = chosen if receipt_part is None else InboxFilter(search=chosen.search, page=chosen.page,
+                                                               sort=chosen.sort)  # fmt: skip
     found = dict(
         backend.call(
-            "submissions", "list_inbox", token, chosen.status, chosen.kind, chosen.page, chosen.overdue, owner_id,
-            chosen.category, chosen.assignee,
+            "submissions", "list_inbox", token, narrowed.status, narrowed.kind, narrowed.page, narrowed.overdue,
+            owner_id, narrowed.category, narrowed.assignee, receipt_part, narrowed.sort,
         )
     )  # fmt: skip
-    found["search"] = "customer_number" if owner_id else None
+    found["cases"] = named_rows(backend, token, me, found["cases"])
+    found["search"] = kind_of_search
+    found["sort"] = chosen.sort
     return found
+
+
+def named_rows(backend: Backend, token: str, me: Staff, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The inbox's rows with the customer's Kundennummer and the assignee's name (identity); the owner's
+    account id stays in the gateway."""
+    wanted = {row.get("owner_id") for row in rows} | {row.get("assignee_id") for row in rows}
+    wanted.discard(None)
+    described = backend.call("identity", "describe_accounts", token, sorted(wanted)) if wanted else {}
+    named = []
+    for row in rows:
+        row = dict(row)
+        owner = described.get(row.pop("owner_id", None) or "", {})
+        assignee_id = row.get("assignee_id")
+        row["customer_number"] = owner.get("customer_number")
+        row["assignee_name"] = None if not assignee_id else described.get(assignee_id, {}).get("display_name")
+        row["assignee_is_me"] = assignee_id == me.account_id
+        named.append(row)
+    return named
 
 
 # -- one case --------------------------------------------------------------------------------------
@@ -169,7 +206,9 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
     documents = backend.call("documents", "list_documents", token, case_id)
     form = backend.call("submissions", "get_form", case["kind"], case.get("form_version"))
     case.pop("residence", None)
-    case.pop("owner_id", None)
+    owner_id = case.pop("owner_id", None)
+    wanted = sorted({owner_id, case.get("assignee_id")} - {None})
+    described = backend.call("identity", "describe_accounts", token, wanted) if wanted else {}
     labels = {n["kind"]: n["label"] for n in answers["nachweise"]}
     by_id = {d["document_id"]: d for d in documents}
     checklist = []
@@ -182,7 +221,8 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
     # Team leads hand cases to colleagues: they pick from their Jobcenter's staff (identity knows them).
     colleagues = list(backend.call("identity", "list_jobcenter_staff", token)) if me.is_team_lead else []
     return {
-        "assignee": _assignee(case.get("assignee_id"), me, colleagues),
+        "assignee": _assignee(case.get("assignee_id"), me, colleagues, described),
+        "customer": {"customer_number": described.get(owner_id or "", {}).get("customer_number")},
         "colleagues": colleagues,
         "case": case,
         "answers": answers["answers"],
@@ -232,14 +272,17 @@ def record_notice_denied(backend: Backend, token: str, case_id: str, message_id:
     backend.call("notify", "record_notice_denied", token, case_id, message_id)
 
 
-def _assignee(assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Who works on the case: ``me``, a named colleague (for team leads), or another colleague."""
+def _assignee(
+    assignee_id: str | None, me: Staff, colleagues: list[dict[str, Any]], described: dict[str, dict[str, str]]
+) -> dict[str, Any] | None:
+    """Who works on the case: ``me`` or a colleague named as identity names them to the caller."""
     if not assignee_id:
         return None
     known = {colleague["account_id"]: colleague for colleague in colleagues}
     colleague = known.get(assignee_id, {})
+    name = colleague.get("display_name") or described.get(assignee_id, {}).get("display_name")
     return {"account_id": assignee_id, "me": assignee_id == me.account_id, "email": colleague.get("email"),
-            "name": colleague.get("display_name") or colleague.get("email")}  # fmt: skip
+            "name": name or colleague.get("email")}  # fmt: skip
 
 
 def answers_as_form(detail: dict[str, Any]) -> list[dict[str, Any]]:
@@ -363,7 +406,7 @@ def _act(backend: Backend, method: str, case_id: str, token: str, *args: Any) ->
 
 def check_decision(kind: str, outcome: Any, approval_from: Any, approval_to: Any) -> None:
     """What submissions will check of a decision, before its Bescheid is uploaded; raises InvalidInput."""
-    if outcome not in OUTCOMES:
+    if outcome not in OUTCOMES_BY_KIND.get(kind, ()):
         raise InvalidInput("OUTCOME_UNKNOWN", "Bitte wählen Sie die Entscheidung.", {"field": "outcome"})
     start = parse_date(approval_from, "approval_from", "Bitte geben Sie den Beginn als Datum an.", optional=True)
     end = parse_date(approval_to, "approval_to", "Bitte geben Sie das Ende als Datum an.", optional=True)

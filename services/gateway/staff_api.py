@@ -167,9 +167,10 @@ DATE: dict[str, Any] = {"type": "string", "format": "date"}
 CASE = "/staff/cases/{case_id}"
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/staff/inbox", inbox, "Staff: a page (50) of the own Jobcenter's cases, oldest first, with "
-          "counts per status; filters status, kind, category, assignee, overdue=1, q (receipt or customer number), "
-          "page", response={"type": "object", "required": ["cases", "counts", "page"]}, errors=(400, 401, 403),
+    Route("GET", "/staff/inbox", inbox, "Staff: a page (50) of the own Jobcenter's cases with counts per status, "
+          "each with the customer's Kundennummer, the assignee's name and the Frist (due_on, due_kind); filters "
+          "status, kind, category, assignee, overdue=1, q (a receipt number or part of one, or a customer number), "
+          "sort, page", response={"type": "object", "required": ["cases", "counts", "page"]}, errors=(400, 401, 403),
           filters=(
               ("status", {"enum": list(staff.INBOX_STATUSES)}), ("kind", {"enum": list(staff.KINDS)}),
               ("category", {"type": "string", "pattern": staff.CATEGORY.pattern, "description":
@@ -178,6 +179,8 @@ ROUTES: tuple[Route, ...] = (
               ("assignee", {"enum": list(staff.ASSIGNEE_FILTERS), "description":
                             "me: the caller's cases; nobody: cases no caseworker has taken"}),
               ("overdue", {"enum": ["1"]}), ("q", {"type": "string"}),
+              ("sort", {"enum": list(staff.SORTS), "description":
+                        "received: oldest first (default); due: soonest Frist first, none last; status: new first"}),
               ("page", {"type": "integer", "minimum": 1, "maximum": staff.MAX_INBOX_PAGE}),
           )),
     Route("GET", CASE, get_case, "Staff: the case with its data by form section, Nachweise, documents, timeline "
@@ -201,9 +204,12 @@ ROUTES: tuple[Route, ...] = (
           "any upload", ok=201, request={"type": "string", "format": "binary"},
           request_type="application/octet-stream", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
     Route("POST", CASE + "/decision", decide, "Staff: record the decision with the Bescheid (and for a WBA the "
-          "approval period)", ok=204, response=None,
+          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN", ok=204, response=None,
           request={"type": "object", "required": ["outcome", "bescheid_document_id"], "properties": {
-              "outcome": {"enum": list(staff.OUTCOMES)}, "bescheid_document_id": {"type": "string"},
+              "outcome": {"enum": list(staff.OUTCOMES), "description":
+                          "a WBA: approved, partially_approved, rejected; a VÄM: amended (Änderungsbescheid), "
+                          "revoked (Aufhebungsbescheid), unchanged (keine Änderung)"},
+              "bescheid_document_id": {"type": "string"},
               "approval_from": DATE, "approval_to": DATE}}),
     Route("POST", CASE + "/bescheid-notice-denied", notice_denied, "Staff: the citizen credibly denies having "
           "received the e-mail notice of the Bescheid (message_id from bekanntgabe in GET the case): from now on it "

@@ -8,6 +8,7 @@ redirect to the case page (303), or the form again with its errors (400).
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,18 +21,31 @@ from services.gateway.multipart import open_upload_form
 from services.gateway.pages import HERE, Page, change_names, redirect, render
 from services.gateway.pages import STATUS_NAMES as CITIZEN_STATUS_NAMES
 from services.gateway.security import CONTENT_SECURITY_POLICY, CSRF_FIELD
+from shared.dates import german_today
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 
 INBOX = "/sachbearbeitung"
 BESCHEID_MISSING = "Bitte wählen Sie den Bescheid als PDF-Datei aus."
 STAFF_SCRIPT = "staff.js"
-OUTCOME_NAMES = {"approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt"}
+# Every outcome ever stored, so that old decisions (a VÄM "approved") still read.
+OUTCOME_NAMES = {
+    "approved": "Bewilligt", "partially_approved": "Teilweise bewilligt", "rejected": "Abgelehnt",
+    "amended": "Änderungsbescheid", "revoked": "Aufhebungsbescheid", "unchanged": "Keine Änderung",
+}  # fmt: skip
+OUTCOME_HINTS = {
+    "amended": "Die Leistung ändert sich ab einem Tag (zum Beispiel wegen neuen Einkommens).",
+    "revoked": "Die Bewilligung wird ganz oder für eine Zeit aufgehoben.",
+    "unchanged": "Die Änderung hat keine Folgen für die Leistung; die Kundin oder der Kunde bekommt ein Schreiben.",
+}
 NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
 STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu"}  # for staff an assigned case is new
 STATUS_FILTERS = {
     "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
     "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",
 }  # fmt: skip
+# How the inbox is sorted, as its caption says.
+SORT_NAMES = {"received": "nach Eingang, die ältesten zuerst", "due": "nach Frist, die nächste zuerst",
+              "status": "nach Stand, in der Reihenfolge der Bearbeitung"}  # fmt: skip
 INBOX_ALERTS = 10  # the newest; the API lists up to 100
 ASSIGNEE_FILTERS = {"me": "Mir zugewiesen", "nobody": "Nicht zugewiesen"}
 # A document shown inside the case page: framed by the portal's own pages only, nothing active in it.
@@ -41,8 +55,11 @@ CASE_PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("object-src 'none'", "object-
 
 
 def staff_render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
+    if "me" not in context:  # the header's menu is the same on every staff page
+        context["me"] = staff.staff_member(x.backend, x.access_token(), roles=staff.STAFF)
     return render(x, f"staff/{template}", status=status, outcome_names=OUTCOME_NAMES, status_names=STATUS_NAMES,
-                  nachweis_status_names=NACHWEIS_STATUS_NAMES, **context)  # fmt: skip
+                  nachweis_status_names=NACHWEIS_STATUS_NAMES, outcome_hints=OUTCOME_HINTS,
+                  outcomes_by_kind=staff.OUTCOMES_BY_KIND, **context)  # fmt: skip
 
 
 # -- the inbox -------------------------------------------------------------------------------------
@@ -63,11 +80,16 @@ def inbox(x: Exchange) -> Response:
         found["cases"] = []
     total = sum(found["counts"].values())
     query = {k: v for k, v in {"status": chosen.status, "kind": chosen.kind, "category": chosen.category,
-                               "assignee": chosen.assignee, "overdue": "1" if chosen.overdue else None}.items()
+                               "assignee": chosen.assignee, "overdue": "1" if chosen.overdue else None,
+                               "q": chosen.search if not error else None}.items()
              if v}  # fmt: skip
+    sorted_by = {"sort": chosen.sort} if chosen.sort != "received" else {}
     return staff_render(
         x, "inbox.html", status=400 if error else 200, found=found, chosen=chosen, total=total, me=me, error=error,
-        status_filters=STATUS_FILTERS, page_link=lambda page: INBOX + "?" + urlencode({**query, "page": page}),
+        done=INBOX_DONE.get(x.request.args.get("erledigt", "")),
+        status_filters=STATUS_FILTERS, sort_names=SORT_NAMES,
+        page_link=lambda page: INBOX + "?" + urlencode({**query, **sorted_by, "page": page}),
+        sort_link=lambda sort: INBOX + "?" + urlencode({**query, **({"sort": sort} if sort != "received" else {})}),
         categories=staff.vaem_categories(x.backend), change_names=change_names(), assignee_filters=ASSIGNEE_FILTERS,
         jobcenter=citizen.jobcenter_name(x.backend, me.institution_id) if me.institution_id else None,
         alerts=_alerts_unless_down(x, token), title="Posteingang",
@@ -131,6 +153,14 @@ DONE = {
 }
 
 
+# What the inbox, the codes and the team pages confirm after an action that leaves the case page.
+INBOX_DONE = {
+    "abgegeben": "Der Vorgang ist an das andere Jobcenter abgegeben; er steht nicht mehr in Ihrem Posteingang."
+}
+CODES_DONE = {"widerrufen": "Der Freischaltcode ist widerrufen und kann nicht mehr benutzt werden."}
+TEAM_DONE = {"gesperrt": "Das Konto ist gesperrt; laufende Anmeldungen sind beendet."}
+
+
 def done(case_id: str, code: str, anchor: str = "") -> str:
     """Where an action leads: the case page, saying what was done."""
     return f"{INBOX}/faelle/{case_id}?erledigt={code}{anchor}"
@@ -187,7 +217,8 @@ def request_documents(x: Exchange, case_id: str) -> Response:
     """The form to ask for documents: Nachweise of the checklist and the form, free text, due date."""
     token = x.access_token()
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {"items": [], "note": "", "due_date": ""}
+    default_due = german_today() + timedelta(days=staff.DOCUMENT_REQUEST_DAYS)
+    values: dict[str, Any] = {"items": [], "note": "", "due_date": f"{default_due:%d.%m.%Y}"}
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         form = x.form()
@@ -276,7 +307,7 @@ def reassign(x: Exchange, case_id: str) -> Response:
         except Forbidden as refused:
             errors["jobcenter_id"] = refused.message
         else:
-            return redirect(x, INBOX)
+            return redirect(x, INBOX + "?erledigt=abgegeben")
     detail = staff.case_detail(x.backend, token, case_id)
     return staff_render(x, "reassign.html", status=400 if errors else 200, detail=detail, case=detail["case"],
                         values=values, errors=errors, title="An ein anderes Jobcenter abgeben")  # fmt: skip
@@ -340,11 +371,12 @@ def revoke_activation_code(x: Exchange, code_id: str) -> Response:
     except Conflict as refused:
         me = staff.staff_member(x.backend, token, roles=staff.STAFF)
         return _codes_page(x, me, 409, error=refused.message)
-    return redirect(x, CODES + "#codes")
+    return redirect(x, CODES + "?erledigt=widerrufen#codes")
 
 
 def _codes_page(x: Exchange, me: staff.Staff, status: int, **context: Any) -> Response:
     context = {"issued": None, "values": {"customer_number": "", "institution_id": ""}, "errors": {}, **context}
+    context.setdefault("done", CODES_DONE.get(x.request.args.get("erledigt", "")))
     return staff_render(x, "activation_codes.html", status=status, me=me, code_states=CODE_STATES,
                         codes=staff.activation_codes(x.backend, x.access_token()), title="Freischaltcodes",
                         **context)  # fmt: skip
@@ -389,7 +421,8 @@ def disable_account(x: Exchange, account_id: str) -> Response:
     except Forbidden as refused:
         me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
         return _team_page(x, me, jobcenter, 403, error=refused.message)
-    return redirect(x, TEAM + ("?" + urlencode({"jobcenter": jobcenter}) if jobcenter else "") + "#team")
+    query = {"jobcenter": jobcenter} if jobcenter else {}
+    return redirect(x, TEAM + "?" + urlencode({**query, "erledigt": "gesperrt"}) + "#team")
 
 
 def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **context: Any) -> Response:
@@ -403,6 +436,7 @@ def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **cont
         except InvalidInput as refused:
             errors["jobcenter"] = refused.message
             status = 400
+    context.setdefault("done", TEAM_DONE.get(x.request.args.get("erledigt", "")))
     return staff_render(x, "team.html", status=status, me=me, members=members, jobcenter=jobcenter,
                         role_names=ROLE_NAMES, title="Mitarbeitende", **context)  # fmt: skip
 

@@ -155,6 +155,22 @@ def find_citizen_by_customer_number(session: Session, customer_number: str) -> s
     return str(found) if found else None
 
 
+def described_for_staff(session: Session, account_ids: list[str], institution_id: str) -> dict[str, dict[str, str]]:
+    """What a caseworker of ``institution_id`` reads beside a case: a citizen's Kundennummer, a colleague's
+    display name (the address where none was given). Other accounts, and citizens without a number, are left out."""
+    query = select(
+        accounts.c.account_id, accounts.c.role, accounts.c.institution_id, accounts.c.customer_number,
+        accounts.c.display_name, accounts.c.email,
+    ).where(accounts.c.account_id.in_(account_ids))  # fmt: skip
+    described: dict[str, dict[str, str]] = {}
+    for row in session.execute(query):
+        if row.role == Role.CITIZEN.value and row.customer_number:
+            described[str(row.account_id)] = {"customer_number": str(row.customer_number)}
+        elif row.role in {role.value for role in STAFF_ROLES} and row.institution_id == institution_id:
+            described[str(row.account_id)] = {"display_name": str(row.display_name or row.email)}
+    return described
+
+
 def get(session: Session, account_id: str) -> dict[str, Any]:
     """The account row; raises NotFound ``ACCOUNT_NOT_FOUND``."""
     row = session.execute(select(accounts).where(accounts.c.account_id == account_id)).mappings().first()

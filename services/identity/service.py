@@ -39,6 +39,7 @@ from shared.smtp import SmtpRelay
 from shared.sql import Database, ServiceDatabase
 
 log = logging.getLogger(__name__)
+MAX_DESCRIBED_ACCOUNTS = 200  # two inbox pages of owners and assignees
 
 
 class IdentityService(PortalService):
@@ -316,6 +317,28 @@ class IdentityService(PortalService):
         number = activation.normalise_customer_number(str(customer_number))
         with self.db.transaction() as session:
             return accounts.find_citizen_by_customer_number(session, number)
+
+    @rpc
+    def describe_accounts(self, access_token: str, account_ids: list[str]) -> dict[str, dict[str, str]]:
+        """Caseworkers and team leads: for each of up to 200 account ids the customer's Kundennummer or the
+        colleague's display name (same Jobcenter only); ids of anyone else are left out.
+
+        The gateway asks only for the owners and assignees of cases submissions just listed for the same
+        token (the own Jobcenter's), as with ``find_customer``. Raises Forbidden, InvalidInput
+        ``ACCOUNT_IDS_INVALID``.
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD), claims.institution_id or "")
+        if (
+            not isinstance(account_ids, list)
+            or len(account_ids) > MAX_DESCRIBED_ACCOUNTS
+            or not all(isinstance(account_id, str) for account_id in account_ids)
+        ):
+            raise InvalidInput("ACCOUNT_IDS_INVALID", "Bis zu 200 Konten auf einmal.")
+        if not account_ids:
+            return {}
+        with self.db.transaction() as session:
+            return accounts.described_for_staff(session, sorted(set(account_ids)), claims.institution_id or "")
 
     @rpc
     def list_jobcenter_staff(self, access_token: str, institution_id: str | None = None) -> list[dict[str, str]]:

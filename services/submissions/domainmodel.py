@@ -35,6 +35,11 @@ APPROVAL_START_PAST_DAYS = 2 * 366
 # A case its Jobcenter has not received after this many working days is overdue.
 RECEIVE_WITHIN_WORKING_DAYS = 3
 HANDOVER_REASON_MAX_LENGTH = 1000
+# A decision fits the kind of case: a WBA is approved (in part) or rejected; a VÄM ends in an
+# Änderungsbescheid, an Aufhebungsbescheid or the note that nothing changes. Decisions stored before
+# this rule (a VÄM "approved") still read: replaying an event checks nothing.
+WBA_OUTCOMES = ("approved", "partially_approved", "rejected")
+VAEM_OUTCOMES = ("amended", "revoked", "unchanged")
 
 # The citizen's timeline names each event in plain German; events not named here show their class name.
 TIMELINE_LABELS = {
@@ -172,6 +177,19 @@ def working_days_between(start: date, end: date) -> int:
         if current.weekday() < 5:
             days += 1
     return days
+
+
+def receive_deadline(submitted: date) -> date:
+    """The last day the Jobcenter may receive a case submitted on ``submitted`` without it being overdue."""
+    day = submitted
+    while working_days_between(submitted, day) < RECEIVE_WITHIN_WORKING_DAYS:
+        day += timedelta(days=1)
+    return day
+
+
+def outcomes_for(kind: str) -> tuple[str, ...]:
+    """The decisions a case of this kind can end in."""
+    return WBA_OUTCOMES if kind == CaseKind.WEITERBEWILLIGUNGSANTRAG else VAEM_OUTCOMES
 
 
 def parse_kind(kind: str) -> CaseKind:
@@ -722,8 +740,8 @@ class Case(Aggregate):
         (None when it knows no such document the actor may read)."""
         self.check_actor_is_assigned_staff(actor)
         self.check_status(CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
-        if outcome not in ("approved", "partially_approved", "rejected"):
-            raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung gibt es nicht.")
+        if outcome not in outcomes_for(self.kind):
+            raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung passt nicht zu dieser Art von Vorgang.")
         self.check_bescheid(bescheid_document_id, bescheid)
         if self.kind == CaseKind.WEITERBEWILLIGUNGSANTRAG and outcome != "rejected":
             if approval_from is None or approval_to is None:

@@ -14,6 +14,7 @@ caught up, the old tables dropped by the system after the grace period
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,13 +24,34 @@ from typing import Any, ClassVar, NamedTuple
 import eventlet
 import eventlet.event
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Column, Date, DateTime, Index, Integer, MetaData, String, Table, delete, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from services.submissions.domainmodel import Case, CaseErasure, CaseStatus
+from services.submissions.domainmodel import (
+    Case,
+    CaseErasure,
+    CaseStatus,
+    receive_deadline,
+)
 from services.submissions.forms import FormCatalogue
 from shared.errors import Unavailable
 from shared.projection import SqlProjection
@@ -392,8 +414,19 @@ def _count(session: Session, inbox_counts: Table, deltas: dict[tuple[Any, Any], 
     )
 
 
+def due(row: Any) -> tuple[date | None, str | None]:
+    """The case's Frist and whose it is: the Jobcenter's to receive an assigned case (``receive``), the
+    citizen's to supply what was asked for (``documents``); (None, None) when nothing is due."""
+    if row["status"] == CaseStatus.ASSIGNED.value and row["submitted_at"]:
+        return receive_deadline(_aware(row["submitted_at"]).date()), "receive"
+    if row["status"] == CaseStatus.WAITING_FOR_DOCUMENTS.value and row["documents_due"]:
+        return row["documents_due"], "documents"
+    return None, None
+
+
 def row_as_dict(row: Any) -> dict[str, Any]:
     submitted_at = row["submitted_at"]
+    due_on, due_kind = due(row)
     return {
         "case_id": row["case_id"],
         "kind": row["kind"],
@@ -406,6 +439,8 @@ def row_as_dict(row: Any) -> dict[str, Any]:
         "documents_due": row["documents_due"].isoformat() if row["documents_due"] else None,
         "next_step": NEXT_STEP_FOR_CITIZEN.get(row["status"]),
         "overdue": row["overdue_since"] is not None,
+        "due_on": due_on.isoformat() if due_on else None,
+        "due_kind": due_kind,
     }
 
 
@@ -424,7 +459,41 @@ def last_submitted_case_of_owner(session: Session, owner_id: str) -> str | None:
     return session.execute(query).scalar_one_or_none()
 
 
+RECEIPT_PART = re.compile(r"[A-Z0-9-]{2,20}")
 UNASSIGNED = "nobody"  # the ``assignee`` filter for cases nobody of the Jobcenter works on yet
+# The inbox's orders: by receipt (oldest first), by Frist (soonest first, cases without one last), by
+# status in the order a case goes through them.
+SORTS = ("received", "due", "status")
+STATUS_ORDER = ("assigned", "received", "in_progress", "waiting_for_documents", "decided", "closed", "withdrawn",
+                "handed_over")  # fmt: skip
+# Days from a submission's weekday (0 Sunday ... 6 Saturday, as SQL counts them) to the last day of
+# receive_deadline: the third working day after it.
+_RECEIVE_DAYS = {0: 3, 1: 3, 2: 3, 3: 5, 4: 5, 5: 5, 6: 4}
+
+
+def _receive_deadline_sql(dialect: str) -> Any:
+    """``receive_deadline(submitted_at)`` as SQL on this database, to sort by (``due`` shows it)."""
+    submitted = case_list.c.submitted_at
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", submitted)
+        weekday = cast(func.extract("dow", utc), Integer)
+        return cast(utc, Date) + case(_RECEIVE_DAYS, value=weekday)
+    weekday = cast(func.strftime("%w", submitted), Integer)  # SQLite keeps UTC times as text
+    return func.date(submitted, literal("+") + cast(case(_RECEIVE_DAYS, value=weekday), String) + " days")
+
+
+def _order(sort: str, dialect: str, received: Any) -> list[Any]:
+    if sort == "due":
+        due_on = case(
+            (case_list.c.status == CaseStatus.ASSIGNED.value, _receive_deadline_sql(dialect)),
+            (case_list.c.status == CaseStatus.WAITING_FOR_DOCUMENTS.value, case_list.c.documents_due),
+        )
+        return [due_on.is_(None), due_on.asc(), received.asc(), case_list.c.case_id]
+    if sort == "status":
+        rank = case({status: index for index, status in enumerate(STATUS_ORDER)}, value=case_list.c.status,
+                    else_=len(STATUS_ORDER))  # fmt: skip
+        return [rank, received.asc(), case_list.c.case_id]
+    return [received.asc(), case_list.c.case_id]
 
 
 def inbox(
@@ -438,8 +507,12 @@ def inbox(
     owner_id: str | None = None,
     category: str | None = None,
     assignee: str | None = None,
+    receipt_part: str | None = None,
+    sort: str = "received",
 ) -> tuple[list[Any], dict[str, int]]:
-    """A page of a Jobcenter's cases, oldest submission first, and the count per status.
+    """A page of a Jobcenter's cases, oldest submission first (or ``sort``: one of SORTS), and the count
+    per status. ``receipt_part`` keeps the cases whose receipt number contains it (letters, digits and
+    dashes only: no pattern characters reach the query).
 
     Overdue cases (assigned, not yet received) are read from their partial index; one category's
     cases from the categories table's (Jobcenter, category, submitted) index; ``assignee`` (an
@@ -459,21 +532,42 @@ def inbox(
         conditions.append(
             case_list.c.assignee_id.is_(None) if assignee == UNASSIGNED else case_list.c.assignee_id == assignee
         )
+    if receipt_part:
+        if not RECEIPT_PART.fullmatch(receipt_part):
+            raise ValueError("a part of a receipt number is letters, digits and dashes")
+        conditions.append(case_list.c.receipt_number.contains(receipt_part))
     query = select(case_list)
-    order = case_list.c.submitted_at
+    received = case_list.c.submitted_at
     if category:
         query = query.join(case_categories, case_categories.c.case_id == case_list.c.case_id)
         conditions += [case_categories.c.jobcenter_id == jobcenter_id, case_categories.c.category == category]
         if status:
             conditions.append(case_categories.c.status == status)
-        order = case_categories.c.submitted_at
-    rows = session.execute(query.where(*conditions).order_by(order.asc()).limit(limit).offset(offset)).mappings()
+        received = case_categories.c.submitted_at
+    dialect = session.get_bind().dialect.name
+    ordered = query.where(*conditions).order_by(*_order(sort, dialect, received))
+    rows = session.execute(ordered.limit(limit).offset(offset)).mappings()
     counts = session.execute(
         select(inbox_counts.c.status, inbox_counts.c.count).where(
             inbox_counts.c.jobcenter_id == jobcenter_id, inbox_counts.c.count > 0
         )
     ).all()
     return list(rows), {str(status_): int(count) for status_, count in counts}
+
+
+def categories_of(session: Session, case_ids: list[str]) -> dict[str, list[str]]:
+    """What each of these VÄMs reports as changed: its change and category codes (a WBA has none)."""
+    found: dict[str, list[str]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return found
+    query = (
+        select(case_categories.c.case_id, case_categories.c.category)
+        .where(case_categories.c.case_id.in_(case_ids))
+        .order_by(case_categories.c.case_id, case_categories.c.category)
+    )
+    for case_id, category in session.execute(query).all():
+        found[case_id].append(str(category))
+    return found
 
 
 def by_receipt_number(session: Session, receipt_number: str) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -385,17 +386,30 @@ class SubmissionsService(PortalService):
         owner_id: str | None = None,
         category: str | None = None,
         assignee: str | None = None,
+        receipt_part: str | None = None,
+        sort: str = "received",
     ) -> dict[str, Any]:
         """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status.
 
         ``overdue`` keeps the cases not received in time; ``owner_id`` one customer's cases;
         ``category`` the VÄM reporting that change or category (``arbeitsaufnahme``, ``einkommen``);
-        ``assignee`` ``me``, ``nobody`` or a colleague's account id.
+        ``assignee`` ``me``, ``nobody`` or a colleague's account id; ``receipt_part`` the cases whose
+        receipt number contains it (``7K3M``); ``sort`` ``received`` (oldest first), ``due`` (Frist,
+        soonest first) or ``status``. Each row carries what a VÄM reports as changed (``categories``)
+        and the owner's id, for the gateway to name the customer (identity);
+        InvalidInput ``SEARCH_INVALID`` / ``SORT_UNKNOWN``.
         """
         staff = self._actor(token)
         if staff.role not in STAFF_ROLES or not staff.institution_id:
             raise Forbidden("STAFF_ONLY", "Nur Mitarbeitende eines Jobcenters sehen den Posteingang.")
         page = max(1, int(page))
+        if sort not in readmodel.SORTS:
+            raise InvalidInput("SORT_UNKNOWN", "Diese Sortierung gibt es nicht.", {"allowed": list(readmodel.SORTS)})
+        receipt_part = re.sub(r"\s", "", str(receipt_part or "")).upper() or None
+        if receipt_part and not readmodel.RECEIPT_PART.fullmatch(receipt_part):
+            raise InvalidInput(
+                "SEARCH_INVALID", "Ein Teil der Eingangsnummer hat 2 bis 20 Buchstaben, Ziffern oder Striche."
+            )
         if assignee == "me":
             assignee = staff.account_id
         elif assignee == "nobody":
@@ -404,10 +418,14 @@ class SubmissionsService(PortalService):
             rows, counts = readmodel.inbox(
                 session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE,
                 overdue=bool(overdue), owner_id=owner_id or None, category=category or None,
-                assignee=assignee or None,
+                assignee=assignee or None, receipt_part=receipt_part, sort=sort,
             )  # fmt: skip
+            reported = readmodel.categories_of(session, [row["case_id"] for row in rows])
         return {
-            "cases": [readmodel.row_as_dict(row) for row in rows],
+            "cases": [
+                {**readmodel.row_as_dict(row), "owner_id": row["owner_id"], "categories": reported[row["case_id"]]}
+                for row in rows
+            ],
             "counts": counts,
             "page": page,
         }

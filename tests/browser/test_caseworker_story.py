@@ -217,8 +217,8 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
         desk.get_by_role("link", name="Entscheidung erfassen").click()
         expect(desk.get_by_role("heading", name="Entscheidung erfassen", level=1)).to_be_visible()
         assert_accessible(desk)
-        desk.get_by_label("Bewilligt", exact=True).check()
-        desk.get_by_label("Bescheid (PDF)").set_input_files(
+        desk.get_by_label("Änderungsbescheid", exact=True).check()  # a VÄM: the benefit changes
+        desk.get_by_label("Bescheid oder Schreiben (PDF)").set_input_files(
             {"name": "Bescheid.pdf", "mimeType": "application/pdf", "buffer": samples.pdf()}
         )
         screenshots.take(desk, "decision form")

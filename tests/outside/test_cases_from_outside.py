@@ -106,7 +106,7 @@ def decided_case(relays: Relays, citizen: Client, caseworker: Client, before_dec
     assert answer.status_code == 201, answer.text
     answer = caseworker.post(
         f"/staff/cases/{case_id}/decision",
-        json={"outcome": "approved", "bescheid_document_id": answer.json()["document_id"]},
+        json={"outcome": "amended", "bescheid_document_id": answer.json()["document_id"]},
     )
     assert answer.status_code == 204, answer.text
     return case_id, extra
@@ -271,7 +271,7 @@ def test_waiver_refused_on_finished_case(relays, citizen, caseworker, state):
     else:
         bescheid = upload_bescheid(caseworker, case_id, make_pdf("B")).json()["document_id"]
         decided = caseworker.post(
-            f"/staff/cases/{case_id}/decision", json={"outcome": "approved", "bescheid_document_id": bescheid}
+            f"/staff/cases/{case_id}/decision", json={"outcome": "amended", "bescheid_document_id": bescheid}
         )
         assert decided.status_code == 204
         if state == "closed":

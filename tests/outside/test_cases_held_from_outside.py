@@ -111,7 +111,7 @@ def test_bescheid_rules(relays, citizen, citizen2, caseworker, caseworker_other)
     own = citizen.get(f"/cases/{case_id}").json()["documents"][0]["document_id"]
     for document_id in [own, bescheid_of_other, bescheid_of_munich, str(uuid.uuid4())]:
         answer = caseworker.post(
-            f"/staff/cases/{case_id}/decision", json={"outcome": "approved", "bescheid_document_id": document_id}
+            f"/staff/cases/{case_id}/decision", json={"outcome": "amended", "bescheid_document_id": document_id}
         )
         assert answer.status_code == 400 and answer.json()["error"]["code"] == "BESCHEID_INVALID", answer.text
     answer = upload_bescheid(caseworker, case_id, EICAR)
@@ -127,7 +127,7 @@ def test_wrong_order(relays, citizen, caseworker):
 
     def decide() -> Any:
         return caseworker.post(
-            f"/staff/cases/{case_id}/decision", json={"outcome": "approved", "bescheid_document_id": bescheid}
+            f"/staff/cases/{case_id}/decision", json={"outcome": "amended", "bescheid_document_id": bescheid}
         )
 
     assert decide().status_code == 409

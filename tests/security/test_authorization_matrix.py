@@ -149,7 +149,7 @@ SENT: dict[str, dict[str, Any]] = {
         "data": samples.pdf(),
         "headers": {"Content-Type": "application/octet-stream"},
     },
-    "POST /staff/cases/{case_id}/decision": {"json": {"outcome": "approved", "bescheid_document_id": "not-uploaded"}},
+    "POST /staff/cases/{case_id}/decision": {"json": {"outcome": "amended", "bescheid_document_id": "not-uploaded"}},
     "POST /staff/cases/{case_id}/reassignment": {"json": {"jobcenter_id": "jc-0393", "reason": "Umzug nach Neukölln"}},
     "GET /responsible-jobcenter": {"params": {"plz": "12555", "strasse": "Alt-Köpenick", "hausnummer": "21"}},
     "POST /cases/{case_id}/documents": {

@@ -486,7 +486,7 @@ class Portal(RuleBasedStateMachine):
         }[which]
         if not candidates:
             return
-        body = {"outcome": "approved", "bescheid_document_id": candidates[0]}
+        body = {"outcome": "amended", "bescheid_document_id": candidates[0]}
         answer = self.call("caseworker", "POST", f"/staff/cases/{case_id}/decision", json=body)
         if not self.staff_may(case_id, "caseworker", answer):
             return

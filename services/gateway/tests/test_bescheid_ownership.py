@@ -35,7 +35,7 @@ def upload_bescheid(caseworker, case_id):
 
 def decide(caseworker, case_id, document_id):
     return caseworker.request(
-        "POST", f"{STAFF}/cases/{case_id}/decision", json={"outcome": "approved", "bescheid_document_id": document_id}
+        "POST", f"{STAFF}/cases/{case_id}/decision", json={"outcome": "amended", "bescheid_document_id": document_id}
     )
 
 

@@ -61,7 +61,8 @@ def test_revoking_an_open_code_on_the_page_makes_it_unusable_for_registration(po
     code = found(r'<strong class="code">([A-Z0-9-]{19})</strong>', issued.text)
     action = found(r'action="(/sachbearbeitung/freischaltcodes/[^"]+/widerrufen)"', row_of(issued.text, number))
     revoked = post_form(caseworker, action, issued.text)
-    assert revoked.status_code == 200 and revoked.url.endswith(CODES + "#codes")
+    assert revoked.status_code == 200 and revoked.url.endswith(CODES + "?erledigt=widerrufen#codes")
+    assert "Der Freischaltcode ist widerrufen" in revoked.text
     assert "Widerrufen am" in row_of(revoked.text, number)
     twice = post_form(caseworker, action, revoked.text)
     assert twice.status_code == 409 and "schon benutzt oder widerrufen" in twice.text
@@ -137,6 +138,7 @@ def test_a_team_lead_invites_and_disables_only_caseworkers_of_the_own_jobcenter(
     row = found(listed, created.text)
     disabled = post_form(lead, found(r'action="([^"]+/sperren)"', row), created.text)
     assert disabled.status_code == 200 and colleague.email not in disabled.text
+    assert "Das Konto ist gesperrt" in disabled.text
     gone = Browser(portal)
     first = gone.request("POST", f"{API}/session", json={"email": colleague.email, "password": PASSWORD})
     assert first.status_code == 401, first.text  # disabled: the same answer as a wrong password

@@ -34,8 +34,10 @@ def test_every_text_marked_in_a_citizen_template_has_an_english_entry():
 
 
 @pytest.mark.parametrize(
-    "names", [pages.STATUS_NAMES, pages.KIND_NAMES, pages.EVENT_NAMES, pages.CHANNEL_NAMES, pages.LEGAL_PAGES],
-    ids=["status", "kind", "timeline", "channel", "legal"],
+    "names",
+    [pages.STATUS_NAMES, pages.KIND_NAMES, pages.EVENT_NAMES, pages.CHANNEL_NAMES, pages.LEGAL_PAGES,
+     pages.OUTCOME_NAMES],
+    ids=["status", "kind", "timeline", "channel", "legal", "outcome"],
 )  # fmt: skip
 def test_every_name_the_pages_make_in_python_has_an_english_entry(names):
     assert sorted(text for text in names.values() if text not in english()) == []

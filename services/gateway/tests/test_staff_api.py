@@ -120,7 +120,7 @@ def story(portal, relay_routing):
     )  # fmt: skip
     steps["decision"] = caseworker.request(
         "POST", f"{STAFF}/cases/{case_id}/decision",
-        json={"outcome": "approved", "bescheid_document_id": steps["bescheid"].json().get("document_id")},
+        json={"outcome": "amended", "bescheid_document_id": steps["bescheid"].json().get("document_id")},
     )  # fmt: skip
     portal.relay()
     return {"citizen": citizen, "caseworker": caseworker, "case_id": case_id, "receipt_number": receipt_number,

@@ -66,7 +66,7 @@ def test_the_inbox_searches_by_receipt_number_and_explains_a_malformed_search(de
     browser = desk["caseworker"]
     hit = browser.request("GET", INBOX, params={"q": desk["receipt_number"].lower()})
     assert desk["case_id"] in hit.text
-    wrong = browser.request("GET", INBOX, params={"q": "irgendwas"})
+    wrong = browser.request("GET", INBOX, params={"q": "Müller?"})
     assert wrong.status_code == 400
     assert "Eingangsnummer (JC-2026-XXXX-XXXX)" in wrong.text
 
@@ -112,17 +112,17 @@ def test_actions_receive_request_documents_with_errors_and_decide_with_a_beschei
     decide_form = browser.request("GET", f"{path}/entscheidung").text
     without_file = browser.request(
         "POST", f"{path}/entscheidung", csrf=False,
-        files={"csrf_token": (None, csrf_of(decide_form)), "outcome": (None, "approved"),
+        files={"csrf_token": (None, csrf_of(decide_form)), "outcome": (None, "amended"),
                "bescheid": ("", b"", "application/octet-stream")},
     )  # fmt: skip
     assert without_file.status_code == 400 and "Bescheid als PDF-Datei" in without_file.text
     decided = browser.request(
         "POST", f"{path}/entscheidung", csrf=False,
-        files={"csrf_token": (None, csrf_of(decide_form)), "outcome": (None, "approved"),
+        files={"csrf_token": (None, csrf_of(decide_form)), "outcome": (None, "amended"),
                "bescheid": ("Bescheid.pdf", samples.pdf(), "application/pdf")},
     )  # fmt: skip
     assert decided.status_code == 200, decided.text
-    assert decided.url.endswith(f"{path}?erledigt=entschieden#entscheidung") and "Bewilligt" in decided.text
+    assert decided.url.endswith(f"{path}?erledigt=entschieden#entscheidung") and "Änderungsbescheid" in decided.text
     assert "Die Entscheidung ist gespeichert" in decided.text
 
 

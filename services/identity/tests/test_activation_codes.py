@@ -128,3 +128,23 @@ def test_admins_list_any_jobcenters_staff_and_team_leads_disable_only_own_casewo
             cluster.identity.list_jobcenter_staff(desk["other_token"])
     assert {colleague.account_id, lead.account_id} <= listed
     assert colleague.account_id not in after and lead.account_id in after
+
+
+def test_a_caseworker_reads_the_kundennummer_of_customers_and_the_names_of_own_colleagues_only(identity, rpc, desk):
+    issued = issue(rpc, desk["own_token"])
+    with rpc() as cluster:
+        cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address())
+        (row,) = [
+            r for r in cluster.identity.list_activation_codes(desk["own_token"]) if r["code_id"] == issued["code_id"]
+        ]
+        customer = row["used_by"]
+        colleague = desk["own"].account_id
+        wanted = [customer, colleague, "no-such-account"]
+        described = cluster.identity.describe_accounts(desk["own_token"], wanted)
+        elsewhere = cluster.identity.describe_accounts(desk["other_token"], wanted)
+        with pytest.raises(Forbidden):
+            cluster.identity.describe_accounts(desk["citizen_token"], [customer])
+    assert described[customer] == {"customer_number": issued["customer_number"]}
+    assert set(described[colleague]) == {"display_name"} and described[colleague]["display_name"]
+    assert "no-such-account" not in described
+    assert colleague not in elsewhere, "another Jobcenter's caseworker learns no colleague's name"

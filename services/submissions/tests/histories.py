@@ -57,7 +57,7 @@ STEPS: dict[str, Callable[[Cases, str], Any]] = {
         case_id, _staff(cases, case_id), ["lohnabrechnung_erste"], "", DUE
     ),
     "decide": lambda cases, case_id: cases.decide(
-        case_id, _staff(cases, case_id), "approved", "doc-bescheid", None, None, _bescheid(case_id)
+        case_id, _staff(cases, case_id), "amended", "doc-bescheid", None, None, _bescheid(case_id)
     ),
     "close": lambda cases, case_id: cases.close_case(case_id, _staff(cases, case_id)),
     "hand_over": lambda cases, case_id: cases.hand_over(case_id, "efile"),

@@ -63,7 +63,7 @@ def test_a_vaem_arbeitsaufnahme_walks_through_every_step(cases):
     cases.supply_document(case_id, CITIZEN, "doc-payslip", "lohnabrechnung_erste")
     cases.waive_nachweis(case_id, CASEWORKER, "anlage_ek")
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, bescheid(case_id))
+    cases.decide(case_id, CASEWORKER, "amended", "doc-bescheid", None, None, bescheid(case_id))
     cases.close_case(case_id, CASEWORKER)
 
     case = cases.get_case(case_id)
@@ -155,7 +155,7 @@ def test_a_closed_case_takes_no_more_actions(cases):
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "rejected", "doc-bescheid", None, None, bescheid(case_id))
+    cases.decide(case_id, CASEWORKER, "revoked", "doc-bescheid", None, None, bescheid(case_id))
     cases.close_case(case_id, CASEWORKER)
     with pytest.raises(Conflict, match="CASE_CLOSED"):
         cases.request_documents(case_id, CASEWORKER, ["arbeitsvertrag"], "", TOMORROW)
@@ -373,6 +373,43 @@ def test_a_prefilled_wba_walks_through_to_the_decision(cases):
     assert (case["status"], case["decision"]["approval_from"]) == ("closed", "2027-01-01")
 
 
+@pytest.mark.parametrize("outcome", ["approved", "partially_approved", "rejected"])
+def test_a_vaem_is_not_decided_like_a_wba(cases, outcome):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    with pytest.raises(InvalidInput, match="OUTCOME_UNKNOWN"):
+        cases.decide(case_id, CASEWORKER, outcome, "doc-bescheid", None, None, bescheid(case_id))
+    assert cases.get_case(case_id)["status"] == "in_progress"
+
+
+@pytest.mark.parametrize("outcome", ["amended", "revoked", "unchanged"])
+def test_a_vaem_ends_in_an_aenderungsbescheid_an_aufhebungsbescheid_or_no_change(cases, outcome):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    cases.decide(case_id, CASEWORKER, outcome, "doc-bescheid", None, None, bescheid(case_id))
+    assert cases.get_case(case_id)["decision"]["outcome"] == outcome
+
+
+def test_a_vaem_decision_stored_before_the_outcomes_fitted_the_kind_still_reads(cases):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    # The event exactly as the code before the rule stored it: a VÄM "approved", no owner, no kind.
+    cases._update(case_id, lambda case: case._decided(
+        outcome="approved", bescheid_document_id="doc-bescheid", approval_from=None, approval_to=None,
+        actor_id=CASEWORKER.account_id,
+    ))  # fmt: skip
+    case = cases.get_case(case_id)
+    assert (case["status"], case["decision"]["outcome"]) == ("decided", "approved")
+    cases.close_case(case_id, CASEWORKER)
+    assert cases.get_case(case_id)["status"] == "closed"
+
+
 @pytest.mark.parametrize(
     "wrong",
     [None, {"case_id": "another-case"}, {"nachweis": "arbeitsvertrag"}, {"state": "rejected"},
@@ -385,7 +422,7 @@ def test_a_decision_needs_the_jobcenters_checked_bescheid_of_this_case(cases, wr
     cases.start_processing(case_id, CASEWORKER)
     facts = None if wrong is None else {**bescheid(case_id), **wrong}
     with pytest.raises(InvalidInput, match="BESCHEID_INVALID"):
-        cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, facts)
+        cases.decide(case_id, CASEWORKER, "amended", "doc-bescheid", None, None, facts)
     assert cases.get_case(case_id)["status"] == "in_progress"
 
 

@@ -159,3 +159,127 @@ def test_the_inbox_counts_kept_by_the_projection_match_the_cases(cases, runner):
     runner.rebuild()
     with Session(runner.engine) as session:
         assert inbox(session, JOBCENTER, None, None, 50, 0)[1] == {"assigned": 1, "received": 1}
+
+
+def assigned_cases(cases, count):
+    filed = []
+    for _ in range(count):
+        case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+        fill(cases, case_id, ARBEITSAUFNAHME)
+        cases.submit(case_id, CITIZEN, "k", ROUTED)
+        cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+        filed.append(case_id)
+    return filed
+
+
+def test_the_inbox_sorted_by_frist_puts_the_soonest_first_and_cases_without_one_last(cases, runner):
+    from sqlalchemy import update
+
+    from services.submissions.domainmodel import receive_deadline
+    from services.submissions.readmodel import due, inbox
+
+    filed = assigned_cases(cases, 10)
+    # Seven cases submitted on each day of one week (late in the UTC evening), to be received in three
+    # working days; two wait for documents; one is being processed and has no Frist.
+    monday = datetime(2026, 11, 30, 22, 30, tzinfo=UTC)
+    for offset, case_id in enumerate(filed[:7]):
+        with Session(runner.engine) as session, session.begin():
+            runner.catch_up()
+            session.execute(update(case_list).where(case_list.c.case_id == case_id)
+                            .values(submitted_at=monday + timedelta(days=offset)))  # fmt: skip
+    for case_id, days in ((filed[7], 3), (filed[8], 20)):
+        cases.receive(case_id, CASEWORKER)
+        cases.request_documents(case_id, CASEWORKER, ["lohnabrechnung_erste"], "", german_today() + timedelta(days))
+    cases.receive(filed[9], CASEWORKER)
+    cases.start_processing(filed[9], CASEWORKER)
+    runner.catch_up()
+    with Session(runner.engine) as session:
+        rows_by_due = inbox(session, JOBCENTER, None, None, 50, 0, sort="due")[0]
+        wanted = sorted(rows_by_due, key=lambda row: (due(row)[0] is None, due(row)[0] or monday.date()))
+        assert [row["case_id"] for row in rows_by_due] == [row["case_id"] for row in wanted]
+        assert rows_by_due[-1]["case_id"] == filed[9]
+        # Monday's case by Thursday, Tuesday's by Friday: the soonest; the three of Friday to Sunday share
+        # the following Wednesday, in the order they came.
+        assert [row["case_id"] for row in rows_by_due[:2]] == filed[:2]
+        thursday, friday = (receive_deadline(monday.date() + timedelta(days=n)) for n in (0, 1))
+        assert [due(row)[0] for row in rows_by_due[:2]] == [thursday, friday]
+        next_wednesday = thursday + timedelta(days=6)
+        assert [row["case_id"] for row in rows_by_due if due(row)[0] == next_wednesday] == filed[4:7]
+        first_page = inbox(session, JOBCENTER, None, None, 4, 0, sort="due")[0]
+        second_page = inbox(session, JOBCENTER, None, None, 50, 4, sort="due")[0]
+        assert [row["case_id"] for row in first_page + second_page] == [row["case_id"] for row in rows_by_due]
+
+
+def test_the_receive_deadline_is_the_third_working_day_after_the_submission():
+    from services.submissions.domainmodel import receive_deadline
+
+    week = [datetime(2026, 11, 30).date() + timedelta(days=n) for n in range(7)]  # Monday to Sunday
+    assert [receive_deadline(day).isoformat() for day in week] == [
+        "2026-12-03", "2026-12-04", "2026-12-07", "2026-12-08", "2026-12-09", "2026-12-09", "2026-12-09",
+    ]  # fmt: skip
+
+
+def test_the_inbox_sorted_by_status_follows_the_way_of_a_case(cases, runner):
+    from services.submissions.readmodel import inbox
+
+    first, second, third = assigned_cases(cases, 3)
+    cases.receive(first, CASEWORKER)
+    cases.start_processing(first, CASEWORKER)
+    cases.receive(third, CASEWORKER)
+    runner.catch_up()
+    with Session(runner.engine) as session:
+        rows_by_status = inbox(session, JOBCENTER, None, None, 50, 0, sort="status")[0]
+    assert [(row["case_id"], row["status"]) for row in rows_by_status] == [
+        (second, "assigned"),
+        (third, "received"),
+        (first, "in_progress"),
+    ]
+
+
+def test_a_part_of_a_receipt_number_finds_the_cases_whose_number_contains_it(cases, runner):
+    from services.submissions.readmodel import inbox
+
+    filed = assigned_cases(cases, 3)
+    runner.catch_up()
+    numbers = {cases.get_case(case_id)["receipt_number"]: case_id for case_id in filed}
+    number, case_id = next(iter(numbers.items()))
+    with Session(runner.engine) as session:
+        for part in (number[-4:], number[8:12], number[3:]):
+            found = inbox(session, JOBCENTER, None, None, 50, 0, receipt_part=part)[0]
+            assert case_id in [row["case_id"] for row in found]
+            assert all(part in row["receipt_number"] for row in found)
+        assert inbox(session, "jc-elsewhere", None, None, 50, 0, receipt_part=number[-4:])[0] == []
+        with pytest.raises(ValueError):
+            inbox(session, JOBCENTER, None, None, 50, 0, receipt_part="%")
+
+
+def test_the_inbox_pages_through_more_than_200_cases_in_every_order_without_gaps_or_doubles(cases, runner):
+    from sqlalchemy import insert
+
+    from services.submissions.readmodel import SORTS, inbox
+
+    runner.catch_up()  # the tables exist
+    start = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    statuses = ["assigned", "received", "waiting_for_documents", "in_progress", "decided"]
+    rows_ = [
+        {
+            "case_id": str(uuid.uuid4()), "owner_id": "citizen-x", "kind": "veraenderungsmitteilung",
+            "form_version": "2026-1", "status": statuses[n % 5], "receipt_number": f"JC-2026-PAGE-{n:04d}",
+            "jobcenter_id": "jc-paging", "assignee_id": None, "started_at": start,
+            "submitted_at": start + timedelta(hours=7 * n), "updated_at": start,
+            "documents_due": (start + timedelta(days=n % 17)).date() if n % 5 == 2 else None, "overdue_since": None,
+        }
+        for n in range(230)
+    ]  # fmt: skip
+    with Session(runner.engine) as session, session.begin():
+        session.execute(insert(case_list), rows_)
+    with Session(runner.engine) as session:
+        for sort in SORTS:
+            paged = []
+            for page in range(5):
+                paged += [
+                    row["case_id"] for row in inbox(session, "jc-paging", None, None, 50, 50 * page, sort=sort)[0]
+                ]
+            assert sorted(paged) == sorted(str(row["case_id"]) for row in rows_), sort
+        assert len(inbox(session, "jc-paging", None, None, 50, 0, receipt_part="PAGE-01")[0]) == 50
+        assert len(inbox(session, "jc-paging", None, None, 50, 50, receipt_part="PAGE-01")[0]) == 50

@@ -57,7 +57,7 @@ def test_a_decided_case_nobody_closed_is_erased_ten_years_after_its_last_change(
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)
     cases.start_processing(case_id, CASEWORKER)
-    cases.decide(case_id, CASEWORKER, "approved", "doc-bescheid", None, None, bescheid(case_id))
+    cases.decide(case_id, CASEWORKER, "amended", "doc-bescheid", None, None, bescheid(case_id))
     assert erase_finished_cases(cases, runner, 10, now=datetime.now(UTC) + timedelta(days=365 * 9)) == []
     assert erase_finished_cases(cases, runner, 10, now=datetime.now(UTC) + timedelta(days=3653)) == [case_id]
     assert erased(cases, case_id)
