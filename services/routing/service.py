@@ -125,27 +125,32 @@ class RoutingService(PortalService):
             return
         log_decision("case_assignment_decided", case_id, resolution)
 
-    @integration_event_handler("submissions", "case_move_reported")
-    def on_case_move_reported(self, event: IntegrationEvent) -> None:
-        case_id = event.aggregate_id
+    @integration_event_handler("submissions", "case_move_took_effect")
+    def on_case_move_took_effect(self, event: IntegrationEvent) -> None:
+        """A citizen's move took effect: their open cases the event names go to the Jobcenter of the new
+        residence from the move date (a zkT: handed over). The reporting case itself stays (docs/moves.md).
+        The same event again changes nothing."""
         move_date = event.data.get("move_date")
         try:
             moved_on = date.fromisoformat(str(move_date))
         except ValueError:
-            log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+            log.error("move_date_invalid_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
             return
-        resolution = self._carried_resolution(event, moved_on)
-        if resolution is None:
+        matched_key = event.data.get("matched_key")
+        if not matched_key:
+            log.error("move_area_missing_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
             return
-        self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
-        log_decision("case_move_followed", case_id, resolution)
+        resolution = self.index.carried(event.data, moved_on) or self.index.of_area(str(matched_key), moved_on)
+        for case_id in event.data.get("case_ids") or []:
+            self.assignments.record_move(str(case_id), resolution, moved_on.isoformat(), event.event_id)
+            log_decision("case_move_followed", str(case_id), resolution)
 
     def _carried_resolution(self, event: IntegrationEvent, on_date: date) -> Resolution | None:
         """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the
         submit asked routing before it took the case in); the area again when the register changed since.
 
-        Only an event stored before events carried the area makes routing ask submissions for the case's
-        address; None when that case does not exist.
+        Only a ``case_submitted`` stored before events carried the area makes routing ask submissions for the
+        case's address; None when that case does not exist.
         """
         matched_key = event.data.get("matched_key")
         if matched_key:
