@@ -141,9 +141,12 @@ class RoutingService(PortalService):
             log.error("move_area_missing_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
             return
         resolution = self.index.carried(event.data, moved_on) or self.index.of_area(str(matched_key), moved_on)
-        for case_id in event.data.get("case_ids") or []:
-            self.assignments.record_move(str(case_id), resolution, moved_on.isoformat(), event.event_id)
-            log_decision("case_move_followed", str(case_id), resolution)
+        for case_id in map(str, event.data.get("case_ids") or []):
+            if self.assignments.moved_by(case_id, event.event_id):
+                log.info("case_move_already_followed", extra={"case_id": case_id, "event_id": event.event_id})
+                continue
+            self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+            log_decision("case_move_followed", case_id, resolution)
 
     def _carried_resolution(self, event: IntegrationEvent, on_date: date) -> Resolution | None:
         """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the
