@@ -80,7 +80,7 @@ def change_names() -> dict[str, str]:
 EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
     "DocumentDetached": "Nachweis entfernt", "Submitted": "Eingereicht", "MoveReported": "Umzug gemeldet",
-    "Assigned": "Zugeordnet: {jobcenter}", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "Assigned": "Zugeordnet: {jobcenter}", "MoveTookEffect": "Neues Jobcenter zuständig", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
     "Reassigned": "An das {jobcenter} weitergegeben", "HandedOver": "An eine andere Stelle abgegeben",
     "Received": "Beim Jobcenter eingegangen", "ProcessingStarted": "In Bearbeitung",
     "DocumentsRequested": "Unterlagen angefordert", "DocumentSupplied": "Unterlagen nachgereicht",
@@ -634,6 +634,9 @@ def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[s
     language = i18n.language_of(x.request)
     for event in events:
         if event["event"] in HIDDEN_EVENTS:
+            continue
+        if event.get("text"):  # a dated step of a move, named and dated by citizen.timeline
+            lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": event["text"]})
             continue
         text = gettext(x, EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
         if "{jobcenter}" in text:
