@@ -195,12 +195,16 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal(
         "notify",
         serves=True,
-        calls={"identity": ("get_contact", "get_jwks"), "submissions": ("get_case_parties",)},
+        calls={
+            "identity": ("get_contact", "get_jwks"), "routing": ("get_jobcenter",),
+            "submissions": ("get_case_parties",),
+        },
         consumes={
             "documents": ("document_rejected",),
             "submissions": (
-                "case_assigned", "case_decided", "case_erased", "case_overdue", "case_submitted", "case_withdrawn",
-                "document_supplied", "documents_requested", "message_posted",
+                "case_assigned", "case_decided", "case_erased", "case_move_reported", "case_move_took_effect",
+                "case_overdue", "case_submitted", "case_withdrawn", "document_supplied", "documents_requested",
+                "message_posted",
             ),
         },
     ),
