@@ -80,7 +80,8 @@ def change_names() -> dict[str, str]:
 EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
     "DocumentDetached": "Nachweis entfernt", "Submitted": "Eingereicht", "MoveReported": "Umzug gemeldet",
-    "Assigned": "Zugeordnet: {jobcenter}", "MoveTookEffect": "Neues Jobcenter zuständig", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "Assigned": "Zugeordnet: {jobcenter}", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "MoveTookEffect": "Neues Jobcenter zuständig",
     "Reassigned": "An das {jobcenter} weitergegeben", "HandedOver": "An eine andere Stelle abgegeben",
     "Received": "Beim Jobcenter eingegangen", "ProcessingStarted": "In Bearbeitung",
     "DocumentsRequested": "Unterlagen angefordert", "DocumentSupplied": "Unterlagen nachgereicht",

@@ -51,13 +51,29 @@ class Cases(PortalApplication):
         ),
         Case.MoveReported: Publishes(
             "case_move_reported",
-            ("move_date", "jobcenter_id", "matched_key", "reason_code", "register_version", "previous_jobcenter_id",
-             "served", "owner_id"),
+            (
+                "move_date",
+                "jobcenter_id",
+                "matched_key",
+                "reason_code",
+                "register_version",
+                "previous_jobcenter_id",
+                "served",
+                "owner_id",
+            ),
         ),
         Case.MoveTookEffect: Publishes(
             "case_move_took_effect",
-            ("move_date", "jobcenter_id", "matched_key", "reason_code", "register_version", "served", "case_ids",
-             "owner_id"),
+            (
+                "move_date",
+                "jobcenter_id",
+                "matched_key",
+                "reason_code",
+                "register_version",
+                "served",
+                "case_ids",
+                "owner_id",
+            ),
         ),
         Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
         Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
@@ -172,8 +188,9 @@ class Cases(PortalApplication):
         move = self.form_of(case).move(case.answers) if to_route is not None else None
         moving_to = moving_to_for(*move) if move is not None and moving_to_for is not None else None
         return self.submit_and_describe(
-            case_id, actor, idempotency_key, responsible, sign, routed, loaded=case, moving_to=moving_to, routed_move=move
-        )
+            case_id, actor, idempotency_key, responsible, sign, routed,
+            loaded=case, moving_to=moving_to, routed_move=move,
+        )  # fmt: skip
 
     def submit_and_describe(
         self,
@@ -446,7 +463,8 @@ class Cases(PortalApplication):
                 submitted_to = (jobcenter_id, matched_key)
             if name == "Assigned" and submitted_to is not None and submitted_to[0] == jobcenter_id:
                 entry["matched_key"] = submitted_to[1]
-            entries.append({key: value for key, value in {**entry, **dated_step(domain_event)}.items() if value is not None})
+            step = {**entry, **dated_step(domain_event)}
+            entries.append({key: value for key, value in step.items() if value is not None})
         return entries
 
     def export_case(self, case_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ TREPTOW_KOEPENICK, DAHME_SPREEWALD = "jc-0394", "jc-0012"
 BERLIN = {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"}
 KOENIGS_WUSTERHAUSEN = {"plz": "15711", "ort": "Königs Wusterhausen", "strasse": "Karl-Marx-Straße",
                         "hausnummer": "5", "ags": "12061260"}  # fmt: skip
-WBA_SECTIONS = {
+WBA_SECTIONS: dict[str, dict[str, Any]] = {
     "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "E. M."},
     "bedarfsgemeinschaft": {"unveraendert": True, "personen": []},
     "einkommen": {"hat_einkommen": False},
@@ -65,12 +66,12 @@ def case_of(citizen: ApiCitizen, case_id: str) -> dict:
     return dict(citizen.request("GET", f"/cases/{case_id}").json()["case"])
 
 
-def at(citizen: ApiCitizen, case_id: str, jobcenter_id: str) -> dict:
-    def there() -> dict | None:
+def at(citizen: ApiCitizen, case_id: str, jobcenter_id: str) -> None:
+    def there() -> bool:
         case = case_of(citizen, case_id)
-        return case if case["jobcenter_id"] == jobcenter_id and case["status"] == "assigned" else None
+        return bool(case["jobcenter_id"] == jobcenter_id and case["status"] == "assigned")
 
-    return wait_until(there, timeout=60, what=f"case {case_id} assigned to {jobcenter_id}")
+    wait_until(there, timeout=60, what=f"case {case_id} assigned to {jobcenter_id}")
 
 
 def timeline(citizen: ApiCitizen, case_id: str) -> list[str]:

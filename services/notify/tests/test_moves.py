@@ -62,7 +62,7 @@ def test_each_case_handed_over_is_told_in_its_own_thread(notify, rpc, amqp_uri):
     })  # fmt: skip
     with rpc() as cluster:
         publish(amqp_uri, event)
-        messages = wait_until(lambda: len(found := postfach_of(cluster, "owner-move-3")) == 2 and found,
-                              timeout=15, what="two messages")  # fmt: skip
+        wait_until(lambda: len(postfach_of(cluster, "owner-move-3")) == 2, timeout=15, what="two messages")
+        messages = postfach_of(cluster, "owner-move-3")
     assert sorted(message["case_id"] for message in messages) == ["wba-1", "wba-2"]
     assert all("am 15.12.2026 an das Jobcenter Dahme-Spreewald abgegeben" in m["body"] for m in messages)

@@ -12,8 +12,8 @@ from services.submissions.tests.scenarios import (
     CASEWORKER_ELSEWHERE,
     CITIZEN,
     JOBCENTER,
-    ROUTED,
     MOVED_TO,
+    ROUTED,
     UMZUG,
     fill,
 )
