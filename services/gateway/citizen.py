@@ -144,8 +144,9 @@ def timeline(backend: Backend, token: str, case_id: str) -> list[dict[str, Any]]
 
 
 def with_dated_steps(backend: Backend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each step of a move gets ``text``: "Ab 15.12.2026 zuständig: Jobcenter Dahme-Spreewald" (events stored
-    before steps carried their day, and a move whose Jobcenter is not named, keep their ``label``)."""
+    """Each step of a move gets ``text``: "Ab 15.12.2026 zuständig: Jobcenter Dahme-Spreewald", and the
+    ``jobcenter_name`` in it (events stored before steps carried their day, and a move whose Jobcenter is not
+    named, keep their ``label``)."""
     names: dict[str, str] = {}
     for event in events:
         template, jobcenter_id, day = DATED_STEPS.get(event["event"]), event.get("jobcenter_id"), event.get("on")
@@ -153,6 +154,7 @@ def with_dated_steps(backend: Backend, events: list[dict[str, Any]]) -> list[dic
             continue
         if jobcenter_id not in names:
             names[jobcenter_id] = jobcenter_name(backend, jobcenter_id) or "zuständigen Jobcenter"
+        event["jobcenter_name"] = names[jobcenter_id]
         event["text"] = template.format(date=german_date(day), jobcenter=names[jobcenter_id])
     return events
 

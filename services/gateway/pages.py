@@ -637,7 +637,9 @@ def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[s
         if event["event"] in HIDDEN_EVENTS:
             continue
         if event.get("text"):  # a dated step of a move, named and dated by citizen.timeline
-            lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": event["text"]})
+            step = gettext(x, citizen.DATED_STEPS[event["event"]])
+            text = step.format(date=german_date(event["on"], language), jobcenter=event["jobcenter_name"])
+            lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
             continue
         text = gettext(x, EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
         if "{jobcenter}" in text:
