@@ -147,8 +147,11 @@ class SubmissionsService(PortalService):
         log.info("case_submitted", extra={"case_id": case_id})
         if case.get("move") and self.case_list.serving:
             # A move dated today or earlier takes effect at once; a later one by the periodic check.
-            self.case_list.runner.catch_up()
-            moves.take_move_into_effect(self.cases, self.case_list.runner, case_id, german_today())
+            try:
+                self.case_list.runner.catch_up()
+                moves.take_move_into_effect(self.cases, self.case_list.runner, case_id, german_today())
+            except Exception:  # the case is submitted: the periodic check takes the move into effect instead
+                log.exception("move_not_taken_into_effect_at_submit", extra={"case_id": case_id})
         return case
 
     def _ask_routing(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:
