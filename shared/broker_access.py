@@ -188,9 +188,10 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal(
         "routing",
         serves=True,
-        # get_case: only for case_submitted stored before it carried routing's answer
+        # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer;
+        # case_move_reported only for the moves of the release before (docs/moves.md)
         calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
-        consumes={"submissions": ("case_move_took_effect", "case_submitted")},
+        consumes={"submissions": ("case_move_reported", "case_move_took_effect", "case_submitted")},
     ),
     Principal(
         "notify",

@@ -125,6 +125,27 @@ class RoutingService(PortalService):
             return
         log_decision("case_assignment_decided", case_id, resolution)
 
+    @integration_event_handler("submissions", "case_move_reported")
+    def on_case_move_reported(self, event: IntegrationEvent) -> None:
+        """A move reported by the release before (no ``previous_jobcenter_id``): its VÄM was routed by the new
+        address, and the reporting case follows the move as it did then. Kept for one release, for its events
+        still queued at the upgrade (docs/moves.md). A move of this release stays with the Jobcenter until the
+        move and takes effect with ``case_move_took_effect``: nothing to do here."""
+        case_id = event.aggregate_id
+        if event.data.get("previous_jobcenter_id"):
+            log.info("move_reported_waits_for_its_date", extra={"case_id": case_id, "event_id": event.event_id})
+            return
+        try:
+            moved_on = date.fromisoformat(str(event.data.get("move_date")))
+        except ValueError:
+            log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+            return
+        resolution = self._carried_resolution(event, moved_on)
+        if resolution is None:
+            return
+        self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+        log_decision("case_move_followed", case_id, resolution)
+
     @integration_event_handler("submissions", "case_move_took_effect")
     def on_case_move_took_effect(self, event: IntegrationEvent) -> None:
         """A citizen's move took effect: their open cases the event names go to the Jobcenter of the new
@@ -152,8 +173,8 @@ class RoutingService(PortalService):
         """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the
         submit asked routing before it took the case in); the area again when the register changed since.
 
-        Only a ``case_submitted`` stored before events carried the area makes routing ask submissions for the
-        case's address; None when that case does not exist.
+        Only an event stored before events carried the area makes routing ask submissions for the case's
+        address; None when that case does not exist.
         """
         matched_key = event.data.get("matched_key")
         if matched_key:

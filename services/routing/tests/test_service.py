@@ -263,3 +263,28 @@ def test_a_move_into_a_zkt_area_hands_the_open_cases_over_to_the_zkt(routing, rp
         moved = wait_for_assignment(cluster, wba, until=lambda a: a["status"] != "assigned")
     assert (moved["status"], moved["traeger_nummer"]) == ("handed_over", "43102")
     assert moved["history"][-1]["effective_from"] == "2026-12-01"
+
+
+def test_a_move_reported_by_the_release_before_still_moves_the_reporting_case(routing, rpc, amqp_uri):
+    """Its VÄM was routed by the new address; one still queued at the upgrade follows the move as then."""
+    case_id = new_case(TREPTOW_KOEPENICK)
+    with rpc() as cluster:
+        publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0004"})
+        wait_for_assignment(cluster, case_id)
+        cases[case_id] = {**cases[case_id], "residence": GELNHAUSEN}
+        publish_from_submissions(amqp_uri, "case_move_reported", case_id, {"move_date": "2026-12-01"})
+        moved = wait_for_assignment(cluster, case_id, until=lambda a: a["status"] != "assigned")
+    assert (moved["status"], moved["traeger_nummer"]) == ("handed_over", "43102")
+    assert moved["history"][-1]["effective_from"] == "2026-12-01"
+
+
+def test_a_move_reported_by_this_release_leaves_the_reporting_case_where_it_is(routing, rpc, amqp_uri, captured_logs):
+    with rpc() as cluster:
+        reporting = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)
+        reported = {"move_date": "2026-12-15", **carried(dahme), "served": True, "previous_jobcenter_id": "jc-0394"}
+        publish_from_submissions(amqp_uri, "case_move_reported", reporting, reported)
+        wait_until(lambda: [line for line in captured_logs.named("move_reported_waits_for_its_date")
+                            if line["case_id"] == reporting], 15, "the report handled")  # fmt: skip
+        stayed = cluster.routing.get_assignment(reporting)
+    assert (stayed["jobcenter_id"], len(stayed["history"])) == ("jc-0394", 1)
