@@ -189,19 +189,24 @@ PRINCIPALS: tuple[Principal, ...] = (
     Principal(
         "routing",
         serves=True,
-        # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer
+        # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer;
+        # case_move_reported only for the moves of the release before (docs/moves.md)
         calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
-        consumes={"submissions": ("case_move_reported", "case_submitted")},
+        consumes={"submissions": ("case_move_reported", "case_move_took_effect", "case_submitted")},
     ),
     Principal(
         "notify",
         serves=True,
-        calls={"identity": ("get_contact", "get_jwks"), "submissions": ("get_case_parties",)},
+        calls={
+            "identity": ("get_contact", "get_jwks"), "routing": ("get_jobcenter",),
+            "submissions": ("get_case_parties",),
+        },
         consumes={
             "documents": ("document_rejected",),
             "submissions": (
-                "case_assigned", "case_decided", "case_erased", "case_overdue", "case_submitted", "case_withdrawn",
-                "document_supplied", "documents_requested", "message_posted",
+                "case_assigned", "case_decided", "case_erased", "case_move_reported", "case_move_took_effect",
+                "case_overdue", "case_submitted", "case_withdrawn", "document_supplied", "documents_requested",
+                "message_posted",
             ),
         },
     ),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
+from services.submissions.presentation import german_date
 from shared.errors import InvalidInput, NotFound, Unavailable
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
@@ -128,8 +129,34 @@ def submit(backend: Backend, token: str, case_id: str, idempotency_key: str | No
     return dict(backend.call("submissions", "submit_case", case_id, token, idempotency_key))
 
 
+# The dated steps of a move (docs/moves.md): {date} the day a step takes effect, {jobcenter} the Jobcenter's name.
+DATED_STEPS = {
+    "MoveReported": "Umzug gemeldet zum {date} — bearbeitet vom {jobcenter}",
+    "MoveTookEffect": "Ab {date} zuständig: {jobcenter}",
+    "Reassigned": "Am {date} an das {jobcenter} abgegeben",
+    "HandedOver": "Am {date} an das {jobcenter} abgegeben",
+}
+
+
 def timeline(backend: Backend, token: str, case_id: str) -> list[dict[str, Any]]:
-    return list(backend.call("submissions", "get_timeline", case_id, token))
+    """The case's events; the dated steps of a move with their ``text`` (see ``with_dated_steps``)."""
+    return with_dated_steps(backend, list(backend.call("submissions", "get_timeline", case_id, token)))
+
+
+def with_dated_steps(backend: Backend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each step of a move gets ``text``: "Ab 15.12.2026 zuständig: Jobcenter Dahme-Spreewald", and the
+    ``jobcenter_name`` in it (events stored before steps carried their day, and a move whose Jobcenter is not
+    named, keep their ``label``)."""
+    names: dict[str, str] = {}
+    for event in events:
+        template, jobcenter_id, day = DATED_STEPS.get(event["event"]), event.get("jobcenter_id"), event.get("on")
+        if template is None or not jobcenter_id or not day:
+            continue
+        if jobcenter_id not in names:
+            names[jobcenter_id] = jobcenter_name(backend, jobcenter_id) or "zuständigen Jobcenter"
+        event["jobcenter_name"] = names[jobcenter_id]
+        event["text"] = template.format(date=german_date(day), jobcenter=names[jobcenter_id])
+    return events
 
 
 def receipt(backend: Backend, token: str, case_id: str) -> Receipt:

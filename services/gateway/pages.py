@@ -91,6 +91,7 @@ EVENT_NAMES = {
     "DraftStarted": "Angefangen", "SectionSaved": "Angaben gespeichert", "DocumentAttached": "Nachweis hochgeladen",
     "DocumentDetached": "Nachweis entfernt", "Submitted": "Eingereicht", "MoveReported": "Umzug gemeldet",
     "Assigned": "Zugeordnet: {jobcenter}", "AssignmentPending": "Zuständiges Jobcenter wird geprüft",
+    "MoveTookEffect": "Neues Jobcenter zuständig",
     "Reassigned": "An das {jobcenter} weitergegeben", "HandedOver": "An eine andere Stelle abgegeben",
     "Received": "Beim Jobcenter eingegangen", "ProcessingStarted": "In Bearbeitung",
     "DocumentsRequested": "Unterlagen angefordert", "DocumentSupplied": "Unterlagen nachgereicht",
@@ -644,6 +645,11 @@ def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[s
     language = i18n.language_of(x.request)
     for event in events:
         if event["event"] in HIDDEN_EVENTS:
+            continue
+        if event.get("text"):  # a dated step of a move, named and dated by citizen.timeline
+            step = gettext(x, citizen.DATED_STEPS[event["event"]])
+            text = step.format(date=german_date(event["on"], language), jobcenter=event["jobcenter_name"])
+            lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
             continue
         text = gettext(x, EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
         if "{jobcenter}" in text:

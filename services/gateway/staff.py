@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
+from services.gateway import citizen
 from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
 from services.submissions import presentation
 from shared.dates import GERMANY
@@ -232,9 +233,7 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
         "documents": documents,
         "bescheid": by_id.get(bescheid_id) if bescheid_id else None,
         "bekanntgabe": bescheid_delivery(backend, token, case_id) if bescheid_id else None,
-        "timeline": [
-            event for event in backend.call("submissions", "get_timeline", case_id, token) if not event.get("draft")
-        ],
+        "timeline": [event for event in citizen.timeline(backend, token, case_id) if not event.get("draft")],
         "messages": list(backend.call("submissions", "list_messages", case_id, token)),
     }
 

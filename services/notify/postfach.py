@@ -79,6 +79,45 @@ TEXTS = {
         "Erinnerung: Unterlagen nachreichen",
         "Bitte denken Sie daran, die angeforderten Unterlagen bis zum {due_date} hochzuladen.",
     ),
+    # A reported move (docs/moves.md): who decides what, from when, and what the citizen should do.
+    "move_reported": (
+        "Ihr Umzug: Das ist jetzt zu tun",
+        "Sie haben uns Ihren Umzug zum {move_date} mitgeteilt. Diese Mitteilung bearbeitet das {old_jobcenter}. "
+        "Es entscheidet über Ihre Leistungen bis zum Umzug.\n\n"
+        "Ab dem {move_date} ist das {new_jobcenter} für Sie zuständig. Wie Sie es erreichen, zeigt Ihnen das Portal "
+        "unter „Welches Jobcenter ist für mich zuständig?“ mit Ihrer neuen Anschrift.\n\n"
+        "Das sollten Sie tun:\n"
+        "- Melden Sie sich nach dem Umzug beim {new_jobcenter}.\n"
+        "- Stellen Sie dort einen Weiterbewilligungsantrag, wenn Ihr Bewilligungszeitraum bald endet. Das geht "
+        "hier im Portal. Ihre neue Anschrift ist schon eingetragen.\n"
+        "- Ihre offenen Weiterbewilligungsanträge geben wir am {move_date} an das {new_jobcenter} ab. "
+        "Sie müssen sie nicht noch einmal stellen.\n"
+        "- Ihre offenen Veränderungsmitteilungen bearbeitet weiter das {old_jobcenter}.",
+    ),
+    "move_reported_to_zkt": (
+        "Ihr Umzug: Das ist jetzt zu tun",
+        "Sie haben uns Ihren Umzug zum {move_date} mitgeteilt. Diese Mitteilung bearbeitet das {old_jobcenter}. "
+        "Es entscheidet über Ihre Leistungen bis zum Umzug.\n\n"
+        "Ab dem {move_date} ist das {new_jobcenter} für Sie zuständig. Es ist ein kommunales Jobcenter und "
+        "nutzt dieses Portal nicht.\n\n"
+        "Das sollten Sie tun:\n"
+        "- Wenden Sie sich nach dem Umzug an das {new_jobcenter}. Sie erreichen es über die Kreis- oder "
+        "Stadtverwaltung.\n"
+        "- Stellen Sie neue Anträge dort, nicht mehr in diesem Portal.\n"
+        "- Ihre offenen Weiterbewilligungsanträge geben wir am {move_date} an das {new_jobcenter} ab.\n"
+        "- Ihre offenen Veränderungsmitteilungen bearbeitet weiter das {old_jobcenter}.",
+    ),
+    "move_reported_same_jobcenter": (
+        "Ihr Umzug: Ihr Jobcenter bleibt zuständig",
+        "Sie haben uns Ihren Umzug zum {move_date} mitgeteilt. Ihre neue Wohnung liegt im Gebiet desselben "
+        "Jobcenters: Das {old_jobcenter} bleibt für Sie zuständig. Sie müssen nichts weiter tun.",
+    ),
+    "move_handed_over": (
+        "Ihr Antrag ist beim neuen Jobcenter",
+        "Sie sind umgezogen. Seit dem {move_date} ist das {new_jobcenter} für Sie zuständig. Darum haben wir "
+        "diesen Weiterbewilligungsantrag am {move_date} an das {new_jobcenter} abgegeben. Es bearbeitet ihn "
+        "weiter. Sie müssen ihn nicht noch einmal stellen.",
+    ),
 }
 
 

@@ -75,6 +75,7 @@ class NotifyService(PortalService):
     tokens: TokenVerifier = AccessTokens()
     submissions: Any = RpcProxy("submissions")
     identity: Any = RpcProxy("identity")
+    routing: Any = RpcProxy("routing")
 
     # -- events of submissions --------------------------------------------------------------------
 
@@ -157,6 +158,43 @@ class NotifyService(PortalService):
 
         if self.db.apply_once(event, apply):
             log.info("case_withdrawn_told", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+
+    @integration_event_handler("submissions", "case_move_reported")
+    def on_case_move_reported(self, event: IntegrationEvent) -> None:
+        """What a move means for the citizen: who decides up to it, who from it, what to do (docs/moves.md)."""
+        data = event.data
+        old_jobcenter = data.get("previous_jobcenter_id")
+        if not old_jobcenter:
+            return  # a move of the release before, which went to the new Jobcenter at once: nothing to explain
+        new_jobcenter = str(data["jobcenter_id"])
+        if new_jobcenter == old_jobcenter:
+            kind = "move_reported_same_jobcenter"
+        else:
+            kind = "move_reported" if data.get("served", True) else "move_reported_to_zkt"
+        self._to_citizen(
+            event, self._carried(event, "owner_id"), kind, move_date=german_date(str(data["move_date"])),
+            old_jobcenter=self._jobcenter_name(old_jobcenter), new_jobcenter=self._jobcenter_name(new_jobcenter),
+        )  # fmt: skip
+
+    @integration_event_handler("submissions", "case_move_took_effect")
+    def on_case_move_took_effect(self, event: IntegrationEvent) -> None:
+        """Each case handed over to the new Jobcenter gets a message in its thread, saying so."""
+        data = event.data
+        case_ids = [str(case_id) for case_id in data.get("case_ids") or []]
+        if not case_ids:
+            return
+        owner = str(self._carried(event, "owner_id"))
+        values = {"move_date": german_date(str(data["move_date"])),
+                  "new_jobcenter": self._jobcenter_name(str(data["jobcenter_id"]))}  # fmt: skip
+
+        def apply(session: Session) -> str:
+            for case_id in case_ids:
+                message_id = postfach.post(session, owner, case_id, "move_handed_over", values=values)
+            self._queue_alert(session, event.event_id, owner, message_id)  # one e-mail for all of them
+            return message_id
+
+        if self.db.apply_once(event, apply) is not None:
+            log.info("move_handover_told", extra={"case_id": event.aggregate_id, "count": len(case_ids)})
 
     @integration_event_handler("submissions", "case_assigned")
     def on_case_assigned(self, event: IntegrationEvent) -> None:
@@ -327,6 +365,13 @@ class NotifyService(PortalService):
         institution = staff_institution(self.tokens.verify(token))
         if self.submissions.get_case_parties(case_id).get("jobcenter_id") != institution:
             raise NotFound("CASE_NOT_FOUND", "Diesen Vorgang gibt es nicht.")
+
+    def _jobcenter_name(self, jobcenter_id: str) -> str:
+        """``Jobcenter Dahme-Spreewald``, as citizens read it (routing's register: public data)."""
+        try:
+            return str(self.routing.get_jobcenter(jobcenter_id)["display_name"])
+        except NotFound:
+            return "zuständige Jobcenter"
 
     def _carried(self, event: IntegrationEvent, name: str) -> Any:
         """The case's ``owner_id``, ``jobcenter_id`` or ``kind`` as the event carries it; only for an event

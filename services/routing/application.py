@@ -38,7 +38,8 @@ class Assignments(PortalApplication):
         return self._save_new(assignment)
 
     def record_move(self, case_id: str, resolution: Resolution, move_date: str, source_event_id: str) -> UUID:
-        """Follow a reported move; a case not yet assigned is assigned from its new residence."""
+        """Follow a move that took effect; a case not yet assigned is assigned from the new residence. The
+        same source event again changes nothing (``moved_by``)."""
         check_case_id(case_id)
         assignment = self._find(case_id)
         if assignment is None:
@@ -60,6 +61,11 @@ class Assignments(PortalApplication):
         assignment.override(jobcenter, register_version, effective_from, note, actor_id)
         self.save(assignment)
         return assignment.id
+
+    def moved_by(self, case_id: str, source_event_id: str) -> bool:
+        """Whether the case's assignment has handled ``source_event_id`` already."""
+        assignment = self._find(case_id)
+        return assignment is not None and source_event_id in assignment.handled_event_ids
 
     def get_assignment(self, case_id: str) -> dict[str, Any]:
         assignment = self._get(case_id)

@@ -127,10 +127,16 @@ class RoutingService(PortalService):
 
     @integration_event_handler("submissions", "case_move_reported")
     def on_case_move_reported(self, event: IntegrationEvent) -> None:
+        """A move reported by the release before (no ``previous_jobcenter_id``): its VÄM was routed by the new
+        address, and the reporting case follows the move as it did then. Kept for one release, for its events
+        still queued at the upgrade (docs/moves.md). A move of this release stays with the Jobcenter until the
+        move and takes effect with ``case_move_took_effect``: nothing to do here."""
         case_id = event.aggregate_id
-        move_date = event.data.get("move_date")
+        if event.data.get("previous_jobcenter_id"):
+            log.info("move_reported_waits_for_its_date", extra={"case_id": case_id, "event_id": event.event_id})
+            return
         try:
-            moved_on = date.fromisoformat(str(move_date))
+            moved_on = date.fromisoformat(str(event.data.get("move_date")))
         except ValueError:
             log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
             return
@@ -139,6 +145,29 @@ class RoutingService(PortalService):
             return
         self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
         log_decision("case_move_followed", case_id, resolution)
+
+    @integration_event_handler("submissions", "case_move_took_effect")
+    def on_case_move_took_effect(self, event: IntegrationEvent) -> None:
+        """A citizen's move took effect: their open cases the event names go to the Jobcenter of the new
+        residence from the move date (a zkT: handed over). The reporting case itself stays (docs/moves.md).
+        The same event again changes nothing."""
+        move_date = event.data.get("move_date")
+        try:
+            moved_on = date.fromisoformat(str(move_date))
+        except ValueError:
+            log.error("move_date_invalid_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+            return
+        matched_key = event.data.get("matched_key")
+        if not matched_key:
+            log.error("move_area_missing_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+            return
+        resolution = self.index.carried(event.data, moved_on) or self.index.of_area(str(matched_key), moved_on)
+        for case_id in map(str, event.data.get("case_ids") or []):
+            if self.assignments.moved_by(case_id, event.event_id):
+                log.info("case_move_already_followed", extra={"case_id": case_id, "event_id": event.event_id})
+                continue
+            self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+            log_decision("case_move_followed", case_id, resolution)
 
     def _carried_resolution(self, event: IntegrationEvent, on_date: date) -> Resolution | None:
         """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the

@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.submissions.domainmodel import (
     DRAFT_ONLY_EVENTS,
+    MOVE_STEP_LABELS,
     RECORD_ONLY_EVENTS,
     TIMELINE_LABELS,
     Actor,
@@ -49,7 +50,30 @@ class Cases(PortalApplication):
             ("receipt_number", "jobcenter_id", "matched_key", "reason_code", "register_version", "owner_id"),
         ),
         Case.MoveReported: Publishes(
-            "case_move_reported", ("move_date", "jobcenter_id", "matched_key", "reason_code", "register_version")
+            "case_move_reported",
+            (
+                "move_date",
+                "jobcenter_id",
+                "matched_key",
+                "reason_code",
+                "register_version",
+                "previous_jobcenter_id",
+                "served",
+                "owner_id",
+            ),
+        ),
+        Case.MoveTookEffect: Publishes(
+            "case_move_took_effect",
+            (
+                "move_date",
+                "jobcenter_id",
+                "matched_key",
+                "reason_code",
+                "register_version",
+                "served",
+                "case_ids",
+                "owner_id",
+            ),
         ),
         Case.Assigned: Publishes("case_assigned", ("jobcenter_id", "reason_code")),
         Case.Reassigned: Publishes("case_reassigned", ("jobcenter_id", "reason_code", "effective_from")),
@@ -127,10 +151,18 @@ class Cases(PortalApplication):
 
         self._update(case_id, command)
 
-    def submit(self, case_id: str, actor: Actor, idempotency_key: str, responsible: dict[str, str] | None) -> str:
-        """Submit a draft routed to ``responsible``; returns the receipt number. The same key returns the
-        same receipt."""
-        return str(self.submit_and_describe(case_id, actor, idempotency_key, responsible)["receipt_number"])
+    def submit(
+        self,
+        case_id: str,
+        actor: Actor,
+        idempotency_key: str,
+        responsible: dict[str, str] | None,
+        moving_to: dict[str, Any] | None = None,
+    ) -> str:
+        """Submit a draft routed to ``responsible`` (a reported move: ``moving_to`` from its date); returns the
+        receipt number. The same key returns the same receipt."""
+        described = self.submit_and_describe(case_id, actor, idempotency_key, responsible, moving_to=moving_to)
+        return str(described["receipt_number"])
 
     def submit_routed(
         self,
@@ -139,9 +171,11 @@ class Cases(PortalApplication):
         idempotency_key: str,
         responsible_for: Callable[[str, dict[str, Any]], dict[str, str]],
         sign: Callable[[dict[str, Any]], str] | None = None,
+        moving_to_for: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Submit a draft to the Jobcenter that ``responsible_for(section_id, residence)`` names (routing's
-        answer; it raises when there is none); returns the case as ``get_case`` does.
+        answer; it raises when there is none); returns the case as ``get_case`` does. A reported move's new
+        address is routed by ``moving_to_for(move_date, new_residence)`` (routing's answer on that day).
 
         The case is loaded once for the question and the save. Raises what a submit would for a case that
         is not the actor's or not complete before routing is asked, so the citizen hears about missing
@@ -151,7 +185,12 @@ class Cases(PortalApplication):
         to_route = self._residence_to_route(case, actor)
         responsible = responsible_for(*to_route) if to_route is not None else None
         routed = to_route[1] if to_route is not None else None
-        return self.submit_and_describe(case_id, actor, idempotency_key, responsible, sign, routed, loaded=case)
+        move = self.form_of(case).move(case.answers) if to_route is not None else None
+        moving_to = moving_to_for(*move) if move is not None and moving_to_for is not None else None
+        return self.submit_and_describe(
+            case_id, actor, idempotency_key, responsible, sign, routed,
+            loaded=case, moving_to=moving_to, routed_move=move,
+        )  # fmt: skip
 
     def submit_and_describe(
         self,
@@ -162,6 +201,8 @@ class Cases(PortalApplication):
         sign: Callable[[dict[str, Any]], str] | None = None,
         routed_residence: dict[str, Any] | None = None,
         loaded: Case | None = None,
+        moving_to: dict[str, Any] | None = None,
+        routed_move: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Submit a draft; returns the case as ``get_case`` does, from the submitted case. With ``sign``,
         the receipt is signed and stored in the same save; ``responsible`` is routing's answer for
@@ -175,13 +216,13 @@ class Cases(PortalApplication):
             case.check_is_owner(actor)
             form = self.form_of(case)
             if routed_residence is not None and case.status == CaseStatus.DRAFT:
-                if form.residence(case.answers) != routed_residence:
+                if form.residence(case.answers) != routed_residence or form.move(case.answers) != routed_move:
                     raise Conflict(
                         "ADDRESS_CHANGED",
                         "Ihre Anschrift wurde gerade geändert. Bitte prüfen Sie sie und senden Sie den Antrag noch "
                         "einmal ab.",
                     )
-            case.submit(form, idempotency_key, responsible)
+            case.submit(form, idempotency_key, responsible, moving_to)
             if sign is not None:
                 case.issue_receipt(sign)
 
@@ -199,7 +240,7 @@ class Cases(PortalApplication):
         residence = form.residence(case.answers)
         if residence is None:
             raise InvalidInput("CASE_INCOMPLETE", "Es fehlen noch Angaben.", {"sections": {"wohnsitz": ["plz"]}})
-        return form.residence_section(case.answers), residence
+        return "wohnsitz", residence
 
     def issue_receipt(self, case_id: str, sign: Callable[[dict[str, Any]], str]) -> str:
         """The case's one signed receipt (issued now for a case submitted before receipts were stored)."""
@@ -237,8 +278,19 @@ class Cases(PortalApplication):
     def reassign(self, case_id: str, jobcenter_id: str, reason_code: str, effective_from: str) -> None:
         self._update(case_id, lambda case: case.reassign(jobcenter_id, reason_code, effective_from))
 
-    def hand_over(self, case_id: str, reason_code: str) -> None:
-        self._update(case_id, lambda case: case.hand_over(reason_code))
+    def hand_over(
+        self, case_id: str, reason_code: str, jobcenter_id: str | None = None, effective_from: str | None = None
+    ) -> None:
+        self._update(case_id, lambda case: case.hand_over(reason_code, jobcenter_id, effective_from))
+
+    def move_due(self, case_id: str, today: date) -> bool:
+        """Whether the case reports a move whose date is reached and that has not taken effect yet."""
+        return self._get(case_id).move_due(today)
+
+    def take_move_into_effect(self, case_id: str, today: date, open_case_ids: list[str]) -> None:
+        """Record that the move the case reports took effect, handing ``open_case_ids`` over (see
+        ``Case.take_move_into_effect``; Conflict ``MOVE_NOT_DUE`` when it is not due or done already)."""
+        self._update(case_id, lambda case: case.take_move_into_effect(today, open_case_ids))
 
     def receive(self, case_id: str, actor: Actor) -> None:
         self._update(case_id, lambda case: case.receive(actor))
@@ -333,6 +385,8 @@ class Cases(PortalApplication):
             "checklist": case.checklist,
             "document_request": self._open_document_request(case, form),
             "decision": case.decision,
+            # The move the case reports: its date and the Jobcenters, never the address.
+            "move": case.moved_to(),
             "version": case.version,
         }
 
@@ -409,7 +463,8 @@ class Cases(PortalApplication):
                 submitted_to = (jobcenter_id, matched_key)
             if name == "Assigned" and submitted_to is not None and submitted_to[0] == jobcenter_id:
                 entry["matched_key"] = submitted_to[1]
-            entries.append(entry)
+            step = {**entry, **dated_step(domain_event)}
+            entries.append({key: value for key, value in step.items() if value is not None})
         return entries
 
     def export_case(self, case_id: str) -> dict[str, Any]:
@@ -495,6 +550,34 @@ class Cases(PortalApplication):
             return uuid.UUID(str(case_id))
         except ValueError:
             raise InvalidInput("CASE_ID_INVALID", "Die Vorgangsnummer ist ungültig.") from None
+
+
+def dated_step(domain_event: Any) -> dict[str, Any]:
+    """What a step of a move adds to its timeline entry: ``on``, the day it takes effect, its label with that
+    day, and for the reported move the Jobcenter that keeps this case (``jobcenter_id``) and the one
+    responsible from the move (``new_jobcenter_id``). Empty for other events and for events stored before
+    they carried the day."""
+    name = type(domain_event).__name__
+    on = getattr(domain_event, "move_date", None) or getattr(domain_event, "effective_from", None)
+    if name not in MOVE_STEP_LABELS or not isinstance(on, str) or not on:
+        return {}
+    step: dict[str, Any] = {"on": on, "label": MOVE_STEP_LABELS[name].format(date=german_date(on))}
+    if name == "MoveReported":
+        previous = getattr(domain_event, "previous_jobcenter_id", None)
+        step["new_jobcenter_id"] = domain_event.jobcenter_id
+        # None (left out) in events of the release before, which gave the reporting case to the new Jobcenter.
+        step["jobcenter_id"] = previous
+    if name == "MoveTookEffect":
+        step["handed_over_case_ids"] = list(domain_event.case_ids)
+    return step
+
+
+def german_date(iso: str) -> str:
+    """``2027-01-01`` -> ``01.01.2027``; anything else stays as it is."""
+    try:
+        return date.fromisoformat(iso).strftime("%d.%m.%Y")
+    except ValueError:
+        return iso
 
 
 def _snake_case(name: str) -> str:

@@ -65,8 +65,16 @@ TIMELINE_LABELS = {
     "DocumentAttached": "Unterlage angehängt",
     "DocumentDetached": "Unterlage entfernt",
     "MoveReported": "Umzug gemeldet",
+    "MoveTookEffect": "Neues Jobcenter zuständig",
     "BecameOverdue": "Eingang nicht rechtzeitig bestätigt",
     "AssignmentPending": "Zuständiges Jobcenter wird ermittelt",
+}
+# The steps of a move, each dated with the day it takes effect (docs/moves.md).
+MOVE_STEP_LABELS = {
+    "MoveReported": "Umzug gemeldet zum {date}",
+    "MoveTookEffect": "Ab {date} ist das neue Jobcenter zuständig",
+    "Reassigned": "Am {date} an ein anderes Jobcenter abgegeben",
+    "HandedOver": "Am {date} an eine andere Stelle abgegeben",
 }
 # Events of the draft only: the staff's timeline of a case leaves them out.
 DRAFT_ONLY_EVENTS = frozenset({"SectionSaved", "DocumentAttached", "DocumentDetached"})
@@ -268,12 +276,31 @@ class Case(Aggregate):
 
     class MoveReported(Aggregate.Event):
         move_date: str
-        # What routing found for the new residence at the submission (as ``Submitted`` carries it), so that
-        # routing follows the move without asking for the address (None in events stored before).
+        # What routing found for the new residence on the move date (as ``Submitted`` carries it for the
+        # residence before), never the address (None in events stored before).
         jobcenter_id: str | None = None
         matched_key: str | None = None
         reason_code: str | None = None
         register_version: str | None = None
+        # Since moves follow § 36 SGB II (docs/moves.md): the Jobcenter until the move, which keeps this
+        # case, whether the new one uses the portal (False: a zkT) and whose Postfach is told. None in
+        # events of the release before, whose move routing followed with the reporting case itself.
+        previous_jobcenter_id: str | None = None
+        served: bool | None = None
+        owner_id: str | None = None
+
+    class MoveTookEffect(Aggregate.Event):
+        """The move date is reached: the new Jobcenter is responsible; ``case_ids`` are the owner's open
+        Weiterbewilligungsanträge handed over to it (§ 2 Abs. 2 SGB X)."""
+
+        move_date: str
+        jobcenter_id: str
+        matched_key: str | None
+        reason_code: str | None
+        register_version: str | None
+        served: bool
+        case_ids: list[str]
+        owner_id: str | None = None
 
     class Assigned(Aggregate.Event):
         jobcenter_id: str
@@ -290,6 +317,9 @@ class Case(Aggregate):
 
     class HandedOver(Aggregate.Event):
         reason_code: str
+        # The zkT and the day it took over (None in events stored before).
+        jobcenter_id: str | None = None
+        effective_from: str | None = None
 
     class Received(Aggregate.Event):
         actor_id: str
@@ -427,12 +457,21 @@ class Case(Aggregate):
     def _document_detached(self, document_id: str) -> None:
         del self.attachments[document_id]
 
-    def submit(self, form: Form, idempotency_key: str, responsible: dict[str, str] | None) -> str:
+    def submit(
+        self,
+        form: Form,
+        idempotency_key: str,
+        responsible: dict[str, str] | None,
+        moving_to: dict[str, Any] | None = None,
+    ) -> str:
         """Submit a complete, valid draft routed to its Jobcenter; returns the receipt number.
 
         ``responsible`` is routing's answer for the residence (``jobcenter_id``, ``matched_key``,
         ``reason_code``, ``register_version``): a draft without a Jobcenter cannot be submitted, so no
-        case is ever taken in and left waiting for one. Idempotent: the same key returns the same receipt
+        case is ever taken in and left waiting for one. A VÄM reporting a move is routed by the address
+        before the move and stays there; ``moving_to`` is routing's answer for the new address on the move
+        date (the same keys and ``served``: False for a zkT), without which it cannot be submitted
+        (InvalidInput ``RESIDENCE_NOT_ROUTABLE``). Idempotent: the same key returns the same receipt
         without a new event (``responsible`` is not needed then); another key after the submit raises
         Conflict ``CASE_ALREADY_SUBMITTED``.
         """
@@ -446,6 +485,13 @@ class Case(Aggregate):
         if not responsible or not responsible.get("jobcenter_id"):
             raise InvalidInput("RESIDENCE_NOT_ROUTABLE", "Wir können Ihre Anschrift noch keinem Jobcenter zuordnen.")
         content = form.submitted_content(self.answers)
+        move = form.move(content)
+        if move is not None and not (moving_to and moving_to.get("jobcenter_id")):
+            raise InvalidInput(
+                "RESIDENCE_NOT_ROUTABLE",
+                "Wir können Ihre neue Anschrift noch keinem Jobcenter zuordnen.",
+                {"section": "umzug"},
+            )
         self._submitted(
             receipt_number=new_receipt_number(german_today().year),
             content_hash=content_hash(self.kind, self.form_version, content),
@@ -454,10 +500,17 @@ class Case(Aggregate):
             owner_id=self.owner_id,
             **responsible,
         )
-        move = content.get("umzug")
-        if isinstance(move, dict) and move.get("umzugsdatum"):
-            # The new address is the residence routing was asked about for this submission.
-            self._move_reported(move_date=str(move["umzugsdatum"]), **responsible)
+        if move is not None and moving_to is not None:
+            self._move_reported(
+                move_date=move[0],
+                jobcenter_id=str(moving_to["jobcenter_id"]),
+                matched_key=moving_to.get("matched_key"),
+                reason_code=moving_to.get("reason_code"),
+                register_version=moving_to.get("register_version"),
+                previous_jobcenter_id=responsible["jobcenter_id"],
+                served=bool(moving_to.get("served", True)),
+                owner_id=self.owner_id,
+            )
         assert self.receipt_number is not None
         return self.receipt_number
 
@@ -525,8 +578,62 @@ class Case(Aggregate):
         matched_key: str | None = None,
         reason_code: str | None = None,
         register_version: str | None = None,
+        previous_jobcenter_id: str | None = None,
+        served: bool | None = None,
+        owner_id: str | None = None,
     ) -> None:
-        pass
+        self.reported_move = {
+            "move_date": move_date,
+            "jobcenter_id": jobcenter_id,
+            "matched_key": matched_key,
+            "reason_code": reason_code,
+            "register_version": register_version,
+            "served": True if served is None else served,
+            # The release before moved the reporting case itself: nothing is left to take effect.
+            "took_effect": previous_jobcenter_id is None,
+        }
+
+    def moved_to(self) -> dict[str, Any] | None:
+        """The move this case reports (date, new Jobcenter, whether it took effect); None for no move."""
+        move: dict[str, Any] | None = self.__dict__.get("reported_move")
+        return move
+
+    def move_due(self, today: date) -> bool:
+        """A reported move whose date is reached and which has not taken effect yet."""
+        move = self.moved_to()
+        return bool(move and not move["took_effect"] and date.fromisoformat(move["move_date"]) <= today)
+
+    def take_move_into_effect(self, today: date, open_case_ids: list[str]) -> None:
+        """From the move date the new Jobcenter is responsible: record it with the owner's open
+        Weiterbewilligungsanträge handed over to it. Conflict ``MOVE_NOT_DUE`` before the date, for a
+        case without a move and for a move that took effect already (so doing it twice changes nothing)."""
+        move = self.moved_to()
+        if move is None or not self.move_due(today):
+            raise Conflict("MOVE_NOT_DUE", "Für diesen Vorgang ist kein Umzug fällig.")
+        self._move_took_effect(
+            move_date=move["move_date"],
+            jobcenter_id=move["jobcenter_id"],
+            matched_key=move["matched_key"],
+            reason_code=move["reason_code"],
+            register_version=move["register_version"],
+            served=move["served"],
+            case_ids=sorted(set(open_case_ids) - {str(self.id)}),
+            owner_id=self.owner_id,
+        )
+
+    @event(MoveTookEffect)
+    def _move_took_effect(
+        self,
+        move_date: str,
+        jobcenter_id: str,
+        matched_key: str | None,
+        reason_code: str | None,
+        register_version: str | None,
+        served: bool,
+        case_ids: list[str],
+        owner_id: str | None = None,
+    ) -> None:
+        self.reported_move = {**self.__dict__["reported_move"], "took_effect": True}
 
     def discard(self, actor: Actor) -> None:
         self.check_is_owner(actor)
@@ -586,13 +693,15 @@ class Case(Aggregate):
         if self.status in (CaseStatus.SUBMITTED, CaseStatus.ASSIGNMENT_PENDING):
             self.status = CaseStatus.ASSIGNED
 
-    def hand_over(self, reason_code: str) -> None:
+    def hand_over(self, reason_code: str, jobcenter_id: str | None = None, effective_from: str | None = None) -> None:
         self.check_not_final()
         self.check_is_submitted()
-        self._handed_over(reason_code=reason_code)
+        self._handed_over(reason_code=reason_code, jobcenter_id=jobcenter_id, effective_from=effective_from)
 
     @event(HandedOver)
-    def _handed_over(self, reason_code: str) -> None:
+    def _handed_over(
+        self, reason_code: str, jobcenter_id: str | None = None, effective_from: str | None = None
+    ) -> None:
         self.status = CaseStatus.HANDED_OVER
         self.assignment_reason = reason_code
 

@@ -258,21 +258,22 @@ class Form:
         return kinds
 
     def residence(self, answers: dict[str, Any]) -> dict[str, Any] | None:
-        """Where the citizen lives for routing: the new address of a reported move, else the address."""
-        for section_id in ("umzug", "wohnsitz"):
-            section = answers.get(section_id)
-            applies = section_id == "wohnsitz" or _matches({"aenderungen": "umzug"}, answers)
-            if isinstance(section, dict) and applies:
-                keys = ("ags", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
-                residence: dict[str, Any] = {key: section.get(key) for key in keys}
-                residence["kreis"] = residence["ags"][:5] if residence.get("ags") else None
-                return residence
-        return None
+        """Where the citizen lives for routing: the address of the ``wohnsitz`` section.
 
-    def residence_section(self, answers: dict[str, Any]) -> str:
-        """The section :meth:`residence` takes the address from: ``umzug`` for a reported move."""
-        moved = _matches({"aenderungen": "umzug"}, answers) and isinstance(answers.get("umzug"), dict)
-        return "umzug" if moved else "wohnsitz"
+        A VÄM reporting a move is routed by this address too, the one before the move: that Jobcenter
+        decides on the time up to the move (§ 36 SGB II, docs/moves.md); :meth:`move` gives the new one.
+        """
+        return _residence_of(answers.get("wohnsitz"))
+
+    def move(self, answers: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """A reported move: its date and the new address; None unless the answers report one."""
+        section = answers.get("umzug")
+        if not (_matches({"aenderungen": "umzug"}, answers) and isinstance(section, dict)):
+            return None
+        residence = _residence_of(section)
+        if residence is None or not section.get("umzugsdatum"):
+            return None
+        return str(section["umzugsdatum"]), residence
 
     def prefill_from(self, previous: dict[str, Any]) -> dict[str, Any]:
         """Answers for a new form from a previous case's answers; only fields this form knows."""
@@ -326,6 +327,16 @@ def nachweis_labels(directory: Path = FORMS_DIR) -> dict[str, str]:
         str(kind): str(label)
         for kind, label in yaml.safe_load((directory / "nachweise.yaml").read_text(encoding="utf-8")).items()
     }
+
+
+def _residence_of(section: Any) -> dict[str, Any] | None:
+    """The routing keys of an address section (no name, nothing else); None for no section."""
+    if not isinstance(section, dict):
+        return None
+    keys = ("ags", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
+    residence: dict[str, Any] = {key: section.get(key) for key in keys}
+    residence["kreis"] = residence["ags"][:5] if residence.get("ags") else None
+    return residence
 
 
 def _inline_refs(node: Any, common: dict[str, Any]) -> Any:

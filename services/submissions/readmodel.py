@@ -570,6 +570,22 @@ def categories_of(session: Session, case_ids: list[str]) -> dict[str, list[str]]
     return found
 
 
+def open_cases_of_owner(session: Session, owner_id: str, kind: str, statuses: Sequence[str]) -> list[Any]:
+    """The owner's cases of ``kind`` in one of ``statuses`` (the owner index)."""
+    query = select(case_list.c.case_id, case_list.c.jobcenter_id).where(
+        case_list.c.owner_id == owner_id, case_list.c.kind == kind, case_list.c.status.in_(list(statuses))
+    )
+    return list(session.execute(query).mappings())
+
+
+def moves_reported_since(session: Session, since: datetime) -> list[str]:
+    """The VÄM submitted since ``since`` that report a move (the categories table's ``umzug`` rows)."""
+    query = select(case_categories.c.case_id).where(
+        case_categories.c.category == "umzug", case_categories.c.submitted_at >= since
+    )
+    return list(session.execute(query).scalars())
+
+
 def by_receipt_number(session: Session, receipt_number: str) -> Any:
     return session.execute(select(case_list).where(case_list.c.receipt_number == receipt_number)).mappings().first()
 

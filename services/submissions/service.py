@@ -19,7 +19,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from sqlalchemy.orm import Session
 
-from services.submissions import accesslog, readmodel, receipt
+from services.submissions import accesslog, moves, readmodel, receipt
 from services.submissions.application import Cases
 from services.submissions.domainmodel import (
     RECEIVE_WITHIN_WORKING_DAYS,
@@ -43,6 +43,7 @@ INBOX_PAGE = 50
 # How long a submit waits for routing's answer: well below the gateway's wait for the submit (5 s).
 ROUTING_TIMEOUT_SECONDS = 2.0
 OVERDUE_CHECK_SECONDS = 900
+MOVES_CHECK_SECONDS = 900
 
 
 class ReceiptKey(DependencyProvider):
@@ -141,18 +142,27 @@ class SubmissionsService(PortalService):
         with routing's answer), never taken in and left waiting for a Jobcenter.
         """
         actor = self._actor(token)
-        case = self.cases.submit_routed(case_id, actor, idempotency_key, self._responsible_jobcenter, self.signer.sign)
+        case = self.cases.submit_routed(
+            case_id, actor, idempotency_key, self._responsible_jobcenter, self.signer.sign, self._jobcenter_after_move
+        )
         log.info("case_submitted", extra={"case_id": case_id})
+        if case.get("move") and self.case_list.serving:
+            # A move dated today or earlier takes effect at once; a later one by the periodic check.
+            try:
+                self.case_list.runner.catch_up()
+                moves.take_move_into_effect(self.cases, self.case_list.runner, case_id, german_today())
+            except Exception:  # the case is submitted: the periodic check takes the move into effect instead
+                log.exception("move_not_taken_into_effect_at_submit", extra={"case_id": case_id})
         return case
 
-    def _ask_routing(self, residence: dict[str, Any]) -> dict[str, Any]:
+    def _ask_routing(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:
         """routing's answer, well within the gateway's wait: a submit the citizen was told failed must not
         happen later. The question expires in the queue unless routing takes it up in time."""
         ask = self.routing.resolve_residence
         ask.publisher.expiration = ROUTING_TIMEOUT_SECONDS
         try:
             with eventlet.Timeout(ROUTING_TIMEOUT_SECONDS, TimeoutError):
-                return dict(ask(residence, None))
+                return dict(ask(residence, on_date))
         except TimeoutError:
             log.warning("routing_unavailable_at_submit")
             raise Unavailable(
@@ -180,6 +190,26 @@ class SubmissionsService(PortalService):
             "matched_key": resolution["matched_key"],
             "reason_code": resolution["code"],
             "register_version": resolution["register_version"],
+        }
+
+    def _jobcenter_after_move(self, move_date: str, residence: dict[str, Any]) -> dict[str, Any]:
+        """Routing's Jobcenter for the new address on the move date: a gE, or a zkT (``served`` False, the
+        open cases are handed over to it); InvalidInput ``RESIDENCE_NOT_ROUTABLE`` when it is not one."""
+        resolution = self._ask_routing(residence, move_date)
+        if resolution["outcome"] not in ("assigned", "not_served"):
+            details = {key: resolution[key] for key in ("outcome", "code", "ask", "candidates")
+                       if resolution.get(key) is not None}  # fmt: skip
+            raise InvalidInput(
+                "RESIDENCE_NOT_ROUTABLE",
+                f"Wir können Ihre neue Anschrift noch keinem Jobcenter zuordnen. {resolution['message']}",
+                {"section": "umzug", "routing": details},
+            )
+        return {
+            "jobcenter_id": resolution["jobcenter"]["jobcenter_id"],
+            "matched_key": resolution["matched_key"],
+            "reason_code": resolution["code"],
+            "register_version": resolution["register_version"],
+            "served": resolution["outcome"] == "assigned",
         }
 
     @rpc
@@ -518,6 +548,12 @@ class SubmissionsService(PortalService):
         if self.case_list.serving:  # a read model still being built would miss cases, not flag wrong ones
             flag_overdue(self.cases, self.case_list.runner, german_today())
 
+    @timer(interval=MOVES_CHECK_SECONDS)
+    def take_due_moves_into_effect(self) -> None:
+        """Moves whose date is reached take effect (docs/moves.md); idempotent, safe on every instance."""
+        if self.case_list.serving:
+            moves.take_due_moves_into_effect(self.cases, self.case_list.runner, german_today())
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def _document_as_seen_by(self, token: str, document_id: Any) -> dict[str, Any] | None:
@@ -581,7 +617,11 @@ class SubmissionsService(PortalService):
 
     @integration_event_handler("routing", "case_handed_over")
     def on_case_handed_over(self, event: IntegrationEvent) -> None:
-        self._record_routing(event, lambda: self.cases.hand_over(event.data["case_id"], event.data["reason_code"]))
+        data = event.data
+        self._record_routing(
+            event, lambda: self.cases.hand_over(data["case_id"], data["reason_code"], data.get("jobcenter_id"),
+                                                data.get("effective_from"))
+        )  # fmt: skip
 
     def _record_routing(self, event: IntegrationEvent, record: Any) -> None:
         try:

@@ -22,6 +22,7 @@ from shared.servers import principal_environ
 from shared.service import service_class
 from shared.sql import make_engine
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
+from shared.testing.waiting import wait_until
 
 CORRELATION_ID = "routing-test-corr-0042"
 TREPTOW_KOEPENICK = {"plz": "12555", "ort": "Berlin", "strasse": "Alt-Köpenick", "hausnummer": "21",
@@ -199,7 +200,73 @@ def test_a_case_without_residence_waits_until_an_admin_assigns_it(routing, rpc, 
     assert overridden["history"][-1]["actor_id"] == "admin-1"
 
 
-def test_a_move_into_a_zkt_area_hands_the_case_over(routing, rpc, amqp_uri):
+def carried(resolution: dict) -> dict:
+    """What submissions' events carry of routing's answer at the submit: the area and the Jobcenter, no address."""
+    return {"jobcenter_id": resolution["jobcenter"]["jobcenter_id"], "matched_key": resolution["matched_key"],
+            "reason_code": resolution["code"], "register_version": resolution["register_version"]}  # fmt: skip
+
+
+def submitted_and_assigned(cluster, amqp_uri, residence) -> str:
+    """A case submitted with routing's answer for ``residence`` and assigned from it (no question for the case)."""
+    case_id = str(uuid.uuid4())  # the double knows no such case: a question for it would drop the event
+    answer = cluster.routing.resolve_residence(residence, None)
+    publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0005",
+                                                                   **carried(answer)})  # fmt: skip
+    wait_for_assignment(cluster, case_id)
+    return case_id
+
+
+def publish_move(amqp_uri, reporting_case_id, move_date, new_residence_answer, case_ids, times=1):
+    """``case_move_took_effect`` as submissions publishes it; ``times`` > 1: the same event (same id) again."""
+    data = {"move_date": move_date, **carried(new_residence_answer), "served": True, "case_ids": case_ids}
+    event = IntegrationEvent("case_move_took_effect", reporting_case_id, 3, data, correlation_id=CORRELATION_ID)
+    with EventPublisher(amqp_uri, "submissions") as publisher:
+        for _ in range(times):
+            publisher.publish(event)
+
+
+def test_a_move_taking_effect_hands_the_open_cases_it_names_over_from_the_move_date(routing, rpc, amqp_uri):
+    with rpc() as cluster:
+        wba = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        reporting = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)
+        publish_move(amqp_uri, reporting, "2026-12-15", dahme, [wba])
+        moved = wait_for_assignment(cluster, wba, until=lambda a: a["jobcenter_id"] != "jc-0394")
+        stayed = cluster.routing.get_assignment(reporting)
+    assert (moved["status"], moved["jobcenter_id"], moved["history"][-1]["what"]) == ("assigned", "jc-0012",
+                                                                                       "reassigned")  # fmt: skip
+    assert (moved["history"][-1]["effective_from"], moved["history"][-1]["previous_jobcenter_id"]) == (
+        "2026-12-15", "jc-0394",
+    )  # fmt: skip
+    assert (stayed["jobcenter_id"], len(stayed["history"])) == ("jc-0394", 1), "the reporting case stays"
+
+
+def test_a_redelivered_move_changes_nothing(routing, rpc, amqp_uri, captured_logs):
+    with rpc() as cluster:
+        wba = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        reporting = str(uuid.uuid4())
+        dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)
+        publish_move(amqp_uri, reporting, "2026-12-15", dahme, [wba], times=2)
+        moved = wait_for_assignment(cluster, wba, until=lambda a: a["jobcenter_id"] == "jc-0012")
+        wait_until(lambda: [line for line in captured_logs.named("case_move_already_followed")
+                            if line["case_id"] == wba], 15, "the redelivery handled")  # fmt: skip
+        again = cluster.routing.get_assignment(wba)
+    assert again["version"] == moved["version"]
+    assert again["history"] == moved["history"]
+
+
+def test_a_move_into_a_zkt_area_hands_the_open_cases_over_to_the_zkt(routing, rpc, amqp_uri):
+    with rpc() as cluster:
+        wba = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        there = cluster.routing.resolve_residence(GELNHAUSEN, None)  # a zkT area: found from its area key
+        publish_move(amqp_uri, str(uuid.uuid4()), "2026-12-01", there, [wba])
+        moved = wait_for_assignment(cluster, wba, until=lambda a: a["status"] != "assigned")
+    assert (moved["status"], moved["traeger_nummer"]) == ("handed_over", "43102")
+    assert moved["history"][-1]["effective_from"] == "2026-12-01"
+
+
+def test_a_move_reported_by_the_release_before_still_moves_the_reporting_case(routing, rpc, amqp_uri):
+    """Its VÄM was routed by the new address; one still queued at the upgrade follows the move as then."""
     case_id = new_case(TREPTOW_KOEPENICK)
     with rpc() as cluster:
         publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0004"})
@@ -211,23 +278,13 @@ def test_a_move_into_a_zkt_area_hands_the_case_over(routing, rpc, amqp_uri):
     assert moved["history"][-1]["effective_from"] == "2026-12-01"
 
 
-def carried(resolution: dict) -> dict:
-    """What submissions' events carry of routing's answer at the submit: the area and the Jobcenter, no address."""
-    return {"jobcenter_id": resolution["jobcenter"]["jobcenter_id"], "matched_key": resolution["matched_key"],
-            "reason_code": resolution["code"], "register_version": resolution["register_version"]}  # fmt: skip
-
-
-def test_a_case_and_its_move_carrying_their_areas_are_followed_without_asking_for_the_case(routing, rpc, amqp_uri):
-    case_id = str(uuid.uuid4())  # the double knows no such case: a question for it would drop the event
+def test_a_move_reported_by_this_release_leaves_the_reporting_case_where_it_is(routing, rpc, amqp_uri, captured_logs):
     with rpc() as cluster:
-        here = cluster.routing.resolve_residence(TREPTOW_KOEPENICK, None)
-        there = cluster.routing.resolve_residence(GELNHAUSEN, None)  # a zkT area: found from its area key
-        submitted = {"receipt_number": "JC-2026-TEST-0005", **carried(here)}
-        publish_from_submissions(amqp_uri, "case_submitted", case_id, submitted)
-        assigned = wait_for_assignment(cluster, case_id)
-        moved = {"move_date": "2026-12-01", **carried(there)}
-        publish_from_submissions(amqp_uri, "case_move_reported", case_id, moved)
-        followed = wait_for_assignment(cluster, case_id, until=lambda a: a["status"] != "assigned")
-    assert (assigned["jobcenter_id"], assigned["history"][0]["matched_key"]) == ("jc-0394", "berlin_bezirk:09")
-    assert (followed["status"], followed["traeger_nummer"]) == ("handed_over", "43102")
-    assert followed["history"][-1]["effective_from"] == "2026-12-01"
+        reporting = submitted_and_assigned(cluster, amqp_uri, TREPTOW_KOEPENICK)
+        dahme = cluster.routing.resolve_residence({"kreis": "12061"}, None)
+        reported = {"move_date": "2026-12-15", **carried(dahme), "served": True, "previous_jobcenter_id": "jc-0394"}
+        publish_from_submissions(amqp_uri, "case_move_reported", reporting, reported)
+        wait_until(lambda: [line for line in captured_logs.named("move_reported_waits_for_its_date")
+                            if line["case_id"] == reporting], 15, "the report handled")  # fmt: skip
+        stayed = cluster.routing.get_assignment(reporting)
+    assert (stayed["jobcenter_id"], len(stayed["history"])) == ("jc-0394", 1)

@@ -12,7 +12,15 @@ from typing import Any
 from services.submissions.application import Cases
 from services.submissions.domainmodel import Actor
 from services.submissions.readmodel import forget_case
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CITIZEN, JOBCENTER, ROUTED, UMZUG, fill
+from services.submissions.tests.scenarios import (
+    ARBEITSAUFNAHME,
+    CITIZEN,
+    JOBCENTER,
+    MOVED_TO,
+    ROUTED,
+    UMZUG,
+    fill,
+)
 from shared.dates import german_today
 from shared.errors import PortalError
 
@@ -40,7 +48,7 @@ STEPS: dict[str, Callable[[Cases, str], Any]] = {
     "change_categories": lambda cases, case_id: cases.save_section(
         case_id, CITIZEN, "aenderungen", {"aenderungen": ["arbeitsaufnahme", "umzug"]}
     ),
-    "submit": lambda cases, case_id: cases.submit(case_id, CITIZEN, f"key-{case_id}", ROUTED),
+    "submit": lambda cases, case_id: cases.submit(case_id, CITIZEN, f"key-{case_id}", ROUTED, MOVED_TO),
     "assign": lambda cases, case_id: cases.assign(case_id, JOBCENTER, "bezirk", "2026-1"),
     "pending": lambda cases, case_id: cases.mark_assignment_pending(case_id, "NO_MATCH"),
     "reassign": lambda cases, case_id: cases.reassign(

@@ -13,6 +13,10 @@ CASEWORKER_ELSEWHERE = Actor("caseworker-9", "caseworker", "jc-dahme-spreewald")
 # Routing's answer for ARBEITSAUFNAHME's address, as the service asks for it before a submission.
 ROUTED = {"jobcenter_id": JOBCENTER, "matched_key": "berlin_bezirk:09", "reason_code": "MATCHED_BERLIN_ADDRESS",
           "register_version": "test"}  # fmt: skip
+# Routing's answer for UMZUG's new address (Königs Wusterhausen, Landkreis Dahme-Spreewald) on the move date.
+NEW_JOBCENTER = "jc-dahme-spreewald"
+MOVED_TO = {"jobcenter_id": NEW_JOBCENTER, "matched_key": "kreis:12061", "reason_code": "MATCHED_GEMEINDE",
+            "register_version": "test", "served": True}  # fmt: skip
 
 ARBEITSAUFNAHME: dict[str, dict[str, Any]] = {
     "aenderungen": {"aenderungen": ["arbeitsaufnahme"]},

@@ -12,6 +12,7 @@ from services.submissions.tests.scenarios import (
     CASEWORKER_ELSEWHERE,
     CITIZEN,
     JOBCENTER,
+    MOVED_TO,
     ROUTED,
     UMZUG,
     fill,
@@ -25,7 +26,7 @@ TEAM_LEAD = Actor("team-lead-1", "team_lead", JOBCENTER)
 def assigned_case(cases, answers=ARBEITSAUFNAHME, jobcenter=JOBCENTER):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, answers)
-    cases.submit(case_id, CITIZEN, "k", ROUTED)
+    cases.submit(case_id, CITIZEN, "k", ROUTED, MOVED_TO)
     cases.assign(case_id, jobcenter, "bezirk", "2026-1")
     return case_id
 

@@ -14,6 +14,8 @@ from services.submissions.tests.scenarios import (
     CASEWORKER_ELSEWHERE,
     CITIZEN,
     JOBCENTER,
+    MOVED_TO,
+    NEW_JOBCENTER,
     OTHER_CITIZEN,
     ROUTED,
     UMZUG,
@@ -44,7 +46,7 @@ def bescheid(case_id, document_id="doc-bescheid"):
 def submitted_case(cases, answers=ARBEITSAUFNAHME):
     case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
     fill(cases, case_id, answers)
-    cases.submit(case_id, CITIZEN, "key-1", ROUTED)
+    cases.submit(case_id, CITIZEN, "key-1", ROUTED, MOVED_TO)
     return case_id
 
 
@@ -192,21 +194,39 @@ def test_a_wba_decision_needs_the_approval_period(cases):
     assert cases.get_case(case_id)["decision"]["approval_to"] == "2027-12-31"
 
 
-def test_a_reported_move_gives_routing_the_new_residence(cases):
+def test_a_reported_move_is_routed_by_the_address_before_the_move(cases):
     case_id = submitted_case(cases, UMZUG)
     case = cases.get_case(case_id)
-    assert case["residence"]["ags"] == "12061260"
-    assert case["residence"]["kreis"] == "12061"
+    assert (case["residence"]["plz"], case["residence"]["kreis"]) == ("12555", None)  # Berlin, until the move
+    assert case["move"] == {"move_date": "2026-12-15", "jobcenter_id": NEW_JOBCENTER, "matched_key": "kreis:12061",
+                            "reason_code": "MATCHED_GEMEINDE", "register_version": "test", "served": True,
+                            "took_effect": False}  # fmt: skip
     assert case["checklist"].keys() == {"mietvertrag", "wohnungsgeberbestaetigung"}
-    assert "MoveReported" in [entry["event"] for entry in cases.timeline(case_id)]
+    (reported,) = [entry for entry in cases.timeline(case_id) if entry["event"] == "MoveReported"]
+    assert reported["label"] == "Umzug gemeldet zum 15.12.2026"
+    assert (reported["on"], reported["jobcenter_id"], reported["new_jobcenter_id"]) == (
+        "2026-12-15", JOBCENTER, NEW_JOBCENTER,
+    )  # fmt: skip
+
+
+def test_a_move_whose_new_address_has_no_jobcenter_cannot_be_submitted(cases):
+    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+    fill(cases, case_id, UMZUG)
+    with pytest.raises(InvalidInput) as refused:
+        cases.submit(case_id, CITIZEN, "key-1", ROUTED, None)
+    assert (refused.value.code, refused.value.details["section"]) == ("RESIDENCE_NOT_ROUTABLE", "umzug")
+    assert cases.get_case(case_id)["status"] == "draft"
 
 
 def test_a_reported_move_carries_routings_answer_for_the_new_address_and_no_address(cases):
     before = cases.check_store()
     submitted_case(cases, UMZUG)
     notifications = cases.recorder.select_notifications(before, 20, inclusive_of_start=False)
-    (moved,) = [e for n in notifications if (e := cases.integration_event_for(n)) and e.type == "case_move_reported"]
-    assert moved.data == {"move_date": "2026-12-15", **ROUTED}
+    events = {e.type: e for n in notifications if (e := cases.integration_event_for(n))}
+    assert events["case_submitted"].data["jobcenter_id"] == JOBCENTER  # the Jobcenter until the move keeps it
+    assert events["case_move_reported"].data == {
+        "move_date": "2026-12-15", **MOVED_TO, "previous_jobcenter_id": JOBCENTER, "owner_id": CITIZEN.account_id,
+    }  # fmt: skip
 
 
 def test_an_upload_is_attached_to_a_draft_and_supplied_to_a_submitted_case(cases):
