@@ -360,6 +360,10 @@ class Cases(PortalApplication):
         form = self.form_of(case)
         return form, form.submitted_content(case.answers)
 
+    def submitted_attachments(self, case_id: str) -> dict[str, str]:
+        """The documents sent with the submission: document id → Nachweis kind."""
+        return dict(self._get(case_id).attachments)
+
     def prefill_source(self, case_id: str) -> dict[str, Any]:
         """What a new WBA copies from an earlier submitted case of the same owner."""
         case = self._get(case_id)
