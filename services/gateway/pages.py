@@ -462,7 +462,7 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
     return render(
         x, "section.html", status=400 if errors else 200, case=detail["case"], section=described[section_id],
         values=values, errors=errors, steps=detail["sections"], categories=form.get("categories", {}),
-        prefilled=case_is_prefilled(detail, section_id), routing=routing,
+        taken_over=taken_over(detail, section_id) if x.request.method == "GET" else (), routing=routing,
         residence_step=section_id in RESIDENCE_SECTIONS,
     )  # fmt: skip
 
@@ -496,10 +496,9 @@ def field_id(field: str | None) -> str:
     return (field or "_").replace(".", "-")
 
 
-def case_is_prefilled(detail: dict[str, Any], section_id: str) -> bool:
-    """A WBA draft whose section came from the citizen's last case: the page asks to confirm it."""
-    case = detail["case"]
-    return case["kind"] == "weiterbewilligungsantrag" and case["status"] == "draft" and section_id in detail["answers"]
+def taken_over(detail: dict[str, Any], section_id: str) -> tuple[str, ...]:
+    """The fields of a draft's section still holding what was taken over from the citizen's earlier cases."""
+    return tuple(detail.get("taken_over", {}).get(section_id, ()))
 
 
 def fields_from_form(schema: dict[str, Any], form: Any) -> dict[str, Any]:

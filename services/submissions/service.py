@@ -101,8 +101,8 @@ class SubmissionsService(PortalService):
     def start_draft(self, token: str, kind: str) -> str:
         """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id.
 
-        A Weiterbewilligungsantrag is prefilled from the owner's last submitted case, so the
-        citizen only confirms or corrects.
+        A Weiterbewilligungsantrag is prefilled from the owner's last submitted WBA and the VÄM
+        submitted after it (the form's ``prefill``), so the citizen only confirms or corrects.
         """
         owner = self._actor(token)
         if owner.role != "citizen":
@@ -111,8 +111,8 @@ class SubmissionsService(PortalService):
         prefill = None
         if kind == CaseKind.WEITERBEWILLIGUNGSANTRAG.value:
             with self.case_list.session() as session:
-                previous = readmodel.last_submitted_case_of_owner(session, owner_id)
-            prefill = self.cases.prefill_source(previous) if previous else None
+                earlier = readmodel.prefill_sources_of_owner(session, owner_id, kind)
+            prefill = [self.cases.prefill_source(case_id) for case_id in earlier] or None
         case_id = str(self.cases.start_draft(owner_id, kind, prefill_from=prefill))
         log.info("case_draft_started", extra={"case_id": case_id})
         return case_id

@@ -271,6 +271,9 @@ def test_the_weiterbewilligungsantrag_starts_prefilled_from_the_last_submitted_c
     assert "aus Ihrem letzten Antrag" in first.text
     assert 'value="12555"' in first.text and 'value="Bahnhofstraße"' in first.text
     assert re.search(r'<option value="09" selected>Treptow-Köpenick</option>', first.text)
+    assert re.search(r'id="plz"[^>]*aria-describedby="[^"]*plz-uebernommen', first.text)  # each value taken over
+    vermoegen = citizen.request("GET", first.url.split(portal.base)[1].replace("wohnsitz", "vermoegen")).text
+    assert "aus Ihrem letzten Antrag" not in vermoegen and "-uebernommen" not in vermoegen  # nothing taken over
 
 
 def test_the_household_of_a_weiterbewilligungsantrag_is_filled_in_rows_with_yes_no_questions(portal):
