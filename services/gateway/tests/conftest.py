@@ -21,7 +21,6 @@ from nameko.containers import ServiceContainer
 
 from services.gateway.service import Gateway
 from services.identity.operations import Identity, current_totp
-from services.routing.application import Assignments
 from services.submissions.application import Cases
 from shared import servers
 from shared.config import load_config
@@ -48,13 +47,6 @@ class Portal:
         self._engine = make_engine(str(config["DATABASE_URL"]))
         self._publisher = EventPublisher(env["AMQP_URI"], "submissions")
         self._relay = OutboxRelay(self._cases, self._publisher, RelayPositions(self._engine, self._cases.name))
-        routing = containers["routing"].config
-        self._assignments = Assignments.from_settings(str(routing["DATABASE_URL"]), str(routing["CIPHER_KEY"]))
-        self._routing_engine = make_engine(str(routing["DATABASE_URL"]))
-        self._routing_publisher = EventPublisher(env["AMQP_URI"], "routing")
-        self._routing_relay = OutboxRelay(
-            self._assignments, self._routing_publisher, RelayPositions(self._routing_engine, self._assignments.name)
-        )
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -62,10 +54,6 @@ class Portal:
     def relay(self) -> None:
         """Publish what submissions stored (its outbox relay, one batch)."""
         self._relay.relay_batch()
-
-    def relay_routing(self) -> None:
-        """Publish what routing stored (its outbox relay, one batch): assignments reach the case."""
-        self._routing_relay.relay_batch()
 
     def gateway_state(self) -> Any:
         (provider,) = [d for d in self.containers["gateway"].dependencies if isinstance(d, Gateway)]
@@ -86,9 +74,6 @@ class Portal:
         self._publisher.close()
         self._cases.close()
         self._engine.dispose()
-        self._routing_publisher.close()
-        self._assignments.close()
-        self._routing_engine.dispose()
 
 
 @contextmanager
