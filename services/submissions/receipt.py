@@ -105,6 +105,11 @@ YOUR = {"weiterbewilligungsantrag": "Ihren Weiterbewilligungsantrag",
         "veraenderungsmitteilung": "Ihre Veränderungsmitteilung"}  # fmt: skip
 
 
+# What the receipt adds to a Nachweis the documents service has not accepted (yet).
+DOCUMENT_STATES = {"awaiting_upload": " (wird noch geprüft)", "checking": " (wird noch geprüft)",
+                   "rejected": " (nicht angenommen)"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class SubmittedDocument:
     """A Nachweis sent with the submission, as the receipt lists it."""
@@ -112,7 +117,7 @@ class SubmittedDocument:
     nachweis: str  # its name on the form ("Arbeitsvertrag")
     file_name: str
     sha256: str
-    checked: bool = True  # False while the documents service still checks it (or it was refused)
+    state: str = "accepted"  # as the documents service says: awaiting_upload, checking, accepted, rejected
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
     if not letter.documents:
         paragraph("Mit diesem Antrag haben Sie keine Nachweise hochgeladen.", size=10, height=5)
     for number, document in enumerate(letter.documents, start=1):
-        state = "" if document.checked else " (wird noch geprüft)"
+        state = DOCUMENT_STATES.get(document.state, "")
         paragraph(f"{number}. {document.nachweis}: {document.file_name}{state}", size=10, height=5)
         pdf.set_x(pdf.l_margin + 5)
         pdf.set_font(font, size=8)

@@ -317,7 +317,7 @@ class SubmissionsService(PortalService):
                     nachweis=labels.get(nachweis, nachweis),
                     file_name=str(row["original_name"]),
                     sha256=str(row["sha256"] or "-"),
-                    checked=row["state"] == "accepted",
+                    state=str(row["state"]),
                 )
             )
         return tuple(listed)

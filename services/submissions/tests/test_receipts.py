@@ -91,13 +91,17 @@ def test_the_receipt_reads_as_a_letter_with_the_jobcenter_the_nachweise_and_how_
     claims = receipt.receipt_claims(cases.get_case(case_id))
     sha = hashlib.sha256(b"Arbeitsvertrag").hexdigest()
     contract = receipt.SubmittedDocument("Arbeitsvertrag", "Arbeitsvertrag Muster GmbH.pdf", sha)
-    letter = receipt.Letter("Jobcenter Berlin Treptow-Köpenick", (contract,), "https://portal.example/keys.json")
+    payslip = receipt.SubmittedDocument("Erste Lohnabrechnung", "Lohn.pdf", sha, state="checking")
+    letter = receipt.Letter(
+        "Jobcenter Berlin Treptow-Köpenick", (contract, payslip), "https://portal.example/keys.json"
+    )
     text = pdf_text(receipt.receipt_pdf(claims, form, content, jws, letter))
     assert "Wir haben Ihre Veränderungsmitteilung am " in text
     assert "Zuständiges Jobcenter: Jobcenter Berlin Treptow-Köpenick" in text
     assert "weitergeleitet" not in text
     assert "1. Arbeitsvertrag: Arbeitsvertrag Muster GmbH.pdf" in text
     assert f"SHA-256: {sha}" in text
+    assert "2. Erste Lohnabrechnung: Lohn.pdf (wird noch geprüft)" in text
     assert "So prüfen Sie diese Bestätigung" in text and "https://portal.example/keys.json" in text
     assert f"Eingangsnummer: {claims['receipt_number']}" in text
 
