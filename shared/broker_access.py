@@ -175,7 +175,8 @@ PRINCIPALS: tuple[Principal, ...] = (
         "submissions",
         serves=True,
         calls={
-            "identity": ("get_account", "get_jwks"), "documents": ("get_document",), "routing": ("resolve_residence",),
+            "identity": ("get_account", "get_jwks"), "documents": ("get_document", "list_documents"),
+            "routing": ("get_jobcenter", "resolve_residence"),
         },
         consumes={"routing": ("case_assigned", "case_assignment_pending", "case_handed_over", "case_reassigned")},
     ),

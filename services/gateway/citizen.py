@@ -100,6 +100,8 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
         "sections": answers["sections"],
         "nachweise": answers["nachweise"],
         "problems": answers["problems"],
+        # per section, the fields a WBA draft took over from earlier cases and still holds unchanged
+        "taken_over": answers.get("taken_over") or {},
         "documents": documents,
     }
 

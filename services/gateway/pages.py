@@ -126,14 +126,19 @@ def templates(language: str = i18n.DEFAULT_LANGUAGE) -> Environment:
     # Text that is not written in the template (the services' messages, names made in pages.py) is
     # translated with ``translated``, not ``_``: new-style ``_`` formats with ``%`` and marks its result
     # safe, which is right for the template's own text but not for text that may quote a file name.
-    environment.globals.update(lang=language, languages=i18n.LANGUAGES, translated=i18n.translations(language).gettext)
+    # Such text stays German where the catalog has no English: it is then marked lang="de" (i18n.py).
+    environment.globals.update(
+        lang=language, languages=i18n.LANGUAGES, translated=i18n.in_page_language(language),
+        translated_text=i18n.translations(language).gettext, german=i18n.german_attribute(language),
+    )  # fmt: skip
     environment.globals.update(
         status_names=STATUS_NAMES, kind_names=KIND_NAMES, change_names=change_names(), option_name=option_name
     )
     translate = i18n.translations(language).gettext
     environment.filters.update(
         german_date=partial(german_date, language=language), german_time=partial(german_time, language=language),
-        answer=partial(answer_text, translate=translate), date_input=date_input, number_input=number_input,
+        answer=partial(answer_text, translate=translate, language=language), date_input=date_input,
+        number_input=number_input,
         short_time=short_time, short_date=short_date,
     )  # fmt: skip
     return environment
@@ -210,7 +215,11 @@ def german_time(value: str, language: str = i18n.DEFAULT_LANGUAGE) -> str:
 
 
 def answer_text(
-    value: Any, name: str, field: dict[str, Any] | None = None, translate: Callable[[str], str] = str
+    value: Any,
+    name: str,
+    field: dict[str, Any] | None = None,
+    translate: Callable[[str], str] = str,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> str:
     """One answer as the citizen reads it on the review page: Ja/Nein, option names, German dates and amounts."""
     field = field or {}
@@ -219,12 +228,12 @@ def answer_text(
     if value is False:
         return translate("Nein")
     if isinstance(value, list):
-        return ", ".join(option_name(name, item) for item in value) or translate("Keine")
+        return ", ".join(translate(option_name(name, item)) for item in value) or translate("Keine")
     if field.get("format") == "date":
-        return german_date(value)
+        return german_date(value, language)
     if isinstance(value, int | float):
         return presentation.present_value(field, value)  # 1.710,55 € and 38,5 as on the receipt
-    return option_name(name, value)
+    return translate(option_name(name, value))
 
 
 def render(x: Exchange, template: str, status: int = 200, **context: Any) -> Response:
@@ -473,7 +482,7 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
     return render(
         x, "section.html", status=400 if errors else 200, case=detail["case"], section=described[section_id],
         values=values, errors=errors, steps=detail["sections"], categories=form.get("categories", {}),
-        prefilled=case_is_prefilled(detail, section_id), routing=routing,
+        taken_over=taken_over(detail, section_id) if x.request.method == "GET" else (), routing=routing,
         residence_step=section_id in RESIDENCE_SECTIONS,
     )  # fmt: skip
 
@@ -507,10 +516,9 @@ def field_id(field: str | None) -> str:
     return (field or "_").replace(".", "-")
 
 
-def case_is_prefilled(detail: dict[str, Any], section_id: str) -> bool:
-    """A WBA draft whose section came from the citizen's last case: the page asks to confirm it."""
-    case = detail["case"]
-    return case["kind"] == "weiterbewilligungsantrag" and case["status"] == "draft" and section_id in detail["answers"]
+def taken_over(detail: dict[str, Any], section_id: str) -> tuple[str, ...]:
+    """The fields of a draft's section still holding what was taken over from the citizen's earlier cases."""
+    return tuple(detail.get("taken_over", {}).get(section_id, ()))
 
 
 def fields_from_form(schema: dict[str, Any], form: Any) -> dict[str, Any]:
@@ -638,27 +646,30 @@ def case_page(x: Exchange, case_id: str, status: int = 200, **context: Any) -> R
 HIDDEN_EVENTS = {"SectionSaved"}  # every saved step would crowd the timeline
 
 
-def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The case's events as plain lines in the page's language, with the Jobcenter's name and local times."""
+def timeline_in_german(x: Exchange, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The case's events as lines in the page's language (``text`` is markup: German left untranslated and the
+    Jobcenter's name are marked ``lang="de"`` on an English page), with local times."""
     names: dict[str, str] = {}
     lines = []
     language = i18n.language_of(x.request)
+    shown = i18n.in_page_language(language)
     for event in events:
         if event["event"] in HIDDEN_EVENTS:
             continue
         if event.get("text"):  # a dated step of a move, named and dated by citizen.timeline
-            step = gettext(x, citizen.DATED_STEPS[event["event"]])
-            text = step.format(date=german_date(event["on"], language), jobcenter=event["jobcenter_name"])
+            step = shown(citizen.DATED_STEPS[event["event"]])
+            text = step.format(date=german_date(event["on"], language), jobcenter=shown(event["jobcenter_name"]))
             lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
             continue
-        text = gettext(x, EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
+        text = shown(EVENT_NAMES.get(event["event"], event.get("label") or event["event"]))
         if "{jobcenter}" in text:
             jobcenter_id = event.get("jobcenter_id")
             if jobcenter_id and jobcenter_id not in names:
                 names[jobcenter_id] = jobcenter_name(x, jobcenter_id)
-            text = text.format(jobcenter=names.get(jobcenter_id or "", gettext(x, "zuständigen Jobcenter")))
+            named = names.get(jobcenter_id or "")
+            text = text.format(jobcenter=shown(named) if named else shown("zuständigen Jobcenter"))
         if event.get("matched_key") and language == i18n.DEFAULT_LANGUAGE:  # routing says why in German
-            text = f"{text} — {citizen.area_reason(x.backend, event['matched_key'])}"
+            text = text + Markup(" — ") + citizen.area_reason(x.backend, event["matched_key"])
         lines.append({"at": event["at"], "when": german_time(event["at"], language), "text": text})
     return lines
 

@@ -102,16 +102,17 @@ class Cases(PortalApplication):
 
     # -- commands ---------------------------------------------------------------------------------
 
-    def start_draft(self, owner_id: str, kind: str, prefill_from: dict[str, Any] | None = None) -> UUID:
-        """Start a draft of the current form version; a WBA may be prefilled from earlier answers."""
+    def start_draft(self, owner_id: str, kind: str, prefill_from: list[dict[str, Any]] | None = None) -> UUID:
+        """Start a draft of the current form version; a WBA may be prefilled from earlier cases
+        (``prefill_sources``, oldest first; the draft records the newest as ``prefilled_from``)."""
         form = self.forms.current(parse_kind(kind))
-        answers = form.prefill_from(prefill_from["answers"]) if prefill_from else {}
+        answers = form.prefill_from(prefill_from) if prefill_from else {}
         case = Case(
             owner_id=owner_id,
             kind=CaseKind(kind),
             form_version=form.version,
             answers=answers,
-            prefilled_from=prefill_from["case_id"] if prefill_from else None,
+            prefilled_from=prefill_from[-1]["case_id"] if prefill_from and answers else None,
         )
         self.save(case)
         return case.id
@@ -414,10 +415,18 @@ class Cases(PortalApplication):
         form = self.form_of(case)
         return form, form.submitted_content(case.answers)
 
+    def submitted_attachments(self, case_id: str) -> dict[str, str]:
+        """The documents sent with the submission: document id → Nachweis kind."""
+        return dict(self._get(case_id).attachments)
+
     def prefill_source(self, case_id: str) -> dict[str, Any]:
-        """What a new WBA copies from an earlier submitted case of the same owner."""
+        """What a new WBA may take over from an earlier submitted case of the same owner: its kind and answers."""
         case = self._get(case_id)
-        return {"case_id": str(case.id), "answers": self.form_of(case).submitted_content(case.answers)}
+        return {
+            "case_id": str(case.id),
+            "kind": case.kind.value,
+            "answers": self.form_of(case).submitted_content(case.answers),
+        }
 
     def get_answers(self, case_id: str) -> dict[str, Any]:
         """What the citizen filled in, and which sections and Nachweise apply now."""
@@ -433,6 +442,7 @@ class Cases(PortalApplication):
                 {"kind": kind, "label": form.labels.get(kind, kind)} for kind in form.required_nachweise(case.answers)
             ],
             "problems": form.problems_before_submit(case.answers),
+            "taken_over": case.taken_over_fields() if case.status == CaseStatus.DRAFT else {},
         }
 
     def timeline(self, case_id: str) -> list[dict[str, Any]]:

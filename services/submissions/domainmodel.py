@@ -7,6 +7,7 @@ actions. Citizens act as the case's owner; staff as an ``Actor`` with role and i
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import secrets
@@ -402,6 +403,8 @@ class Case(Aggregate):
         self.form_version = form_version
         self.answers: dict[str, Any] = dict(answers)
         self.prefilled_from = prefilled_from
+        # What the draft took over from earlier cases, as it was: shown as taken over while unchanged.
+        self.prefilled: dict[str, Any] = copy.deepcopy(dict(answers)) if prefilled_from else {}
         self.status = CaseStatus.DRAFT
         self.attachments: dict[str, str] = {}
         self.receipt_number: str | None = None
@@ -535,6 +538,19 @@ class Case(Aggregate):
         self.checklist = {kind: {"status": NachweisStatus.MISSING.value, "document_ids": []} for kind in nachweise}
         for document_id, nachweis in self.attachments.items():
             self._mark_supplied(nachweis, document_id)
+
+    def taken_over_fields(self) -> dict[str, list[str]]:
+        """Per section, the fields still holding what was taken over from earlier cases."""
+        prefilled: dict[str, Any] = getattr(self, "prefilled", None) or {}  # none in snapshots of older releases
+        taken: dict[str, list[str]] = {}
+        for section_id, given in prefilled.items():
+            now = self.answers.get(section_id)
+            if not isinstance(given, dict) or not isinstance(now, dict):
+                continue
+            fields = [name for name, value in given.items() if name in now and now[name] == value]
+            if fields:
+                taken[section_id] = fields
+        return taken
 
     def receipt_claims(self) -> dict[str, Any]:
         """What the receipt attests: the submission - ids, codes, its time and the hash of the content.

@@ -182,7 +182,10 @@ class Form:
             for raw in definition["sections"]
         ]
         self._by_id = {section.id: section for section in self.sections}
-        self.prefill_sections: list[str] = list(definition.get("prefill", []))
+        prefill = definition.get("prefill") or {}
+        self.prefill_sections: list[str] = list(prefill.get("sections", []))
+        self.prefill_skipped: set[str] = set(prefill.get("not_taken_over", []))
+        self.prefill_from_changes: list[dict[str, Any]] = list(prefill.get("from_changes", []))
         self.nachweis_rules: list[dict[str, Any]] = list(definition.get("nachweise", []))
         self.categories: dict[str, Any] = dict(definition.get("categories", {}))
         self.categories_from: dict[str, str] | None = definition.get("categories_from")
@@ -275,21 +278,47 @@ class Form:
             return None
         return str(section["umzugsdatum"]), residence
 
-    def prefill_from(self, previous: dict[str, Any]) -> dict[str, Any]:
-        """Answers for a new form from a previous case's answers; only fields this form knows."""
-        answers: dict[str, Any] = {}
-        sources = dict(previous)
-        if _matches({"aenderungen": "umzug"}, previous) and isinstance(previous.get("umzug"), dict):
-            sources["wohnsitz"] = previous["umzug"]
-        for section_id in self.prefill_sections:
-            data = sources.get(section_id)
-            if not isinstance(data, dict):
+    def prefill_from(self, sources: list[dict[str, Any]]) -> dict[str, Any]:
+        """Answers for a new form from earlier submitted cases (``{"kind", "answers"}``, oldest first).
+
+        A case of this same kind gives its ``prefill`` sections as they were (without the ``not_taken_over``
+        fields) and replaces what came before; every other case (a VÄM) changes them as its reported changes
+        say (``from_changes``). Only fields this form knows, and only sections left with an answer.
+        """
+        answers: dict[str, dict[str, Any]] = {}
+        for source in sources:
+            previous = source["answers"]
+            if source["kind"] == self.kind:
+                answers = {
+                    section_id: {
+                        key: copy.deepcopy(value)
+                        for key, value in previous[section_id].items()
+                        if f"{section_id}.{key}" not in self.prefill_skipped
+                    }
+                    for section_id in self.prefill_sections
+                    if isinstance(previous.get(section_id), dict)
+                }
                 continue
-            known = self.section(section_id).schema.get("properties", {})
-            kept = {key: copy.deepcopy(value) for key, value in data.items() if key in known}
-            if kept:
-                answers[section_id] = kept
-        return answers
+            for rule in self.prefill_from_changes:
+                when = rule.get("when")
+                if when is not None and not _matches({"aenderungen": when}, previous):
+                    continue
+                if "drop" in rule:
+                    answers.pop(rule["drop"], None)
+                    continue
+                given = previous.get(rule["from"])
+                if not isinstance(given, dict):
+                    continue
+                taken = {field: copy.deepcopy(given[other]) for field, other in rule["set"].items() if other in given}
+                section = {} if rule.get("replace") else answers.get(rule["section"], {})
+                answers[rule["section"]] = {**section, **rule.get("values", {}), **taken}
+        known = {section_id: self.section(section_id).schema.get("properties", {}) for section_id in answers}
+        kept = {
+            section_id: {key: value for key, value in data.items() if key in known[section_id]}
+            for section_id, data in answers.items()
+            if section_id in self.prefill_sections
+        }
+        return {section_id: data for section_id, data in kept.items() if data}
 
 
 class FormCatalogue:

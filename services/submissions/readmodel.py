@@ -449,14 +449,21 @@ def cases_of_owner(session: Session, owner_id: str) -> list[Any]:
     return list(session.execute(query).mappings())
 
 
-def last_submitted_case_of_owner(session: Session, owner_id: str) -> str | None:
+def prefill_sources_of_owner(session: Session, owner_id: str, kind: str) -> list[str]:
+    """The owner's last submitted case of ``kind`` and every case submitted after it, oldest first
+    (all submitted cases when there is none of ``kind``); withdrawn ones left out."""
     query = (
-        select(case_list.c.case_id)
-        .where(case_list.c.owner_id == owner_id, case_list.c.submitted_at.is_not(None))
-        .order_by(case_list.c.submitted_at.desc())
-        .limit(1)
+        select(case_list.c.case_id, case_list.c.kind)
+        .where(
+            case_list.c.owner_id == owner_id,
+            case_list.c.submitted_at.is_not(None),
+            case_list.c.status != "withdrawn",
+        )
+        .order_by(case_list.c.submitted_at)
     )
-    return session.execute(query).scalar_one_or_none()
+    rows = session.execute(query).all()
+    last = max((index for index, row in enumerate(rows) if row.kind == kind), default=0)
+    return [str(row.case_id) for row in rows[last:]]
 
 
 RECEIPT_PART = re.compile(r"[A-Z0-9-]{2,20}")

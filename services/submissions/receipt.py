@@ -2,8 +2,10 @@
 
 The claims (receipt number, time, kind, form version, content hash, Jobcenter) are signed as a
 compact JWS with the service's Ed25519 key (``alg: EdDSA``, ``kid`` = key thumbprint); the public
-key is published as a JWKS, so anyone can verify a receipt later without asking us. The PDF shows
-the same claims, what was submitted, and the JWS itself.
+key is published as a JWKS, so anyone can verify a receipt later without asking us. The PDF reads as
+a letter: the same claims, the responsible Jobcenter (or that the case is being forwarded), what was
+submitted, the Nachweise with their SHA-256, how to verify it, and the JWS itself. Only the JWS is signed:
+the PDF is drawn anew at every download, so the Jobcenter's name appears once the case is assigned.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,8 @@ from services.submissions import presentation
 from services.submissions.forms import Form
 
 ISSUER = "jobcenter-portal/submissions"
+# Where the gateway publishes the receipt keys (JWKS), below the portal's address.
+KEYS_PATH = "/.well-known/receipt-keys.json"
 # A Unicode font for what citizens typed; the PDF core fonts only know Latin-1.
 UNICODE_FONTS = (Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),)
 
@@ -49,7 +54,10 @@ class ReceiptSigner:
     public halves of keys used before (``retired_public_keys``: their JWK ``x``), so that a receipt signed
     before a key change verifies for good."""
 
-    def __init__(self, private_key_b64: str, retired_public_keys: Iterable[str] = ()) -> None:
+    def __init__(
+        self, private_key_b64: str, retired_public_keys: Iterable[str] = (), keys_url: str = KEYS_PATH
+    ) -> None:
+        self.keys_url = keys_url  # where the gateway publishes jwks(): printed on the receipt
         try:
             self.private_key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(private_key_b64))
         except ValueError as problem:
@@ -92,49 +100,117 @@ def receipt_claims(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], token: str) -> bytes:
-    """An A4 PDF: the claims, the submitted answers section by section, and the JWS to verify."""
+# "Wir haben ... erhalten": each kind with its article.
+YOUR = {"weiterbewilligungsantrag": "Ihren Weiterbewilligungsantrag",
+        "veraenderungsmitteilung": "Ihre Veränderungsmitteilung"}  # fmt: skip
+
+
+# What the receipt adds to a Nachweis the documents service has not accepted (yet).
+DOCUMENT_STATES = {"awaiting_upload": " (wird noch geprüft)", "checking": " (wird noch geprüft)",
+                   "rejected": " (nicht angenommen)"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SubmittedDocument:
+    """A Nachweis sent with the submission, as the receipt lists it."""
+
+    nachweis: str  # its name on the form ("Arbeitsvertrag")
+    file_name: str
+    sha256: str
+    state: str = "accepted"  # as the documents service says: awaiting_upload, checking, accepted, rejected
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What the receipt says beside the signed claims; none of it is signed, so it may be drawn anew.
+
+    ``jobcenter``: the assigned Jobcenter's name as the register gives it, None while routing's
+    assignment is not recorded yet. ``keys_url``: where the public keys are published.
+    """
+
+    jobcenter: str | None = None
+    documents: tuple[SubmittedDocument, ...] = ()
+    keys_url: str = KEYS_PATH
+
+
+def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], token: str, letter: Letter) -> bytes:
+    """An A4 letter: to whom it went, the claims, the answers section by section, the Nachweise with their
+    SHA-256, and how to verify the JWS printed at its end."""
     pdf = FPDF(format="A4")
     pdf.set_title(f"Eingangsbestätigung {claims['receipt_number']}")
     pdf.set_creator("Jobcenter-Portal")
     font = _font(pdf)
-    pdf.add_page()
     pdf.set_margins(20, 20, 20)
-    pdf.set_font(font, size=16)
-    pdf.cell(0, 10, "Eingangsbestätigung", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(font, size=11)
-    lines = [
+    pdf.add_page()
+
+    def paragraph(text: str, size: int = 11, height: float = 6) -> None:
+        pdf.set_font(font, size=size)
+        pdf.multi_cell(0, height, _text(text, font), new_x="LMARGIN", new_y="NEXT", align="L")
+
+    def heading(text: str) -> None:
+        pdf.ln(3)
+        paragraph(text, size=13, height=8)
+
+    paragraph("Jobcenter-Portal · Eingangsbestätigung", size=9, height=5)
+    pdf.ln(4)
+    paragraph("Eingangsbestätigung", size=16, height=10)
+    submitted = _berlin_time(claims["submitted_at"])
+    paragraph(f"Wir haben {YOUR.get(form.kind, form.title)} am {submitted} über das Jobcenter-Portal erhalten.")
+    if letter.jobcenter:
+        paragraph(f"Zuständig ist das {letter.jobcenter}. Dort werden Ihre Angaben bearbeitet.")
+    else:
+        paragraph(
+            "Ihre Angaben werden an das zuständige Jobcenter weitergeleitet. Sobald es feststeht, steht sein Name "
+            "auf dieser Bestätigung, wenn Sie sie neu herunterladen. Eingegangen sind Ihre Angaben schon jetzt."
+        )
+    pdf.ln(2)
+    for label, value in (
+        ("Zuständiges Jobcenter", letter.jobcenter or "wird weitergeleitet"),
         ("Eingangsnummer", claims["receipt_number"]),
-        ("Eingegangen am", _berlin_time(claims["submitted_at"])),
+        ("Eingegangen am", submitted),
         ("Art", form.title),
         ("Formularversion", claims["form_version"]),
-        ("Prüfsumme", claims["content_hash"]),
-    ]
-    for label, value in lines:
-        pdf.multi_cell(0, 6, _text(f"{label}: {value}", font), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
+        ("Prüfsumme Ihrer Angaben", claims["content_hash"]),
+    ):
+        paragraph(f"{label}: {value}")
+
+    heading("Ihre Angaben")
     for section in form.applicable_sections(content):
         if section.id not in content:
             continue
-        pdf.set_font(font, size=12)
-        pdf.multi_cell(0, 7, _text(section.title, font), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+        paragraph(section.title, size=12, height=7)
         pdf.set_font(font, size=10)
         _answers(pdf, font, presentation.present_section(section.schema, content[section.id]), indent=0)
-        pdf.ln(2)
-    pdf.ln(4)
-    pdf.set_font(font, size=8)
-    pdf.multi_cell(
-        0,
-        4,
-        _text(
-            "Diese Bestätigung ist elektronisch signiert (JWS, EdDSA). Prüfen kann sie jeder mit den "
-            "öffentlichen Schlüsseln des Portals unter /.well-known/receipt-keys.json (JWKS; der Schlüssel "
-            "trägt die Kennung „kid“ aus dem Kopf der Signatur). Signatur:",
-            font,
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
+
+    heading("Ihre Nachweise")
+    if not letter.documents:
+        paragraph("Mit diesem Antrag haben Sie keine Nachweise hochgeladen.", size=10, height=5)
+    for number, document in enumerate(letter.documents, start=1):
+        state = DOCUMENT_STATES.get(document.state, "")
+        paragraph(f"{number}. {document.nachweis}: {document.file_name}{state}", size=10, height=5)
+        pdf.set_x(pdf.l_margin + 5)
+        pdf.set_font(font, size=8)
+        pdf.multi_cell(0, 4, f"SHA-256: {document.sha256}", new_x="LMARGIN", new_y="NEXT")
+    if letter.documents:
+        paragraph(
+            "Die SHA-256-Prüfsumme ist der digitale Fingerabdruck einer Datei: Stimmt sie mit Ihrer Datei überein, "
+            "hat das Jobcenter genau diese Datei erhalten.",
+            size=9,
+            height=4.5,
+        )
+
+    heading("So prüfen Sie diese Bestätigung")
+    paragraph(
+        "Diese Bestätigung ist elektronisch signiert. Die Signatur unten (JWS, Verfahren EdDSA) enthält die "
+        "Eingangsnummer, den Zeitpunkt des Eingangs, die Art, die Formularversion und die Prüfsumme Ihrer "
+        "Angaben. Jeder kann sie prüfen, ohne uns zu fragen: mit den öffentlichen Schlüsseln des Portals unter "
+        f"{letter.keys_url} (JWKS). Der passende Schlüssel trägt die Kennung „kid“ aus dem Kopf der Signatur. "
+        "Ist die Signatur gültig, ist Ihr Antrag mit diesen Angaben zu diesem Zeitpunkt eingegangen.",
+        size=9,
+        height=4.5,
     )
+    paragraph("Signatur:", size=9, height=4.5)
     pdf.set_font("Courier", size=6)
     pdf.multi_cell(0, 3, token, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

@@ -44,14 +44,18 @@ INBOX_PAGE = 50
 ROUTING_TIMEOUT_SECONDS = 2.0
 OVERDUE_CHECK_SECONDS = 900
 MOVES_CHECK_SECONDS = 900
+# How long a receipt download waits for routing (the Jobcenter's name) and documents (the Nachweise).
+RECEIPT_LOOKUP_SECONDS = 3.0
 
 
 class ReceiptKey(DependencyProvider):
-    """The service's receipt signer, from ``RECEIPT_SIGNING_KEY``."""
+    """The service's receipt signer, from ``RECEIPT_SIGNING_KEY``, and where its keys are published (``PORTAL_URL``)."""
 
     def setup(self) -> None:
-        retired = str(self.container.config.get("RECEIPT_RETIRED_KEYS") or "").split(",")
-        self.signer = receipt.ReceiptSigner(str(self.container.config["RECEIPT_SIGNING_KEY"]), retired)
+        config = self.container.config
+        retired = str(config.get("RECEIPT_RETIRED_KEYS") or "").split(",")
+        keys_url = str(config.get("PORTAL_URL") or "").rstrip("/") + receipt.KEYS_PATH
+        self.signer = receipt.ReceiptSigner(str(config["RECEIPT_SIGNING_KEY"]), retired, keys_url)
 
     def get_dependency(self, worker_ctx: Any) -> receipt.ReceiptSigner:
         return self.signer
@@ -99,8 +103,8 @@ class SubmissionsService(PortalService):
     def start_draft(self, token: str, kind: str) -> str:
         """Start a draft of the current form of ``kind`` for ``owner_id``; returns the case id.
 
-        A Weiterbewilligungsantrag is prefilled from the owner's last submitted case, so the
-        citizen only confirms or corrects.
+        A Weiterbewilligungsantrag is prefilled from the owner's last submitted WBA and the VÄM
+        submitted after it (the form's ``prefill``), so the citizen only confirms or corrects.
         """
         owner = self._actor(token)
         if owner.role != "citizen":
@@ -109,8 +113,8 @@ class SubmissionsService(PortalService):
         prefill = None
         if kind == CaseKind.WEITERBEWILLIGUNGSANTRAG.value:
             with self.case_list.session() as session:
-                previous = readmodel.last_submitted_case_of_owner(session, owner_id)
-            prefill = self.cases.prefill_source(previous) if previous else None
+                earlier = readmodel.prefill_sources_of_owner(session, owner_id, kind)
+            prefill = [self.cases.prefill_source(case_id) for case_id in earlier] or None
         case_id = str(self.cases.start_draft(owner_id, kind, prefill_from=prefill))
         log.info("case_draft_started", extra={"case_id": case_id})
         return case_id
@@ -285,15 +289,69 @@ class SubmissionsService(PortalService):
 
     @rpc
     def get_receipt(self, case_id: str, token: str) -> dict[str, Any]:
-        """The signed receipt of a submitted case: ``{receipt_number, jws, pdf}`` (PDF base64)."""
+        """The signed receipt of a submitted case: ``{receipt_number, jws, pdf}`` (PDF base64).
+
+        The JWS is the one signed at the submission; the PDF around it is drawn now, with the assigned
+        Jobcenter's name (routing) and the submitted Nachweise's names and SHA-256 (documents). Raises
+        Unavailable ``RECEIPT_UNAVAILABLE`` when either does not answer in time.
+        """
         case = self._readable_case(case_id, token)
         if case["receipt_number"] is None:
             raise Conflict("CASE_NOT_SUBMITTED", "Dieser Antrag wurde noch nicht abgeschickt.")
         signed = self.cases.issue_receipt(case_id, self.signer.sign)
         claims = receipt.receipt_claims(case)
         form, content = self.cases.submitted_form_and_content(case_id)
-        document = receipt.receipt_pdf(claims, form, content, signed)
+        attachments = self.cases.submitted_attachments(case_id)
+        try:
+            with eventlet.Timeout(RECEIPT_LOOKUP_SECONDS, TimeoutError):
+                letter = receipt.Letter(
+                    jobcenter=self._jobcenter_name(case["jobcenter_id"], case["submitted_at"]),
+                    documents=self._submitted_documents(token, case_id, form.labels, attachments),
+                    keys_url=self.signer.keys_url,
+                )
+        except (TimeoutError, Unavailable):
+            log.warning("receipt_letter_unavailable", extra={"case_id": case_id})
+            raise Unavailable(
+                "RECEIPT_UNAVAILABLE",
+                "Die Eingangsbestätigung kann gerade nicht erstellt werden. Ihr Antrag ist trotzdem eingegangen. "
+                "Bitte versuchen Sie es in einigen Minuten noch einmal.",
+            ) from None
+        document = receipt.receipt_pdf(claims, form, content, signed, letter)
         return {"receipt_number": case["receipt_number"], "jws": signed, "pdf": base64.b64encode(document).decode()}
+
+    def _jobcenter_name(self, jobcenter_id: str | None, submitted_at: str) -> str | None:
+        """The assigned Jobcenter's name from routing's register (today's, else the one of the submission day)."""
+        if not jobcenter_id:
+            return None  # routing's assignment is not recorded yet: the receipt says it is being forwarded
+        for on_date in (None, submitted_at[:10]):
+            try:
+                found = self.routing.get_jobcenter(jobcenter_id, on_date)
+            except NotFound:
+                continue
+            return str(found.get("display_name") or found["name"])
+        return jobcenter_id
+
+    def _submitted_documents(
+        self, token: str, case_id: str, labels: dict[str, str], attachments: dict[str, str]
+    ) -> tuple[receipt.SubmittedDocument, ...]:
+        """The Nachweise sent with the submission, as the documents service records them (name, SHA-256)."""
+        if not attachments:
+            return ()
+        recorded = {row["document_id"]: row for row in self.documents.list_documents(token, case_id)}
+        listed = []
+        for document_id, nachweis in attachments.items():
+            row = recorded.get(document_id)
+            if row is None:
+                continue  # not visible to this reader (staff see accepted documents only)
+            listed.append(
+                receipt.SubmittedDocument(
+                    nachweis=labels.get(nachweis, nachweis),
+                    file_name=str(row["original_name"]),
+                    sha256=str(row["sha256"] or "-"),
+                    state=str(row["state"]),
+                )
+            )
+        return tuple(listed)
 
     @rpc
     def get_form(self, kind: str, version: str | None = None) -> dict[str, Any]:

@@ -68,6 +68,15 @@ class Screenshots:
         page.screenshot(path=str(path), full_page=True)
         return path
 
+    def take_pdf(self, document: bytes, step: str) -> Path:
+        """The first page of a PDF the portal gave (a receipt) as an image, with poppler's pdftoppm."""
+        self.count += 1
+        stem = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}"
+        subprocess.run(  # noqa: S603, S607 - poppler's tool with our own arguments
+            ["pdftoppm", "-png", "-r", "80", "-f", "1", "-singlefile", "-", str(stem)], input=document, check=True
+        )
+        return stem.with_suffix(".png")
+
 
 def assert_accessible(page: Page) -> None:
     """axe-core finds no violation of WCAG 2.1 A/AA on the page as it is now."""

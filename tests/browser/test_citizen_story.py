@@ -6,9 +6,13 @@ Weiterbewilligungsantrag prefilled from it.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
+import subprocess
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +42,10 @@ class Citizen:
 
 
 def employment_contract() -> bytes:
-    """A small real PDF: the employment contract the citizen photographed or received."""
+    """A small real PDF: the employment contract the citizen photographed or received (the same bytes each
+    time, so the receipt's SHA-256 of it is known)."""
     document = FPDF()
+    document.set_creation_date(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     document.add_page()
     document.set_font("Helvetica", size=14)
     document.cell(text="Arbeitsvertrag zwischen Muster GmbH und der Arbeitnehmerin")
@@ -60,6 +66,12 @@ def reload_until(page: Page, ready: Callable[[], bool], attempts: int = 60) -> N
 
 def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(path.read_bytes())).pages)
+
+
+def pdftotext(document: bytes) -> str:
+    """What the PDF reads as text with poppler's pdftotext, as a screen reader or a copy would get it."""
+    done = subprocess.run(["pdftotext", "-", "-"], input=document, capture_output=True, check=True)  # noqa: S607
+    return done.stdout.decode()
 
 
 def section_heading(page: Page, title: str) -> None:
@@ -158,7 +170,10 @@ def assert_upload_finished(page: Page) -> None:
     expect(page.locator(".checklist")).to_contain_text("Arbeitsvertrag: hochgeladen")
 
 
-def download_receipt(page: Page, receipt_number: str, press: Callable[[], None]) -> None:
+def download_receipt(
+    page: Page, receipt_number: str, press: Callable[[], None], screenshots: Screenshots | None = None
+) -> str:
+    """Download the receipt with ``press`` (its first page kept as a screenshot); returns its text after pdftotext."""
     with page.expect_download() as started:
         press()
     download = started.value
@@ -166,6 +181,25 @@ def download_receipt(page: Page, receipt_number: str, press: Callable[[], None])
     path = Path(download.path())
     assert path.read_bytes().startswith(b"%PDF")
     assert receipt_number in pdf_text(path)
+    if screenshots:
+        screenshots.take_pdf(path.read_bytes(), "eingangsbestaetigung")
+    return pdftotext(path.read_bytes())
+
+
+def assert_the_receipt_reads_as_a_letter(text: str, receipt_number: str) -> None:
+    """The Arbeitsaufnahme's receipt: labels and values as on the form, German dates and amounts, the
+    contract with its SHA-256, how to verify it; never a raw code or an ISO date."""
+    for expected in (
+        "Eingangsbestätigung", f"Eingangsnummer: {receipt_number}", "Wir haben Ihre Veränderungsmitteilung am",
+        "Änderungen: Ich habe eine Arbeit aufgenommen", "Bezirk in Berlin: Treptow-Köpenick",
+        "Beginn der Arbeit: 01.12.2026", "Voraussichtlicher Bruttolohn im Monat: 2.400,00 €",
+        "Voraussichtlicher Nettolohn im Monat: 1.710,55 €", "Ihre Nachweise", "1. Arbeitsvertrag: Arbeitsvertrag.pdf",
+        f"SHA-256: {hashlib.sha256(employment_contract()).hexdigest()}", "So prüfen Sie diese Bestätigung",
+        "/.well-known/receipt-keys.json",
+    ):  # fmt: skip
+        assert expected in text, f"{expected!r} not in the receipt:\n{text}"
+    for raw in ("arbeitsaufnahme", "2400.0", "2026-12-01", ": 09"):
+        assert raw not in text, f"{raw!r} in the receipt:\n{text}"
 
 
 def see_assignment_and_postfach(page: Page, receipt_number: str, screenshots: Screenshots) -> None:
@@ -189,10 +223,15 @@ def test_a_citizen_reports_an_arbeitsaufnahme_with_the_contract_and_gets_the_rec
     screenshots.take(page, "uebersicht")
 
     receipt_number = report_arbeitsaufnahme(page, screenshots)
-    download_receipt(
-        page, receipt_number, lambda: page.get_by_role("link", name="Eingangsbestätigung herunterladen (PDF)").click()
-    )
+    receipt_link = page.get_by_role("link", name="Eingangsbestätigung herunterladen (PDF)")
+    first = download_receipt(page, receipt_number, receipt_link.click, screenshots)
+    assert_the_receipt_reads_as_a_letter(first, receipt_number)
+    # right after the submission routing may not have assigned the case yet: then the receipt says so
+    assert "Zuständiges Jobcenter: wird weitergeleitet" in first or f"Zuständiges Jobcenter: {JOBCENTER}" in first
     see_assignment_and_postfach(page, receipt_number, screenshots)
+    assigned = download_receipt(page, receipt_number, receipt_link.click, screenshots)
+    assert_the_receipt_reads_as_a_letter(assigned, receipt_number)
+    assert f"Zuständiges Jobcenter: {JOBCENTER}" in assigned and "weitergeleitet" not in assigned
 
     page.get_by_role("link", name="Postfach", exact=True).click()
     reload_until(page, lambda: "Bei Ihrem Jobcenter eingegangen" in page.locator("main").inner_text())
@@ -405,3 +444,113 @@ def test_a_weiterbewilligungsantrag_is_prefilled_from_the_submitted_arbeitsaufna
         screenshots.take(page, "wba abgeschickt")
     finally:
         context.close()
+
+
+# -- a Weiterbewilligungsantrag taking over the last one as a later Veränderungsmitteilung changed it ----
+
+EARLIER_WBA: dict[str, dict[str, Any]] = {
+    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"},
+    "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "Erika Mustermann"},
+    "bedarfsgemeinschaft": {
+        "unveraendert": True,
+        "personen": [{"vorname": "Mia", "geburtsdatum": "2015-03-04", "beziehung": "kind"}],
+    },
+    "einkommen": {"hat_einkommen": True, "netto_monatlich": 450.0},
+    "vermoegen": {"ueber_grenze": False},
+    "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0, "nebenkosten": 90.0, "heizkosten": 60.0},
+    "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+    "mehrbedarf": {"arten": ["alleinerziehend"]},
+    "erklaerung": {"wahrheitsgemaess": True},
+}
+LATER_MOVE_AND_INCOME: dict[str, dict[str, Any]] = {
+    "aenderungen": {"aenderungen": ["umzug", "einkommensaenderung"]},
+    "wohnsitz": EARLIER_WBA["wohnsitz"],
+    "umzug": {"umzugsdatum": "2026-11-15", "plz": "12555", "ort": "Berlin", "strasse": "Müggelheimer Straße",
+              "hausnummer": "12", "berlin_bezirk": "09", "miete_kalt": 520.0, "nebenkosten": 110.0},
+    "einkommensaenderung": {"ab": "2026-11-01", "brutto_monatlich": 900.0, "netto_monatlich": 720.0},
+    "erklaerung": {"wahrheitsgemaess": True},
+}  # fmt: skip
+
+
+def submit_through_the_api(page: Page, kind: str, answers: dict[str, dict[str, Any]]) -> None:
+    """File a case with the logged-in citizen's session through the JSON API, as the portal's own client would."""
+    csrf = {"X-CSRF-Token": page.request.get("/api/v1/session").json()["csrf_token"]}
+    created = page.request.post("/api/v1/cases", data={"kind": kind}, headers=csrf)
+    assert created.ok, created.text()
+    case_id = created.json()["case_id"]
+    for section_id, data in answers.items():
+        saved = page.request.put(f"/api/v1/cases/{case_id}/sections/{section_id}", data=data, headers=csrf)
+        assert saved.ok, saved.text()
+    submitted = page.request.post(
+        f"/api/v1/cases/{case_id}/submit", headers={**csrf, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert submitted.ok, submitted.text()
+
+
+def test_a_weiterbewilligungsantrag_takes_over_the_last_one_as_a_later_move_and_income_changed_it(
+    page: Page, citizen: Citizen, screenshots: Screenshots
+) -> None:
+    log_in(page, citizen.email, CITIZEN_PASSWORD, citizen.totp())
+    expect(page).to_have_url(re.compile(r"/uebersicht$"))
+    submit_through_the_api(page, "weiterbewilligungsantrag", EARLIER_WBA)
+    submit_through_the_api(page, "veraenderungsmitteilung", LATER_MOVE_AND_INCOME)
+
+    page.goto("/uebersicht")
+    page.get_by_role("button", name="Weiterbewilligung beantragen").click()
+    notice = page.get_by_text("Diese Angaben stammen aus Ihrem letzten Antrag.")
+
+    section_heading(page, "Ihre Anschrift")  # the new address of the move
+    expect(notice).to_be_visible()
+    expect(page.get_by_label("Straße")).to_have_value("Müggelheimer Straße")
+    expect(page.get_by_label("Hausnummer")).to_have_value("12")
+    expect(page.locator("#strasse-uebernommen")).to_have_text("Übernommen aus Ihren früheren Angaben")
+    assert_accessible(page)
+    screenshots.take(page, "wba anschrift aus dem umzug")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Bankverbindung")
+    expect(notice).to_be_visible()
+    expect(page.get_by_label("IBAN")).to_have_value(re.compile(r"^DE89 ?3704"))
+    expect(page.get_by_label("Kontoinhaberin oder Kontoinhaber")).to_have_value("Erika Mustermann")
+    screenshots.take(page, "wba bankverbindung")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Wer lebt mit Ihnen zusammen?")
+    expect(notice).to_be_visible()
+    expect(page.locator("#personen-0-vorname")).to_have_value("Mia")
+    expect(page.locator("#personen-0-beziehung")).to_have_value("kind")
+    expect(page.locator("#unveraendert-ja")).not_to_be_checked()  # asked anew for the new period
+    page.locator("#unveraendert-ja").check()
+    screenshots.take(page, "wba haushalt")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Einkommen")  # the new income of the later VÄM
+    expect(notice).to_be_visible()
+    expect(page.locator("#hat_einkommen-ja")).to_be_checked()
+    expect(page.get_by_label("Einkommen im Monat (netto)")).to_have_value("720,00")
+    screenshots.take(page, "wba einkommen aus der veraenderungsmitteilung")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Vermögen")  # nothing taken over: no notice
+    expect(notice).to_have_count(0)
+    expect(page.locator(".taken-over")).to_have_count(0)
+    screenshots.take(page, "wba vermoegen ohne hinweis")
+    page.locator("#ueber_grenze-nein").check()
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Kosten der Unterkunft")  # the new flat's rent
+    expect(notice).to_be_visible()
+    expect(page.get_by_label("Kaltmiete")).to_have_value("520,00")
+    expect(page.get_by_label("Nebenkosten")).to_have_value("110,00")
+    expect(page.get_by_label("Heizkosten")).to_have_value("")
+    screenshots.take(page, "wba wohnkosten der neuen wohnung")
+    page.locator("#unveraendert-nein").check()
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Krankenversicherung")
+    expect(page.get_by_label("Krankenkasse")).to_have_value("AOK Nordost")
+    page.get_by_role("button", name="Speichern und weiter").click()
+
+    section_heading(page, "Mehrbedarf")
+    expect(page.get_by_label("Alleinerziehend")).to_be_checked()
+    screenshots.take(page, "wba mehrbedarf")

@@ -51,7 +51,7 @@ def test_the_english_entries_keep_the_placeholders_of_the_german_text():
 def heading(html: str) -> str:
     found = re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)
     assert found, "the page has no heading"
-    return found.group(1).strip()
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()  # a German term in it is marked lang="de"
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,17 @@ def test_each_citizen_page_has_an_english_heading(english_citizen):
     assert "Save and continue" in section and "step 2 of 4" in section
 
 
+def test_the_forms_german_questions_are_marked_german_on_an_english_page(english_citizen):
+    browser, draft, _submitted = english_citizen
+    section = browser.request("GET", f"/antraege/{draft}/abschnitt/wohnsitz").text
+    assert '<h1><span lang="de">Ihre Anschrift</span></h1>' in section
+    assert re.search(r'<label for="plz">Postcode', section)  # where the catalog has the question, in English
+    assert '<option value="09" lang="de">Treptow-Köpenick</option>' in section or re.search(
+        r'<option value="09" selected lang="de">Treptow-Köpenick</option>', section
+    )
+    assert str(i18n.in_page_language("de")("Ihre Anschrift")) == "Ihre Anschrift"  # a German page needs no marks
+
+
 def test_the_english_case_page_tells_the_timeline_in_english_with_the_jobcenters_name(english_citizen, portal):
     browser, _draft, submitted = english_citizen
     relay_routing = RoutingRelay(portal)
@@ -114,14 +125,14 @@ def test_the_english_case_page_tells_the_timeline_in_english_with_the_jobcenters
         page = wait_until(assigned, timeout=30)
     finally:
         relay_routing.close()
-    assert "Assigned: Jobcenter Berlin Treptow-Köpenick" in page
+    assert 'Assigned: <span lang="de">Jobcenter Berlin Treptow-Köpenick</span>' in page  # a German name, marked
     assert "History" in page and "Submitted" in page and "Receipt number:" in page
 
 
 def test_mein_jobcenter_names_the_jobcenter_as_the_timeline_does(english_citizen):
     browser, _draft, _submitted = english_citizen
     page = browser.request("GET", "/mein-jobcenter").text
-    assert "<strong>Jobcenter Berlin Treptow-Köpenick</strong>" in page
+    assert '<strong><span lang="de">Jobcenter Berlin Treptow-Köpenick</span></strong>' in page
 
 
 @pytest.mark.parametrize("language", sorted(i18n.LANGUAGES))

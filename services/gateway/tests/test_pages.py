@@ -1,13 +1,17 @@
 """The citizen's pages without JavaScript: login with TOTP, the Arbeitsaufnahme story, errors, legal pages."""
 
+import hashlib
 import re
+import subprocess
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import PASSWORD, Browser, wait_until
+from services.gateway.tests.test_staff_api import RoutingRelay
 from services.identity.operations import current_totp
+from services.submissions.receipt import verify_receipt
 from shared.errors import NotFound
 
 
@@ -15,6 +19,10 @@ def found(pattern, text):
     match = re.search(pattern, text)
     assert match, pattern
     return match.group(1)
+
+
+def pdf_text(document: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=document, capture_output=True, check=True).stdout.decode()
 
 
 def csrf_of(html):
@@ -77,10 +85,11 @@ def test_the_arbeitsaufnahme_is_reported_step_by_step_and_ends_with_a_receipt(ci
     assert "Arbeitsvertrag" in checklist.text
     case_path = checklist.url.split(portal.base)[1].rsplit("/", 1)[0]
 
+    contract = samples.pdf()
     uploaded = citizen.request(
         "POST", f"{case_path}/nachweise", csrf=False,
         data={"csrf_token": csrf_of(checklist.text), "nachweis": "arbeitsvertrag"},
-        files={"datei": ("Arbeitsvertrag.pdf", samples.pdf(), "application/pdf")},
+        files={"datei": ("Arbeitsvertrag.pdf", contract, "application/pdf")},
     )  # fmt: skip
     assert uploaded.status_code == 200, uploaded.text
     assert "Arbeitsvertrag: <strong>hochgeladen</strong>" in uploaded.text
@@ -96,9 +105,31 @@ def test_the_arbeitsaufnahme_is_reported_step_by_step_and_ends_with_a_receipt(ci
 
     pdf = citizen.request("GET", f"{case_path}/eingangsbestaetigung.pdf")
     assert pdf.headers["Content-Type"] == "application/pdf"
-    assert pdf.content.startswith(b"%PDF")
+    letter = pdf_text(pdf.content)
+    for expected in (f"Eingangsnummer: {receipt_number}", "Zuständiges Jobcenter: wird weitergeleitet",
+                     "Beginn der Arbeit: 01.12.2026", "Voraussichtlicher Nettolohn im Monat: 1.710,55 €",
+                     "1. Arbeitsvertrag: Arbeitsvertrag.pdf", f"SHA-256: {hashlib.sha256(contract).hexdigest()}",
+                     "So prüfen Sie diese Bestätigung", "/.well-known/receipt-keys.json"):  # fmt: skip
+        assert expected in letter, letter
+    signed = citizen.request("GET", f"/api/v1{case_path.replace('/antraege', '/cases')}/receipt")
+    jws = signed.headers["X-Receipt-Signature"]
 
     portal.relay()
+    relay_routing = RoutingRelay(portal)
+
+    def receipt_naming_the_jobcenter():
+        relay_routing()  # routing's assignment of the case, once routing has taken it in
+        text = pdf_text(citizen.request("GET", f"{case_path}/eingangsbestaetigung.pdf").content)
+        return text if "Zuständiges Jobcenter: Jobcenter Berlin Treptow-Köpenick" in text else None
+
+    try:
+        assert "weitergeleitet" not in wait_until(receipt_naming_the_jobcenter)
+    finally:
+        relay_routing.close()
+    again = citizen.request("GET", f"/api/v1{case_path.replace('/antraege', '/cases')}/receipt")
+    assert again.headers["X-Receipt-Signature"] == jws  # the signed claims stay as they were
+    keys = citizen.request("GET", "/.well-known/receipt-keys.json").json()
+    assert verify_receipt(jws, keys)["receipt_number"] == receipt_number
 
     def postfach_with_news():
         page = citizen.request("GET", "/postfach").text
@@ -245,6 +276,9 @@ def test_the_weiterbewilligungsantrag_starts_prefilled_from_the_last_submitted_c
     assert "aus Ihrem letzten Antrag" in first.text
     assert 'value="12555"' in first.text and 'value="Bahnhofstraße"' in first.text
     assert re.search(r'<option value="09" selected>Treptow-Köpenick</option>', first.text)
+    assert re.search(r'id="plz"[^>]*aria-describedby="[^"]*plz-uebernommen', first.text)  # each value taken over
+    vermoegen = citizen.request("GET", first.url.split(portal.base)[1].replace("wohnsitz", "vermoegen")).text
+    assert "aus Ihrem letzten Antrag" not in vermoegen and "-uebernommen" not in vermoegen  # nothing taken over
 
 
 def test_the_household_of_a_weiterbewilligungsantrag_is_filled_in_rows_with_yes_no_questions(portal):

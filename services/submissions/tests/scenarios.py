@@ -62,3 +62,37 @@ def submit_over_rpc(cluster, owner_id, answers=ARBEITSAUFNAHME, kind="veraenderu
     for section_id, data in answers.items():
         cluster.submissions.save_section(case_id, token, section_id, data)
     return cluster.submissions.submit_case(case_id, token, f"submit-{case_id}")
+
+
+WEITERBEWILLIGUNG: dict[str, dict[str, Any]] = {
+    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1", "berlin_bezirk": "09"},
+    "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "Erika Mustermann"},
+    "bedarfsgemeinschaft": {
+        "unveraendert": False,
+        "personen": [{"vorname": "Mia", "geburtsdatum": "2015-03-04", "beziehung": "kind"}],
+    },
+    "einkommen": {"hat_einkommen": True, "netto_monatlich": 450.0},
+    "vermoegen": {"ueber_grenze": False},
+    "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0, "nebenkosten": 90.0, "heizkosten": 60.0},
+    "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+    "mehrbedarf": {"arten": ["alleinerziehend"]},
+    "erklaerung": {"wahrheitsgemaess": True},
+}
+
+# A move into another Bezirk with a new income, reported together after the WBA above.
+UMZUG_UND_NEUES_EINKOMMEN: dict[str, dict[str, Any]] = {
+    "aenderungen": {"aenderungen": ["umzug", "einkommensaenderung"]},
+    "wohnsitz": WEITERBEWILLIGUNG["wohnsitz"],
+    "umzug": {
+        "umzugsdatum": "2026-11-15",
+        "plz": "12555",
+        "ort": "Berlin",
+        "strasse": "Müggelheimer Straße",
+        "hausnummer": "12",
+        "berlin_bezirk": "09",
+        "miete_kalt": 520.0,
+        "nebenkosten": 110.0,
+    },
+    "einkommensaenderung": {"ab": "2026-11-01", "brutto_monatlich": 900.0, "netto_monatlich": 720.0},
+    "erklaerung": {"wahrheitsgemaess": True},
+}

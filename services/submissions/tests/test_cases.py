@@ -19,6 +19,7 @@ from services.submissions.tests.scenarios import (
     OTHER_CITIZEN,
     ROUTED,
     UMZUG,
+    WEITERBEWILLIGUNG,
     fill,
 )
 from shared.correlation import correlated
@@ -43,8 +44,8 @@ def bescheid(case_id, document_id="doc-bescheid"):
             "from_jobcenter": True}  # fmt: skip
 
 
-def submitted_case(cases, answers=ARBEITSAUFNAHME):
-    case_id = str(cases.start_draft(CITIZEN.account_id, "veraenderungsmitteilung"))
+def submitted_case(cases, answers=ARBEITSAUFNAHME, kind="veraenderungsmitteilung"):
+    case_id = str(cases.start_draft(CITIZEN.account_id, kind))
     fill(cases, case_id, answers)
     cases.submit(case_id, CITIZEN, "key-1", ROUTED, MOVED_TO)
     return case_id
@@ -365,7 +366,7 @@ def test_citizen_and_assigned_caseworker_exchange_messages(cases):
 def test_a_prefilled_wba_walks_through_to_the_decision(cases):
     earlier = submitted_case(cases, UMZUG)
     case_id = str(
-        cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=cases.prefill_source(earlier))
+        cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=[cases.prefill_source(earlier)])
     )
     answers = cases.get_answers(case_id)["answers"]
     assert answers["wohnsitz"]["plz"] == "15711"  # the new address of the reported move
@@ -467,3 +468,30 @@ def test_an_address_saved_while_the_submit_asked_routing_stops_the_submit(cases)
     submitted = cases.submit_routed(case_id, CITIZEN, "key-1", routing_while_the_address_is_saved)
     assert submitted["status"] == "submitted"
     assert asked[1]["plz"] == "61130"  # the next submit asked about the new address
+
+
+def test_a_wba_shows_as_taken_over_only_what_still_holds_the_earlier_answer(cases):
+    earlier = submitted_case(cases, WEITERBEWILLIGUNG, kind="weiterbewilligungsantrag")
+    case_id = str(
+        cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=[cases.prefill_source(earlier)])
+    )
+    taken = cases.get_answers(case_id)["taken_over"]
+    assert taken["wohnkosten"] == ["miete_kalt", "nebenkosten", "heizkosten"]  # "unveraendert" is asked anew
+    assert "bedarfsgemeinschaft" in taken and "vermoegen" not in taken
+    cases.save_section(case_id, CITIZEN, "wohnkosten", {"unveraendert": False, "miete_kalt": 470.0})
+    assert "wohnkosten" not in cases.get_answers(case_id)["taken_over"]
+
+
+def test_a_later_vaem_reporting_the_work_ended_leaves_the_income_to_be_filled_in(cases):
+    earlier = submitted_case(cases, WEITERBEWILLIGUNG, kind="weiterbewilligungsantrag")
+    ended = submitted_case(cases, {
+        "aenderungen": {"aenderungen": ["arbeitsende"]},
+        "wohnsitz": WEITERBEWILLIGUNG["wohnsitz"],
+        "arbeitsende": {"arbeitgeber": "Muster GmbH", "ende": "2026-11-30"},
+        "erklaerung": {"wahrheitsgemaess": True},
+    })  # fmt: skip
+    sources = [cases.prefill_source(earlier), cases.prefill_source(ended)]
+    case_id = str(cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=sources))
+    answers = cases.get_answers(case_id)["answers"]
+    assert "einkommen" not in answers
+    assert answers["bankverbindung"] == WEITERBEWILLIGUNG["bankverbindung"]

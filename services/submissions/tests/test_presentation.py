@@ -78,7 +78,9 @@ def test_the_receipt_pdf_reads_like_the_form(cases, signer):  # noqa: F811 - the
     cases.submit(case_id, CITIZEN, "key-1", ROUTED)
     jws = cases.issue_receipt(case_id, signer.sign)
     form, content = cases.submitted_form_and_content(case_id)
-    document = receipt.receipt_pdf(receipt.receipt_claims(cases.get_case(case_id)), form, content, jws)
+    document = receipt.receipt_pdf(
+        receipt.receipt_claims(cases.get_case(case_id)), form, content, jws, receipt.Letter()
+    )
     shown = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
     text = shown.stdout.decode()
     for expected in ("Änderungen: Ich habe eine Arbeit aufgenommen", "Bezirk in Berlin: Treptow-Köpenick",

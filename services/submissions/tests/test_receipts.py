@@ -6,10 +6,13 @@ verified any more.
 """
 
 import base64
+import hashlib
 import os
+import subprocess
 
 import pytest
 
+from services.submissions import receipt
 from services.submissions.receipt import ReceiptSigner, verify_receipt
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 
@@ -71,5 +74,44 @@ def test_the_receipt_pdf_is_made_without_a_unicode_font_too(cases, signer, monke
     case_id = submitted(cases)
     jws = cases.issue_receipt(case_id, signer.sign)
     form, content = cases.submitted_form_and_content(case_id)
-    document = receipt.receipt_pdf(receipt.receipt_claims(cases.get_case(case_id)), form, content, jws)
+    document = receipt.receipt_pdf(
+        receipt.receipt_claims(cases.get_case(case_id)), form, content, jws, receipt.Letter()
+    )
     assert document.startswith(b"%PDF-")
+
+
+def pdf_text(document: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=document, capture_output=True, check=True).stdout.decode()
+
+
+def test_the_receipt_reads_as_a_letter_with_the_jobcenter_the_nachweise_and_how_to_verify(cases, signer):
+    case_id = submitted(cases)
+    jws = cases.issue_receipt(case_id, signer.sign)
+    form, content = cases.submitted_form_and_content(case_id)
+    claims = receipt.receipt_claims(cases.get_case(case_id))
+    sha = hashlib.sha256(b"Arbeitsvertrag").hexdigest()
+    contract = receipt.SubmittedDocument("Arbeitsvertrag", "Arbeitsvertrag Muster GmbH.pdf", sha)
+    payslip = receipt.SubmittedDocument("Erste Lohnabrechnung", "Lohn.pdf", sha, state="checking")
+    letter = receipt.Letter(
+        "Jobcenter Berlin Treptow-Köpenick", (contract, payslip), "https://portal.example/keys.json"
+    )
+    text = pdf_text(receipt.receipt_pdf(claims, form, content, jws, letter))
+    assert "Wir haben Ihre Veränderungsmitteilung am " in text
+    assert "Zuständiges Jobcenter: Jobcenter Berlin Treptow-Köpenick" in text
+    assert "weitergeleitet" not in text
+    assert "1. Arbeitsvertrag: Arbeitsvertrag Muster GmbH.pdf" in text
+    assert f"SHA-256: {sha}" in text
+    assert "2. Erste Lohnabrechnung: Lohn.pdf (wird noch geprüft)" in text
+    assert "So prüfen Sie diese Bestätigung" in text and "https://portal.example/keys.json" in text
+    assert f"Eingangsnummer: {claims['receipt_number']}" in text
+
+
+def test_before_the_assignment_the_receipt_says_the_case_is_being_forwarded(cases, signer):
+    case_id = submitted(cases)
+    jws = cases.issue_receipt(case_id, signer.sign)
+    form, content = cases.submitted_form_and_content(case_id)
+    claims = receipt.receipt_claims(cases.get_case(case_id))
+    text = pdf_text(receipt.receipt_pdf(claims, form, content, jws, receipt.Letter()))
+    assert "Zuständiges Jobcenter: wird weitergeleitet" in text
+    assert "Ihre Angaben werden an das zuständige Jobcenter weitergeleitet." in text
+    assert "Mit diesem Antrag haben Sie keine Nachweise hochgeladen." in text

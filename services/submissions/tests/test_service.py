@@ -10,7 +10,13 @@ from nameko.rpc import rpc as rpc_entrypoint
 
 from services.notify.tests.doubles import FakeRouting
 from services.submissions.receipt import verify_receipt
-from services.submissions.tests.scenarios import ARBEITSAUFNAHME, JOBCENTER, submit_over_rpc
+from services.submissions.tests.scenarios import (
+    ARBEITSAUFNAHME,
+    JOBCENTER,
+    UMZUG_UND_NEUES_EINKOMMEN,
+    WEITERBEWILLIGUNG,
+    submit_over_rpc,
+)
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unavailable
 from shared.messaging import EventPublisher
@@ -107,7 +113,31 @@ def test_a_weiterbewilligungsantrag_is_prefilled_from_the_last_submitted_case(su
         submit_over_rpc(cluster, "owner-wba")
         case_id = cluster.submissions.start_draft(token, "weiterbewilligungsantrag")
         answers = cluster.submissions.get_answers(case_id, token)["answers"]
-    assert answers == {"wohnsitz": ARBEITSAUFNAHME["wohnsitz"]}
+    assert answers == {
+        "wohnsitz": ARBEITSAUFNAHME["wohnsitz"],
+        "einkommen": {"hat_einkommen": True, "netto_monatlich": ARBEITSAUFNAHME["arbeitsaufnahme"]["netto_monatlich"]},
+    }
+
+
+def test_a_weiterbewilligungsantrag_takes_over_the_last_one_as_a_later_vaem_changed_it(submissions, rpc, issue_token):
+    token = issue_token("owner-wba-vaem")
+    with rpc() as cluster:
+        submit_over_rpc(cluster, "owner-wba-vaem", WEITERBEWILLIGUNG, kind="weiterbewilligungsantrag")
+        submit_over_rpc(cluster, "owner-wba-vaem", UMZUG_UND_NEUES_EINKOMMEN)
+        case_id = cluster.submissions.start_draft(token, "weiterbewilligungsantrag")
+        shown = cluster.submissions.get_answers(case_id, token)
+    moved = UMZUG_UND_NEUES_EINKOMMEN["umzug"]
+    assert shown["answers"] == {
+        "wohnsitz": {key: moved[key] for key in ("plz", "ort", "strasse", "hausnummer", "berlin_bezirk")},
+        "bankverbindung": WEITERBEWILLIGUNG["bankverbindung"],
+        "bedarfsgemeinschaft": {"personen": WEITERBEWILLIGUNG["bedarfsgemeinschaft"]["personen"]},
+        "einkommen": {"hat_einkommen": True, "netto_monatlich": 720.0},  # the VÄM's new income
+        "wohnkosten": {"miete_kalt": 520.0, "nebenkosten": 110.0},  # the new flat's, not the old heating costs
+        "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+        "mehrbedarf": {"arten": ["alleinerziehend"]},
+    }
+    assert shown["taken_over"]["wohnkosten"] == ["miete_kalt", "nebenkosten"]
+    assert "vermoegen" not in shown["taken_over"] and "erklaerung" not in shown["taken_over"]
 
 
 def test_the_inbox_shows_only_the_caseworkers_own_jobcenter(submissions, rpc, amqp_uri, issue_token):
