@@ -178,6 +178,15 @@ def case_events(call: Call, case_id: str) -> Response:
     return answer(call, {"sets": call.call("case_events", call.bearer(), case_id)})
 
 
+def openapi_document(call: Call) -> Response:
+    """This API's OpenAPI document (public, like the routes' descriptions in the README)."""
+    from services.gateway.backoffice_openapi import document
+
+    response = answer(call, document(call.request.host_url.rstrip("/")))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 Handler = Callable[..., Response]
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/token", token),
@@ -188,6 +197,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/cases/<case_id>/accept", accept_case),
     ("POST", "/cases/<case_id>/reject", reject_case),
     ("GET", "/cases/<case_id>/events", case_events),
+    ("GET", "/openapi.json", openapi_document),
 )
 URL_MAP = Map([Rule(PREFIX + path, methods=[method], endpoint=handler) for method, path, handler in ROUTES])
 

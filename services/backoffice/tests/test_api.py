@@ -212,3 +212,11 @@ def test_a_rotated_secret_and_a_disabled_client_lose_access(office: Office) -> N
         timeout=20,
     )
     assert again.status_code == 401
+
+
+def test_the_openapi_document_is_served_without_a_token_and_names_the_token_url_of_this_host(office: Office) -> None:
+    answer = office.http.get(office.url("/backoffice/v1/openapi.json"), timeout=20)
+    assert answer.status_code == 200
+    flow = answer.json()["components"]["securitySchemes"]["client_credentials"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == office.url("/backoffice/v1/token")
+    assert "/backoffice/v1/cases/{case_id}/accept" in answer.json()["paths"]
