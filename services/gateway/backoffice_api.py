@@ -30,6 +30,7 @@ from shared.errors import InvalidInput, NotFound, Unauthenticated
 
 PREFIX = "/backoffice/v1"
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
+MAX_PAGE = 10_000
 TOKEN_MISSING = Unauthenticated("TOKEN_MISSING", "Bitte senden Sie ein Zugangstoken (Authorization: Bearer).")
 
 
@@ -122,7 +123,9 @@ def list_cases(call: Call) -> Response:
     try:
         page = int(call.request.args.get("page", "1"))
     except ValueError:
-        raise InvalidInput("PAGE_INVALID", "Die Seite muss eine Zahl sein.") from None
+        page = 0
+    if not 1 <= page <= MAX_PAGE:  # a page far beyond any case made the database's offset overflow (500)
+        raise InvalidInput("PAGE_INVALID", f"Die Seite muss eine Zahl von 1 bis {MAX_PAGE} sein.")
     return answer(call, call.call("list_new_cases", call.bearer(), page))
 
 

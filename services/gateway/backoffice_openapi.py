@@ -129,7 +129,7 @@ OPERATIONS: dict[Any, dict[str, Any]] = {
                 "name": "page",
                 "in": "query",
                 "required": False,
-                "schema": {"type": "integer", "default": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": office.MAX_PAGE, "default": 1},
             }
         ],
         "responses": {"200": json_answer(NEW_CASES), **error_responses((*TOKEN_CODES, "PAGE_INVALID"))},
