@@ -23,7 +23,10 @@ ERROR_DESCRIPTIONS = {
     500: "internal error (says nothing of its cause)",
     503: "a service does not answer",
 }
-SESSION_CODES = ("SESSION_REQUIRED", "SESSION_ENDED")
+# Behind a session: none, or ended; or the services refuse the access token the gateway holds for it
+# (forged, expired, signed with a key they do not know), or cannot fetch identity's keys to check it.
+SESSION_CODES = ("SESSION_REQUIRED", "SESSION_ENDED", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_KEY_UNKNOWN",
+                 "KEYS_UNAVAILABLE")  # fmt: skip
 CSRF_CODES = ("CSRF_FAILED",)
 JSON_BODY_CODES = ("BODY_INVALID", "REQUEST_TOO_LARGE")
 
