@@ -337,7 +337,8 @@ TEXT_CODES = ("FIELD_REQUIRED", "MESSAGE_LENGTH", "TEXT_TOO_LONG", "HIDDEN_CHARA
 UPLOAD_CODES = (
     "FIELD_REQUIRED", "NACHWEIS_INVALID", "NACHWEIS_STAFF_ONLY", "SIZE_INVALID", "FILE_TOO_LARGE", "DOCUMENT_REJECTED",
     "UPLOAD_FAILED", "CHECK_UNAVAILABLE", "CASES_UNAVAILABLE", "CASE_CLOSED", "CASE_ALREADY_DECIDED",
-    "DOCUMENT_ALREADY_ATTACHED", "TOO_MANY_REQUESTS", "REQUEST_TOO_LARGE",
+    "DOCUMENT_ALREADY_ATTACHED", "TOO_MANY_REQUESTS", "REQUEST_TOO_LARGE", "NACHWEIS_UNKNOWN", "CASE_QUOTA_EXCEEDED",
+    "CASE_ALREADY_SUBMITTED", "CASE_NOT_SUBMITTED", "DRAFT_GONE",
 )  # fmt: skip
 
 ROUTES: tuple[Route, ...] = (
@@ -399,7 +400,8 @@ ROUTES: tuple[Route, ...] = (
               ("X-Receipt-Signature", "the signed receipt: a compact JWS (EdDSA), also printed in the PDF"),
           )),
     Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204,
-          codes=(*OWN_CASE_CODES, "CASE_STATUS_DOES_NOT_ALLOW", "CASE_NOT_SUBMITTED", "CASE_CLOSED")),
+          codes=(*OWN_CASE_CODES, "CASE_STATUS_DOES_NOT_ALLOW", "CASE_NOT_SUBMITTED", "CASE_CLOSED",
+                 "CASE_ALREADY_DECIDED")),
     Route("DELETE", "/cases/{case_id}", discard_draft, "Discard a draft that was never submitted: it and its "
           "uploads are erased at once (409 CASE_ALREADY_SUBMITTED: withdraw it instead; then 404)",
           ok=204, codes=(*OWN_CASE_CODES, "CASE_ALREADY_SUBMITTED", "DRAFT_GONE")),

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 # The gateway's own answers that no raise in the sources names: a failure nobody meant.
 UNEXPECTED = {"INTERNAL_ERROR": (500,), "SERVICE_UNAVAILABLE": (503,)}
+# Raised with the code in a variable (identity's one-time links, submissions' dates), so the check of the
+# sources cannot read them at the raise.
+INDIRECT = {"LINK_INVALID": (401,), "DUE_DATE_INVALID": (400,)}
 
 STATUS_OF: dict[str, tuple[int, ...]] = {
     "ACCESS_FILTER_INVALID": (400,),
@@ -41,6 +44,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "CASE_INCOMPLETE": (400,),
     "CASE_KIND_UNKNOWN": (400,),
     "CASE_NOT_ASSIGNED_TO_JOBCENTER": (409,),
+    "CASE_QUOTA_EXCEEDED": (400,),
     "CASE_NOT_FOUND": (404,),
     "CASE_NOT_OVERDUE": (409,),
     "CASE_NOT_SUBMITTED": (409,),
@@ -161,4 +165,5 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "UPLOAD_NOT_FOUND": (404,),
     "UPLOAD_RESULT_INVALID": (400,),
     **UNEXPECTED,
+    **INDIRECT,
 }

@@ -216,8 +216,9 @@ ROUTES: tuple[Route, ...] = (
           codes=(*ACTION_CODES, "CASE_TAKEN")),
     Route("POST", CASE + "/document-requests", request_documents, "Staff: ask for documents by a due date",
           ok=204, request=obj({"due_date": DATE}, {"items": array(STRING), "note": STRING}),
-          codes=(*ACTION_CODES, *TEXT_CODES, "FIELD_INVALID", "DATE_INVALID", "DOCUMENT_REQUEST_EMPTY",
-                 "DOCUMENT_REQUEST_INVALID", "DUE_DATE_IN_PAST", "DUE_DATE_TOO_FAR", "NACHWEIS_UNKNOWN")),
+          codes=(*ACTION_CODES, *TEXT_CODES, "FIELD_INVALID", "DATE_INVALID", "DUE_DATE_INVALID",
+                 "DOCUMENT_REQUEST_EMPTY", "DOCUMENT_REQUEST_INVALID", "DUE_DATE_IN_PAST", "DUE_DATE_TOO_FAR",
+                 "NACHWEIS_UNKNOWN")),
     Route("POST", CASE + "/waivers", waive, "Staff: a missing Nachweis is no longer needed", ok=204,
           request=obj({"nachweis": STRING}), codes=(*ACTION_CODES, "FIELD_REQUIRED", "NACHWEIS_NOT_MISSING")),
     Route("POST", CASE + "/messages", post_message, "Staff: write to the citizen", ok=201,
@@ -249,7 +250,7 @@ ROUTES: tuple[Route, ...] = (
           codes=STAFF_CODES),
     Route("POST", CASE + "/reassignment", reassign, "Team lead: hand the case to another gE, with a reason",
           request=obj({"jobcenter_id": STRING, "reason": STRING}), response=obj({"assignment": ASSIGNMENT}),
-          codes=(*CASE_CODES, "FIELD_REQUIRED", "OVERRIDE_REASON_MISSING", "JOBCENTER_NOT_FOUND",
+          codes=(*CASE_CODES, *TEXT_CODES, "OVERRIDE_REASON_MISSING", "JOBCENTER_NOT_FOUND",
                  "JOBCENTER_NOT_SERVED", "ASSIGNMENT_NOT_FOUND", "ASSIGNMENT_UNCHANGED", "TEAM_LEAD_ONLY")),
     Route("GET", "/staff/access-log", access_log, "Admins and team leads: who of the staff (and which e-file "
           "client) opened which case and document, when; newest first, 50 a page (more: true when there is another); "

@@ -10,7 +10,7 @@ import schemathesis
 
 from services.gateway import backoffice_api, backoffice_openapi, service
 from services.gateway.api import PREFIX, ROUTES, URL_MAP
-from services.gateway.error_codes import STATUS_OF, UNEXPECTED
+from services.gateway.error_codes import INDIRECT, STATUS_OF, UNEXPECTED
 from services.gateway.errors import HTTP_STATUS
 from services.gateway.openapi import document
 from services.gateway.tests.conftest import API, Browser
@@ -151,8 +151,10 @@ def test_a_session_route_lists_the_session_codes_and_a_state_change_the_csrf_cod
             assert "CSRF_FAILED" in codes_of(responses, 403), route.path
 
 
+# A literal code, or a member of documents' Rejection (whose values are their names).
 RAISED = re.compile(
-    r"\b(InvalidInput|NotFound|Conflict|Unauthenticated|Forbidden|Unavailable)\(\s*\"([A-Z][A-Z0-9_]+)\""
+    r"\b(InvalidInput|NotFound|Conflict|Unauthenticated|Forbidden|Unavailable)"
+    r"\(\s*(?:\"([A-Z][A-Z0-9_]+)\"|Rejection\.([A-Z][A-Z0-9_]+)\.value)"
 )
 REFUSED = re.compile(r"Refused\(\s*(\d{3}),\s*\"([A-Z][A-Z0-9_]+)\"")
 
@@ -166,8 +168,11 @@ def test_the_catalogue_of_error_codes_is_every_code_the_sources_raise_with_the_s
         if "tests" in source.parts or "testing" in source.parts:
             continue
         text = source.read_text()
-        for cls, code in RAISED.findall(text):
-            raised[code].add(status_of_class[cls])
+        for cls, literal, member in RAISED.findall(text):
+            raised[literal or member].add(status_of_class[cls])
+        for code, statuses in INDIRECT.items():
+            if f'"{code}"' in text:
+                raised[code].update(statuses)
         for status, code in REFUSED.findall(text):
             raised[code].add(int(status))
     assert raised, "no raise found: the patterns no longer match the sources"
