@@ -14,7 +14,7 @@ from services.gateway.security import CSRF_HEADER
 
 ERROR_DESCRIPTIONS = {
     400: "invalid input",
-    401: "no session, or it ended",
+    401: "not authenticated: no session or token, or a refused one",
     403: "not allowed, or CSRF_FAILED",
     404: "not found (also for another person's case)",
     409: "the state of the case does not allow it",
