@@ -16,8 +16,39 @@ from werkzeug.wrappers import Response
 from services.gateway import account_pages, citizen, data_export, staff_api
 from services.gateway.errors import Refused, response_for
 from services.gateway.exchange import Exchange
-from services.gateway.routes import ARRAY_OF_OBJECTS, OBJECT, Route, download, empty, listing, ok
 from services.gateway.routes import PREFIX as PREFIX  # openapi.py reads it here
+from services.gateway.routes import Route, download, empty, ok
+from services.gateway.schemas import (
+    ANSWERS_VIEW,
+    BINARY,
+    BOOLEAN,
+    CASE,
+    CASE_MESSAGE,
+    CASE_SUMMARY,
+    CONSENTS,
+    DELETION,
+    DOCUMENT,
+    DOCUMENT_TYPES,
+    ENROLMENT,
+    FINDER_ANSWER,
+    FORM,
+    INTEGER,
+    KIND,
+    LOGIN_ANSWER,
+    MY_JOBCENTER,
+    PASSKEY,
+    PASSKEY_OPTIONS,
+    POSTCODE_PLACES,
+    POSTFACH_MESSAGE,
+    REGISTERED,
+    SESSION,
+    STRING,
+    TIMELINE_EVENT,
+    array,
+    listing,
+    obj,
+    open_object,
+)
 from shared.errors import InvalidInput, NotFound
 
 
@@ -264,47 +295,6 @@ def find_jobcenter(x: Exchange) -> Response:
     return response
 
 
-JOBCENTER = {
-    "type": "object",
-    "required": ["jobcenter_id", "traeger_nummer", "form", "name", "display_name"],
-    "properties": {
-        "jobcenter_id": {"type": "string", "description": "the portal's stable id (jc-NNNN)"},
-        "traeger_nummer": {"type": "string", "description": "the Träger-Nummer of the Federal Employment Agency"},
-        "form": {"enum": ["gE", "zkT"], "description": "gE: served by this portal; zkT: a municipal Jobcenter"},
-        "name": {"type": "string"},
-        "display_name": {"type": "string", "description": "as the citizen reads it: Jobcenter Berlin Mitte"},
-    },
-}
-FINDER_ANSWER = {
-    "type": "object",
-    "required": ["outcome", "code", "message", "jobcenter", "candidates", "ask", "on_date", "register_version"],
-    "properties": {
-        "outcome": {"enum": ["assigned", "ambiguous", "not_served", "unknown_input"], "description":
-                    "assigned: this portal's Jobcenter is responsible; ambiguous: answer `ask` and ask again; "
-                    "not_served: a municipal Jobcenter (zkT) is responsible; unknown_input: see `code`"},
-        "code": {"type": "string", "description": "stable: MATCHED_BERLIN_ADDRESS, POSTCODE_SPANS_JOBCENTERS, "
-                 "AREA_OF_ZKT, BERLIN_BEZIRK_NOT_IN_POSTCODE, POSTCODE_UNKNOWN, ..."},
-        "message": {"type": "string", "description": "German, for the citizen"},
-        "jobcenter": {"oneOf": [JOBCENTER, {"type": "null"}]},
-        "reason": {"type": ["string", "null"], "description": "why this Jobcenter, in German"},
-        "matched_key": {"type": ["string", "null"], "description": "the area that decided: kreis:14612, "
-                        "gemeinde:06435014, berlin_bezirk:09"},
-        "how_to_reach": {"type": "string", "description": "not_served: how to reach the responsible zkT"},
-        "ask": {"enum": ["ort", "strasse_hausnummer", "berlin_bezirk", None],
-                "description": "what to add to the query next"},
-        "candidates": {"type": "array", "items": {
-            "type": "object", "required": ["jobcenter"],
-            "properties": {"jobcenter": JOBCENTER,
-                           "places": {"type": "array", "items": {"type": "object", "required": ["ags", "ort"],
-                                                                 "properties": {"ags": {"type": "string"},
-                                                                                "ort": {"type": "string"}}}},
-                           "berlin_bezirk": {"type": "string"}}}},
-        "on_date": {"type": "string", "format": "date"},
-        "register_version": {"type": "string"},
-    },
-}  # fmt: skip
-
-
 def openapi_document(x: Exchange) -> Response:
     from services.gateway.openapi import document
 
@@ -313,179 +303,159 @@ def openapi_document(x: Exchange) -> Response:
     return response
 
 
-CREDENTIALS = {
-    "type": "object",
-    "required": ["email", "password"],
-    "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
-}
-SECOND_FACTOR = {
-    "type": "object",
-    "required": ["login_ticket"],
-    "properties": {
-        "login_ticket": {"type": "string"},
+CREDENTIALS = obj({"email": STRING, "password": STRING})
+SECOND_FACTOR = obj(
+    {"login_ticket": STRING},
+    {
         "code": {"type": "string", "description": "the TOTP code"},
         "recovery_code": {"type": "string", "description": "instead of a code: one of the recovery codes"},
     },
-}
-TICKET = {"type": "object", "required": ["login_ticket"], "properties": {"login_ticket": {"type": "string"}}}
-ENROLMENT = {
-    "type": "object",
-    "required": ["secret", "otpauth_uri"],
-    "properties": {"secret": {"type": "string"}, "otpauth_uri": {"type": "string"}},
-}
-ENROLMENT_CODE = {
-    "type": "object",
-    "required": ["login_ticket", "code"],
-    "properties": {"login_ticket": {"type": "string"}, "code": {"type": "string"}},
-}
+)
+TICKET = obj({"login_ticket": STRING})
+ENROLMENT_CODE = obj({"login_ticket": STRING, "code": STRING})
 ENROLMENT_DESCRIPTION = (
     "Nobody gets a session with a password alone. When POST /session answers status "
     "second_factor_setup_required, send its login_ticket here, add the secret (or the otpauth URI) to an "
     "authenticator app, then send the app's current code to /session/enrolment/confirm. A token without a "
     "second factor is refused by every service with 401 SECOND_FACTOR_REQUIRED."
 )
-LOGIN_ANSWER = {
-    "type": "object",
-    "required": ["status"],
-    "properties": {
-        "status": {"enum": ["authenticated", "second_factor_required", "second_factor_setup_required"]},
-        "login_ticket": {"type": "string"},
-        "methods": {"type": "array", "items": {"type": "string"}},
-        "account_id": {"type": "string"},
-        "role": {"type": "string"},
-        "csrf_token": {"type": "string"},
-        "recovery_codes": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "after the first login's enrolment only: codes that replace the phone once each",
-        },
-    },
-}
-PASSKEY_OPTIONS = {
-    "type": "object",
-    "required": ["ticket", "options"],
-    "properties": {"ticket": {"type": "string"}, "options": OBJECT},
-}
 PASSKEY_ANSWER = {
     "type": "object",
     "required": ["ticket", "credential"],
-    "properties": {"ticket": {"type": "string"}, "credential": OBJECT},
+    "properties": {"ticket": STRING, "credential": open_object("the authenticator's answer as JSON (WebAuthn)")},
 }
-CASE_DETAIL = {
-    "type": "object",
-    "required": ["case", "answers", "sections", "nachweise", "problems", "documents"],
-    "properties": {
-        "case": OBJECT,
-        "answers": OBJECT,
-        "sections": ARRAY_OF_OBJECTS,
-        "nachweise": ARRAY_OF_OBJECTS,
-        "problems": {},
-        "documents": ARRAY_OF_OBJECTS,
-    },
-}
+CASE_DETAIL = obj({"case": CASE, **ANSWERS_VIEW, "documents": array(DOCUMENT)})
+SAVED_SECTION = obj({"case_id": STRING, **ANSWERS_VIEW})
 
+# Error codes that several routes share (the rest are written at each route).
+LOGIN_CODES = ("FIELD_REQUIRED", "TOO_MANY_REQUESTS", "TOO_MANY_ATTEMPTS")
+TICKET_CODES = (*LOGIN_CODES, "TICKET_INVALID", "SECOND_FACTOR_FAILED")
+CITIZEN_CODES = ("CITIZEN_ONLY",)
+CASE_CODES = ("CASE_NOT_FOUND", "CASE_ID_INVALID")
+OWN_CASE_CODES = (*CASE_CODES, *CITIZEN_CODES, "NOT_YOUR_CASE", "CASE_BUSY")
+TEXT_CODES = ("FIELD_REQUIRED", "MESSAGE_LENGTH", "TEXT_TOO_LONG", "HIDDEN_CHARACTERS")
+UPLOAD_CODES = (
+    "FIELD_REQUIRED", "NACHWEIS_INVALID", "NACHWEIS_STAFF_ONLY", "SIZE_INVALID", "FILE_TOO_LARGE", "DOCUMENT_REJECTED",
+    "UPLOAD_FAILED", "CHECK_UNAVAILABLE", "CASES_UNAVAILABLE", "CASE_CLOSED", "CASE_ALREADY_DECIDED",
+    "DOCUMENT_ALREADY_ATTACHED", "TOO_MANY_REQUESTS", "REQUEST_TOO_LARGE", "NACHWEIS_UNKNOWN", "CASE_QUOTA_EXCEEDED",
+    "CASE_ALREADY_SUBMITTED", "CASE_NOT_SUBMITTED", "DRAFT_GONE",
+)  # fmt: skip
 
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/session", login, "Log in with e-mail and password (first step)", request=CREDENTIALS,
-          response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+          response=LOGIN_ANSWER, public=True, codes=(*LOGIN_CODES, "LOGIN_FAILED", "EMAIL_NOT_CONFIRMED")),
     Route("POST", "/session/second-factor", second_factor, "Second step: TOTP code or recovery code",
-          request=SECOND_FACTOR, response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+          request=SECOND_FACTOR, response=LOGIN_ANSWER, public=True, codes=TICKET_CODES),
     Route("POST", "/session/enrolment", enrolment, "First login without a second factor: the authenticator "
-          "app's secret", request=TICKET, response=ENROLMENT, public=True, errors=(400, 401, 403, 429),
-          description=ENROLMENT_DESCRIPTION),
+          "app's secret", request=TICKET, response=ENROLMENT, public=True, codes=(*TICKET_CODES,
+          "TOTP_ALREADY_ENROLLED"), description=ENROLMENT_DESCRIPTION),
     Route("POST", "/session/enrolment/confirm", confirm_enrolment, "First login: the app's first code; "
           "answers the session and the recovery codes", request=ENROLMENT_CODE, response=LOGIN_ANSWER, public=True,
-          errors=(400, 401, 403, 429)),
-    Route("GET", "/session", me, "The logged-in account and the CSRF token of the session",
-          response={"type": "object", "required": ["account_id", "role", "csrf_token"]}, errors=(401,)),
-    Route("DELETE", "/session", logout, "Log out (idempotent)", ok=204, response=None, public=True, errors=(403,)),
+          codes=(*TICKET_CODES, "TOTP_CODE_WRONG", "TOTP_ALREADY_ENROLLED")),
+    Route("GET", "/session", me, "The logged-in account and the CSRF token of the session", response=SESSION),
+    Route("DELETE", "/session", logout, "Log out (idempotent)", ok=204, public=True),
     Route("POST", "/session/passkey/options", account_pages.api_passkey_login_options,
           "Passkey login, step 1: the ticket and the options for navigator.credentials.get", public=True,
-          response=PASSKEY_OPTIONS, errors=(400, 403, 429)),
+          response=PASSKEY_OPTIONS, codes=("TOO_MANY_REQUESTS", "BODY_INVALID", "REQUEST_TOO_LARGE")),
     Route("POST", "/session/passkey", account_pages.api_passkey_login, "Passkey login, step 2: the assertion",
-          request=PASSKEY_ANSWER, response=LOGIN_ANSWER, public=True, errors=(400, 401, 403, 429)),
+          request=PASSKEY_ANSWER, response=LOGIN_ANSWER, public=True,
+          codes=(*LOGIN_CODES, "TICKET_INVALID", "PASSKEY_REFUSED")),
     Route("GET", "/account/passkeys", account_pages.api_list_passkeys, "My passkeys",
-          response=listing("passkeys"), errors=(401,)),
+          response=listing("passkeys", PASSKEY)),
     Route("POST", "/account/passkeys/options", account_pages.api_passkey_registration_options,
           "Add a passkey, step 1: the ticket and the options for navigator.credentials.create",
-          response=PASSKEY_OPTIONS, errors=(401, 403)),
+          response=PASSKEY_OPTIONS, codes=("BODY_INVALID", "REQUEST_TOO_LARGE")),
     Route("POST", "/account/passkeys", account_pages.api_register_passkey,
           "Add a passkey, step 2: the authenticator's answer", ok=201, request=PASSKEY_ANSWER,
-          response=listing("passkeys")),
+          response=listing("passkeys", PASSKEY), codes=("FIELD_REQUIRED", "TICKET_INVALID", "PASSKEY_REFUSED",
+                                                        "PASSKEY_EXISTS")),
     Route("DELETE", "/account/passkeys/{credential_id}", account_pages.api_remove_passkey, "Remove a passkey",
-          ok=204, response=None),
+          ok=204, codes=("PASSKEY_NOT_FOUND",)),
     Route("POST", "/registration", registration, "Register with an activation code", ok=202,
-          request={"type": "object", "required": ["email", "password", "activation_code"]}, public=True,
-          errors=(400, 401, 403, 429, 503)),
-    Route("GET", "/cases", list_cases, "My cases with status and next step", response=listing("cases"),
-          errors=(401,)),
+          request=obj({"email": STRING, "password": STRING, "activation_code": STRING}), response=REGISTERED,
+          public=True, codes=("FIELD_REQUIRED", "TOO_MANY_REQUESTS", "TOO_MANY_ATTEMPTS", "EMAIL_INVALID",
+                              "PASSWORD_TOO_SHORT", "PASSWORD_TOO_LONG", "PASSWORD_TOO_COMMON",
+                              "ACTIVATION_CODE_INVALID", "EMAIL_TAKEN", "MAIL_UNAVAILABLE")),
+    Route("GET", "/cases", list_cases, "My cases with status and next step",
+          response=listing("cases", CASE_SUMMARY), codes=("READ_MODEL_BUILDING",)),
     Route("POST", "/cases", start_case, "Start a Veränderungsmitteilung or Weiterbewilligungsantrag", ok=201,
-          request={"type": "object", "required": ["kind"],
-                   "properties": {"kind": {"enum": ["veraenderungsmitteilung", "weiterbewilligungsantrag"]}}},
-          response={"type": "object", "required": ["case_id"], "properties": {"case_id": {"type": "string"}}}),
+          request=obj({"kind": KIND}), response=obj({"case_id": STRING}),
+          codes=("FIELD_REQUIRED", "CASE_KIND_UNKNOWN", *CITIZEN_CODES)),
     Route("GET", "/cases/{case_id}", get_case, "The case with answers, sections, Nachweise and documents",
-          response=CASE_DETAIL),
+          response=CASE_DETAIL, codes=CASE_CODES),
     Route("PUT", "/cases/{case_id}/sections/{section_id}", save_section, "Save one section of a draft",
-          request=OBJECT),
+          request=open_object("the section's answers, as its JSON Schema in GET /forms/{kind} says"),
+          response=SAVED_SECTION, codes=(*OWN_CASE_CODES, "SECTION_UNKNOWN", "SECTION_INVALID",
+                                         "CASE_ALREADY_SUBMITTED", "DRAFT_GONE")),
     Route("POST", "/cases/{case_id}/submit", submit_case, "Submit the draft; the same Idempotency-Key gives "
-          "the same receipt", headers=("Idempotency-Key",)),
-    Route("GET", "/cases/{case_id}/timeline", case_timeline, "The case's events", response=listing("events")),
+          "the same receipt", headers=("Idempotency-Key",), response=CASE,
+          codes=(*OWN_CASE_CODES, "IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_INVALID", "CASE_INCOMPLETE",
+                 "CASE_ALREADY_SUBMITTED", "RESIDENCE_NOT_ROUTABLE", "ROUTING_UNAVAILABLE", "DRAFT_GONE")),
+    Route("GET", "/cases/{case_id}/timeline", case_timeline, "The case's events",
+          response=listing("events", TIMELINE_EVENT), codes=CASE_CODES),
     Route("GET", "/cases/{case_id}/receipt", case_receipt, "The receipt (Eingangsbestätigung) as PDF",
-          response={"type": "string", "format": "binary"}, response_type="application/pdf",
+          response=BINARY, response_type="application/pdf", codes=(*CASE_CODES, "CASE_NOT_SUBMITTED"),
           description=RECEIPT_DESCRIPTION, response_headers=(
               ("X-Receipt-Number", "the receipt number, e.g. JC-2026-7KQ4-M2XD"),
               ("X-Receipt-Signature", "the signed receipt: a compact JWS (EdDSA), also printed in the PDF"),
           )),
-    Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204, response=None),
+    Route("POST", "/cases/{case_id}/withdraw", withdraw_case, "Withdraw the case", ok=204,
+          codes=(*OWN_CASE_CODES, "CASE_STATUS_DOES_NOT_ALLOW", "CASE_NOT_SUBMITTED", "CASE_CLOSED",
+                 "CASE_ALREADY_DECIDED")),
     Route("DELETE", "/cases/{case_id}", discard_draft, "Discard a draft that was never submitted: it and its "
           "uploads are erased at once (409 CASE_ALREADY_SUBMITTED: withdraw it instead; then 404)",
-          ok=204, response=None, errors=(400, 401, 403, 404, 409)),
+          ok=204, codes=(*OWN_CASE_CODES, "CASE_ALREADY_SUBMITTED", "DRAFT_GONE")),
     Route("GET", "/cases/{case_id}/messages", list_messages, "Messages with the Jobcenter",
-          response=listing("messages")),
+          response=listing("messages", CASE_MESSAGE), codes=CASE_CODES),
     Route("POST", "/cases/{case_id}/messages", post_message, "Write to the Jobcenter", ok=201,
-          request={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-          response={"type": "object", "required": ["message_id"]}),
+          request=obj({"text": STRING}), response=obj({"message_id": STRING}),
+          codes=(*OWN_CASE_CODES, *TEXT_CODES, "CASE_NOT_SUBMITTED", "CASE_CLOSED")),
     Route("POST", "/cases/{case_id}/documents", upload_document, "Upload a Nachweis: the raw file as body",
-          ok=201, request={"type": "string", "format": "binary"}, request_type="application/octet-stream",
-          query=("nachweis",), errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+          ok=201, request=BINARY, request_type="application/octet-stream", response=DOCUMENT,
+          query=("nachweis",), codes=(*OWN_CASE_CODES, *UPLOAD_CODES)),
     Route("POST", "/cases/{case_id}/documents/merge", merge_photos, "Make one PDF of photos uploaded before "
           "(2 to 20, a page each in the order given); it takes their place in the case", ok=201,
-          request={"type": "object", "required": ["nachweis", "document_ids"],
-                   "properties": {"nachweis": {"type": "string"},
-                                  "document_ids": {"type": "array", "items": {"type": "string"},
-                                                   "minItems": 2, "maxItems": 20}}},
-          errors=(400, 401, 403, 404, 409, 429, 503)),
+          request=obj({"nachweis": STRING, "document_ids": array(STRING, minItems=2, maxItems=20)}),
+          response=DOCUMENT, codes=(*OWN_CASE_CODES, *UPLOAD_CODES, "MERGE_INVALID", "MERGE_NOT_A_PHOTO",
+                                    "MERGE_CHANGED", "DOCUMENT_NOT_FOUND", "DOCUMENT_NOT_READY")),
     Route("GET", "/postfach", list_postfach, "My Postfach, newest first, with the unread count",
-          response={"type": "object", "required": ["messages", "unread"]}, errors=(401, 403)),
+          response=obj({"messages": array(POSTFACH_MESSAGE), "unread": INTEGER}), codes=CITIZEN_CODES),
     Route("POST", "/postfach/{message_id}/read", mark_read, "Mark a Postfach message read", ok=204,
-          response=None),
+          codes=(*CITIZEN_CODES, "MESSAGE_NOT_FOUND")),
     Route("GET", "/postfach/{message_id}/attachments/{document_id}", postfach_attachment, "An attachment of a "
           "Postfach message (the Bescheid) as a download; the first download of a Bescheid is its retrieval, "
           "from which its Bekanntgabe can count (see bekanntgabe in GET /postfach)",
-          response={"type": "string", "format": "binary"}, response_type="application/octet-stream",
-          errors=(401, 403, 404, 503)),
+          response=BINARY, response_type=DOCUMENT_TYPES,
+          codes=(*CITIZEN_CODES, "MESSAGE_NOT_FOUND", "DOCUMENT_NOT_FOUND", "DOCUMENT_UNAVAILABLE")),
     Route("GET", "/me/data", my_data, "Everything the portal holds about me, to take away (Art. 15 and 20 "
           "DSGVO): account, second factors (no secrets), sessions, audit trail, cases with answers, timelines, "
-          "messages and documents, Postfach, consents with their history; a download", errors=(401, 403)),
+          "messages and documents, Postfach, consents with their history; a download",
+          response=open_object("the export (format_version 1): identity, cases, postfach, consents, "
+                               "consent_changes, forms; a document to keep, not an interface"),
+          codes=CITIZEN_CODES),
     Route("POST", "/me/deletion", delete_my_account, "Delete my account, giving my password again: address, "
           "customer number, password and second factors go, my drafts are deleted, my session ends; submitted "
           "cases stay with the Jobcenter until their retention ends (cases_kept says how many)",
-          request={"type": "object", "required": ["password"], "properties": {"password": {"type": "string"}}},
-          response={"type": "object", "required": ["drafts_deleted", "cases_kept"]}, errors=(400, 401, 403, 409, 429)),
+          request=obj({"password": STRING}), response=DELETION,
+          codes=("FIELD_REQUIRED", "CURRENT_PASSWORD_WRONG", "TOO_MANY_ATTEMPTS", "STAFF_ACCOUNT")),
     Route("GET", "/me/data.pdf", my_data_pdf, "The same as GET /me/data, as a PDF to read",
-          response={"type": "string", "format": "binary"}, response_type="application/pdf", errors=(401, 403)),
-    Route("GET", "/consents", get_consents, "My consents per channel", errors=(401, 403)),  # 403: staff
+          response=BINARY, response_type="application/pdf", codes=CITIZEN_CODES),
+    Route("GET", "/consents", get_consents, "My consents per channel", response=obj({"consents": CONSENTS}),
+          codes=CITIZEN_CODES),
     Route("PUT", "/consents/{channel}", set_consent, "Give or take back consent for one channel",
-          request={"type": "object", "required": ["granted"], "properties": {"granted": {"type": "boolean"}}}),
+          request=obj({"granted": BOOLEAN}), response=obj({"consents": CONSENTS}),
+          codes=(*CITIZEN_CODES, "CHANNEL_UNKNOWN", "CONSENT_NOT_BOOLEAN")),
     Route("GET", "/my-jobcenter", my_jobcenter, "The Jobcenter responsible for the address of my last case",
-          response={"type": "object", "required": ["case_id", "resolution"]}, errors=(401, 404)),
+          response=MY_JOBCENTER, codes=("ADDRESS_UNKNOWN", "RESIDENCE_INVALID", "ROUTING_UNAVAILABLE")),
     Route("GET", "/forms/{kind}", get_form, "The current form of a kind: sections with their JSON Schemas",
-          response={"type": "object", "required": ["kind", "version", "sections"]}, public=True, errors=(400,)),
+          response=FORM, public=True, codes=("CASE_KIND_UNKNOWN",)),
     Route("GET", "/postcodes/{plz}", lookup_postcode, "The places of a postcode with their Jobcenter",
-          public=True, errors=(400,)),
+          response=POSTCODE_PLACES, public=True, codes=("POSTCODE_INVALID",)),
     Route("GET", "/responsible-jobcenter", find_jobcenter, "Which Jobcenter is responsible for an address, and "
           "why; or what to ask next; or which municipal Jobcenter serves it instead (no login)",
-          response=FINDER_ANSWER, public=True, errors=(400, 429), query=("plz",),
+          response=FINDER_ANSWER, public=True, query=("plz",),
+          codes=("TOO_MANY_REQUESTS", "POSTCODE_MISSING", "POSTCODE_INVALID", "QUERY_INVALID", "DATE_INVALID",
+                 "RESIDENCE_INVALID"),
           filters=(("ort", {"type": "string", "maxLength": 100, "description": "the place, when the postcode "
                             "has several"}),
                    ("strasse", {"type": "string", "maxLength": 100}),
@@ -498,7 +468,8 @@ ROUTES: tuple[Route, ...] = (
           description="Answer `ask` by adding that parameter and asking again. The Jobcenters' areas are the "
                       "register of the Eingliederungsmittel-Verordnung; postcodes © OpenStreetMap contributors "
                       "(ODbL), Berlin addresses Geoportal Berlin / Adressen Berlin (dl-de/by-2.0)."),
-    Route("GET", "/openapi.json", openapi_document, "This document", public=True, errors=()),
+    Route("GET", "/openapi.json", openapi_document, "This document", public=True,
+          response=open_object("an OpenAPI 3.1 document")),
 )  # fmt: skip
 ROUTES += staff_api.ROUTES  # the caseworker's routes, /api/v1/staff/...
 

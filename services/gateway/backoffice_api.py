@@ -30,6 +30,7 @@ from shared.errors import InvalidInput, NotFound, Unauthenticated
 
 PREFIX = "/backoffice/v1"
 DOWNLOAD_CHUNK_BYTES = 64 * 1024
+MAX_PAGE = 10_000
 TOKEN_MISSING = Unauthenticated("TOKEN_MISSING", "Bitte senden Sie ein Zugangstoken (Authorization: Bearer).")
 
 
@@ -122,7 +123,9 @@ def list_cases(call: Call) -> Response:
     try:
         page = int(call.request.args.get("page", "1"))
     except ValueError:
-        raise InvalidInput("PAGE_INVALID", "Die Seite muss eine Zahl sein.") from None
+        page = 0
+    if not 1 <= page <= MAX_PAGE:  # a page far beyond any case made the database's offset overflow (500)
+        raise InvalidInput("PAGE_INVALID", f"Die Seite muss eine Zahl von 1 bis {MAX_PAGE} sein.")
     return answer(call, call.call("list_new_cases", call.bearer(), page))
 
 
@@ -178,6 +181,15 @@ def case_events(call: Call, case_id: str) -> Response:
     return answer(call, {"sets": call.call("case_events", call.bearer(), case_id)})
 
 
+def openapi_document(call: Call) -> Response:
+    """This API's OpenAPI document (public, like the routes' descriptions in the README)."""
+    from services.gateway.backoffice_openapi import document
+
+    response = answer(call, document(call.request.host_url.rstrip("/")))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 Handler = Callable[..., Response]
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/token", token),
@@ -188,6 +200,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/cases/<case_id>/accept", accept_case),
     ("POST", "/cases/<case_id>/reject", reject_case),
     ("GET", "/cases/<case_id>/events", case_events),
+    ("GET", "/openapi.json", openapi_document),
 )
 URL_MAP = Map([Rule(PREFIX + path, methods=[method], endpoint=handler) for method, path, handler in ROUTES])
 

@@ -3,63 +3,72 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
+from services.gateway import schemas
 from services.gateway.api import PREFIX, ROUTES, Route
+from services.gateway.error_codes import STATUS_OF, UNEXPECTED
 from services.gateway.security import CSRF_HEADER
 
-ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message", "correlation_id"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "correlation_id": {"type": "string"},
-                "details": {"type": "object"},
-            },
-        }
-    },
-}
 ERROR_DESCRIPTIONS = {
     400: "invalid input",
-    401: "no session, or it ended",
+    401: "not authenticated: no session or token, or a refused one",
     403: "not allowed, or CSRF_FAILED",
     404: "not found (also for another person's case)",
-    405: "method not allowed",
     409: "the state of the case does not allow it",
     413: "the body is too large",
     429: "too many attempts",
     500: "internal error (says nothing of its cause)",
     503: "a service does not answer",
 }
+# Behind a session: none, or ended; or the services refuse the access token the gateway holds for it
+# (forged, expired, signed with a key they do not know), or cannot fetch identity's keys to check it.
+SESSION_CODES = ("SESSION_REQUIRED", "SESSION_ENDED", "TOKEN_INVALID", "TOKEN_EXPIRED", "TOKEN_KEY_UNKNOWN",
+                 "KEYS_UNAVAILABLE")  # fmt: skip
+CSRF_CODES = ("CSRF_FAILED",)
+JSON_BODY_CODES = ("BODY_INVALID", "REQUEST_TOO_LARGE")
+
+
+def error_responses(codes: Iterable[str]) -> dict[str, Any]:
+    """One response per status the codes have (and 500, 503), each listing its codes as an enum."""
+    by_status: dict[int, set[str]] = defaultdict(set)
+    for code in (*codes, *UNEXPECTED):
+        for status in STATUS_OF[code]:
+            by_status[status].add(code)
+    return {
+        str(status): {
+            "description": f"{ERROR_DESCRIPTIONS[status]}: " + ", ".join(sorted(by_status[status])),
+            "content": {"application/json": {"schema": schemas.error(sorted(by_status[status]))}},
+        }
+        for status in sorted(by_status)
+    }
+
+
+def codes_of(route: Route) -> tuple[str, ...]:
+    """The route's own codes and those every route of its kind can answer with."""
+    codes = [*route.codes]
+    if not route.public:
+        codes += SESSION_CODES
+    if route.changes_state:
+        codes += CSRF_CODES
+    if route.request is not None and route.request_type == "application/json":
+        codes += JSON_BODY_CODES
+    return tuple(dict.fromkeys(codes))
 
 
 RECEIPT_KEYS_PATH = "/.well-known/receipt-keys.json"
-JWKS = {
-    "type": "object",
-    "required": ["keys"],
-    "properties": {
-        "keys": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["kty", "crv", "x", "kid"],
-                "properties": {
-                    "kty": {"const": "OKP"},
-                    "crv": {"const": "Ed25519"},
-                    "x": {"type": "string"},
-                    "kid": {"type": "string"},
-                    "use": {"const": "sig"},
-                    "alg": {"const": "EdDSA"},
-                },
-            },
-        }
-    },
-}
+JWKS = schemas.obj(
+    {
+        "keys": schemas.array(
+            schemas.obj(
+                {"kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "x": schemas.STRING, "kid": schemas.STRING},
+                {"use": {"const": "sig"}, "alg": {"const": "EdDSA"}},
+            )
+        )
+    }
+)
 RECEIPT_KEYS_OPERATION: dict[str, Any] = {
     "operationId": "receipt_keys",
     "summary": "The public keys that verify receipts (JWKS), for anyone",
@@ -67,10 +76,7 @@ RECEIPT_KEYS_OPERATION: dict[str, Any] = {
     "security": [],
     "responses": {
         "200": {"description": "success", "content": {"application/json": {"schema": JWKS}}},
-        "503": {
-            "description": ERROR_DESCRIPTIONS[503],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        },
+        **error_responses(()),
     },
 }
 
@@ -98,13 +104,9 @@ def operation(route: Route) -> dict[str, Any]:
             name: {"description": what, "schema": {"type": "string"}} for name, what in route.response_headers
         }
     if route.response is not None:
-        success["content"] = {route.response_type: {"schema": route.response}}
-    responses: dict[str, Any] = {str(route.ok): success}
-    for status in (*route.errors, 500, 503):
-        responses[str(status)] = {
-            "description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
+        types = (route.response_type,) if isinstance(route.response_type, str) else route.response_type
+        success["content"] = {media: {"schema": route.response} for media in types}
+    responses: dict[str, Any] = {str(route.ok): success, **error_responses(codes_of(route))}
     result: dict[str, Any] = {
         "operationId": route.handler.__name__,
         "summary": route.summary,
@@ -138,7 +140,7 @@ def document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "components": {
-            "schemas": {"Error": ERROR},
+            "schemas": {"Error": schemas.error()},
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "jc_session"}},
         },
         "security": [{"session": []}],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -16,9 +16,6 @@ from services.gateway.exchange import Exchange
 
 PREFIX = "/api/v1"
 Handler = Callable[..., Response]
-
-OBJECT: dict[str, Any] = {"type": "object"}
-ARRAY_OF_OBJECTS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: the router uses routes as endpoints
@@ -30,15 +27,15 @@ class Route:
     handler: Handler
     summary: str
     ok: int = 200
-    response: dict[str, Any] | None = field(default_factory=lambda: OBJECT)  # None: no body
-    response_type: str = "application/json"
+    response: dict[str, Any] | None = None  # the success's body schema (schemas.py); None: no body
+    response_type: str | tuple[str, ...] = "application/json"  # several: the answer has one of them
     request: dict[str, Any] | None = None  # JSON body schema
     request_type: str = "application/json"
     public: bool = False  # no session needed
     headers: tuple[str, ...] = ()  # required request headers besides CSRF
     query: tuple[str, ...] = ()  # required query parameters
     filters: tuple[tuple[str, dict[str, Any]], ...] = ()  # optional query parameters with their schemas
-    errors: tuple[int, ...] = (400, 401, 403, 404, 409)
+    codes: tuple[str, ...] = ()  # its own error codes (error_codes.py); openapi.py adds session, CSRF, body
     description: str = ""  # longer than the summary, for the OpenAPI document
     response_headers: tuple[tuple[str, str], ...] = ()  # (name, what it carries) of a success
 
@@ -68,7 +65,3 @@ def download(exchange: Exchange, body: Any, mimetype: str, filename: str) -> Res
 
 def empty(exchange: Exchange) -> Response:
     return exchange.finish(Response(status=204))
-
-
-def listing(name: str) -> dict[str, Any]:
-    return {"type": "object", "required": [name], "properties": {name: ARRAY_OF_OBJECTS}}

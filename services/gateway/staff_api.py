@@ -13,7 +13,27 @@ from werkzeug.wrappers import Response
 
 from services.gateway import staff
 from services.gateway.exchange import Exchange
-from services.gateway.routes import OBJECT, Route, empty, listing, ok
+from services.gateway.routes import Route, empty, ok
+from services.gateway.schemas import (
+    ACCESS_RECORD,
+    ACTIVATION_CODE,
+    ASSIGNMENT,
+    BARRIER_REPORT,
+    BINARY,
+    BOOLEAN,
+    COLLEAGUE,
+    DOCUMENT,
+    DOCUMENT_TYPES,
+    INBOX,
+    ISSUED_ACTIVATION_CODE,
+    STAFF_ALERT,
+    STAFF_CASE,
+    STRING,
+    array,
+    enum,
+    listing,
+    obj,
+)
 
 
 def inbox(x: Exchange) -> Response:
@@ -162,15 +182,20 @@ def barrier_reports(x: Exchange) -> Response:
     return ok(x, {"reports": staff.barrier_reports(x.backend, x.access_token())})
 
 
-STAFF_ERRORS = (400, 401, 403, 404, 409)
 DATE: dict[str, Any] = {"type": "string", "format": "date"}
 CASE = "/staff/cases/{case_id}"
+# Error codes every staff route can answer with, and those of every route on one case.
+STAFF_CODES = ("STAFF_ONLY", "SECOND_FACTOR_REQUIRED", "ROLE_NOT_ALLOWED")
+CASE_CODES = (*STAFF_CODES, "CASE_NOT_FOUND", "CASE_ID_INVALID", "NOT_ASSIGNED_TO_YOUR_JOBCENTER", "CASE_BUSY")
+ACTION_CODES = (*CASE_CODES, "CASE_STATUS_DOES_NOT_ALLOW", "CASE_CLOSED", "CASE_NOT_SUBMITTED")
+TEXT_CODES = ("FIELD_REQUIRED", "MESSAGE_LENGTH", "TEXT_TOO_LONG", "HIDDEN_CHARACTERS")
+INSTITUTION_CODES = ("INSTITUTION_REQUIRED", "INSTITUTION_INVALID", "INSTITUTION_NOT_ALLOWED")
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/staff/inbox", inbox, "Staff: a page (50) of the own Jobcenter's cases with counts per status, "
           "each with the customer's Kundennummer, the assignee's name and the Frist (due_on, due_kind); filters "
           "status, kind, category, assignee, overdue=1, q (a receipt number or part of one, or a customer number), "
-          "sort, page", response={"type": "object", "required": ["cases", "counts", "page"]}, errors=(400, 401, 403),
+          "sort, page", response=INBOX, codes=(*STAFF_CODES, "FILTER_INVALID", "SEARCH_INVALID", "READ_MODEL_BUILDING"),
           filters=(
               ("status", {"enum": list(staff.INBOX_STATUSES)}), ("kind", {"enum": list(staff.KINDS)}),
               ("category", {"type": "string", "pattern": staff.CATEGORY.pattern, "description":
@@ -184,85 +209,96 @@ ROUTES: tuple[Route, ...] = (
               ("page", {"type": "integer", "minimum": 1, "maximum": staff.MAX_INBOX_PAGE}),
           )),
     Route("GET", CASE, get_case, "Staff: the case with its data by form section, Nachweise, documents, timeline "
-          "and messages (the opening is recorded)",
-          response={"type": "object", "required": ["case", "checklist", "timeline", "messages"]}),
+          "and messages (the opening is recorded)", response=STAFF_CASE, codes=CASE_CODES),
     Route("GET", CASE + "/documents/{document_id}", get_document, "Staff: a document of the case (the read is "
-          "recorded)", response={"type": "string", "format": "binary"}, response_type="application/octet-stream",
-          errors=(401, 403, 404, 409)),
-    Route("POST", CASE + "/receive", receive, "Staff: confirm the case was received", ok=204, response=None),
-    Route("POST", CASE + "/start-processing", start_processing, "Staff: start processing", ok=204, response=None),
+          "recorded)", response=BINARY, response_type=DOCUMENT_TYPES,
+          codes=(*CASE_CODES, "DOCUMENT_NOT_FOUND", "DOCUMENT_UNAVAILABLE")),
+    Route("POST", CASE + "/receive", receive, "Staff: confirm the case was received", ok=204,
+          codes=(*ACTION_CODES, "CASE_TAKEN")),
+    Route("POST", CASE + "/start-processing", start_processing, "Staff: start processing", ok=204,
+          codes=(*ACTION_CODES, "CASE_TAKEN")),
     Route("POST", CASE + "/document-requests", request_documents, "Staff: ask for documents by a due date",
-          ok=204, response=None,
-          request={"type": "object", "required": ["due_date"], "properties": {
-              "items": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}, "due_date": DATE}}),
-    Route("POST", CASE + "/waivers", waive, "Staff: a missing Nachweis is no longer needed", ok=204, response=None,
-          request={"type": "object", "required": ["nachweis"], "properties": {"nachweis": {"type": "string"}}}),
+          ok=204, request=obj({"due_date": DATE}, {"items": array(STRING), "note": STRING}),
+          codes=(*ACTION_CODES, *TEXT_CODES, "FIELD_INVALID", "DATE_INVALID", "DUE_DATE_INVALID",
+                 "DOCUMENT_REQUEST_EMPTY", "DOCUMENT_REQUEST_INVALID", "DUE_DATE_IN_PAST", "DUE_DATE_TOO_FAR",
+                 "NACHWEIS_UNKNOWN")),
+    Route("POST", CASE + "/waivers", waive, "Staff: a missing Nachweis is no longer needed", ok=204,
+          request=obj({"nachweis": STRING}), codes=(*ACTION_CODES, "FIELD_REQUIRED", "NACHWEIS_NOT_MISSING")),
     Route("POST", CASE + "/messages", post_message, "Staff: write to the citizen", ok=201,
-          request={"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-          response={"type": "object", "required": ["message_id"]}),
+          request=obj({"text": STRING}), response=obj({"message_id": STRING}), codes=(*ACTION_CODES, *TEXT_CODES)),
     Route("POST", CASE + "/bescheid", upload_bescheid, "Staff: upload the Bescheid PDF (raw body), scanned like "
-          "any upload", ok=201, request={"type": "string", "format": "binary"},
-          request_type="application/octet-stream", errors=(400, 401, 403, 404, 409, 413, 429, 503)),
+          "any upload", ok=201, request=BINARY, request_type="application/octet-stream", response=DOCUMENT,
+          codes=(*ACTION_CODES, "BESCHEID_NOT_PDF", "FILE_TOO_LARGE", "DOCUMENT_REJECTED", "UPLOAD_FAILED",
+                 "SIZE_INVALID", "NACHWEIS_INVALID", "CHECK_UNAVAILABLE", "CASES_UNAVAILABLE", "TOO_MANY_REQUESTS",
+                 "REQUEST_TOO_LARGE")),
     Route("POST", CASE + "/decision", decide, "Staff: record the decision with the Bescheid (and for a WBA the "
-          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN", ok=204, response=None,
-          request={"type": "object", "required": ["outcome", "bescheid_document_id"], "properties": {
-              "outcome": {"enum": list(staff.OUTCOMES), "description":
-                          "a WBA: approved, partially_approved, rejected; a VÄM: amended (Änderungsbescheid), "
-                          "revoked (Aufhebungsbescheid), unchanged (keine Änderung)"},
-              "bescheid_document_id": {"type": "string"},
-              "approval_from": DATE, "approval_to": DATE}}),
+          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN", ok=204,
+          request=obj({"outcome": enum(*staff.OUTCOMES, description=
+                                   "a WBA: approved, partially_approved, rejected; a VÄM: amended (Änderungsbescheid), "
+                                   "revoked (Aufhebungsbescheid), unchanged (keine Änderung)"),
+                       "bescheid_document_id": STRING},
+                      {"approval_from": DATE, "approval_to": DATE}),
+          codes=(*ACTION_CODES, "FIELD_REQUIRED", "OUTCOME_UNKNOWN", "BESCHEID_REQUIRED", "BESCHEID_INVALID",
+                 "DOCUMENT_NOT_FOUND", "DATE_INVALID", "APPROVAL_PERIOD_REQUIRED", "APPROVAL_PERIOD_INVALID",
+                 "CASE_ALREADY_DECIDED")),
     Route("POST", CASE + "/bescheid-notice-denied", notice_denied, "Staff: the citizen credibly denies having "
           "received the e-mail notice of the Bescheid (message_id from bekanntgabe in GET the case): from now on it "
-          "counts as made known on the day the citizen downloads it (§ 37 (2a) SGB X)", ok=204, response=None,
-          request={"type": "object", "required": ["message_id"], "properties": {"message_id": {"type": "string"}}},
-          errors=(400, 401, 403, 404)),
-    Route("POST", CASE + "/close", close, "Staff: close the decided case", ok=204, response=None),
+          "counts as made known on the day the citizen downloads it (§ 37 (2a) SGB X)", ok=204,
+          request=obj({"message_id": STRING}), codes=(*CASE_CODES, "MESSAGE_ID_REQUIRED", "NOTICE_NOT_FOUND")),
+    Route("POST", CASE + "/close", close, "Staff: close the decided case", ok=204, codes=ACTION_CODES),
     Route("POST", CASE + "/assignee", assign, "Staff: take the case (empty body) or, team leads, give it to a "
           "caseworker of the same Jobcenter; changed false when it was theirs already",
-          request={"type": "object", "properties": {"caseworker_id": {"type": "string"}}},
-          response={"type": "object", "required": ["changed"]}),
+          request=obj({}, {"caseworker_id": STRING}), response=obj({"changed": BOOLEAN}),
+          codes=(*ACTION_CODES, "FIELD_INVALID", "CASEWORKER_NOT_OF_THIS_JOBCENTER", "CASE_TAKEN", "TEAM_LEAD_ONLY",
+                 "ACCOUNT_NOT_FOUND")),
     Route("GET", "/staff/colleagues", colleagues, "Team leads: the active caseworkers and team leads of the own "
-          "Jobcenter (account_id, email, role)", response=listing("staff"), errors=(401, 403)),
+          "Jobcenter (account_id, email, role, display_name)", response=listing("staff", COLLEAGUE),
+          codes=STAFF_CODES),
     Route("POST", CASE + "/reassignment", reassign, "Team lead: hand the case to another gE, with a reason",
-          request={"type": "object", "required": ["jobcenter_id", "reason"], "properties": {
-              "jobcenter_id": {"type": "string"}, "reason": {"type": "string"}}}, response=OBJECT),
+          request=obj({"jobcenter_id": STRING, "reason": STRING}), response=obj({"assignment": ASSIGNMENT}),
+          codes=(*CASE_CODES, *TEXT_CODES, "OVERRIDE_REASON_MISSING", "JOBCENTER_NOT_FOUND",
+                 "JOBCENTER_NOT_SERVED", "ASSIGNMENT_NOT_FOUND", "ASSIGNMENT_UNCHANGED", "TEAM_LEAD_ONLY")),
     Route("GET", "/staff/access-log", access_log, "Admins and team leads: who of the staff (and which e-file "
           "client) opened which case and document, when; newest first, 50 a page (more: true when there is another); "
           "query case_id (or a receipt number), since and until (days, inclusive), page",
-          response=listing("case_views"), errors=(400, 401, 403, 404)),
+          response=ACCESS_RECORD, codes=(*STAFF_CODES, "ACCESS_FILTER_INVALID", "ADMIN_ONLY", "CASE_NOT_FOUND")),
     Route("GET", "/staff/activation-codes", activation_codes, "Staff: the Freischaltcodes of the own Jobcenter, "
           "newest first, with state open, used, revoked or expired (never the code itself); admins all or those of "
-          "institution_id", response=listing("activation_codes"), errors=(401, 403),
+          "institution_id", response=listing("activation_codes", ACTIVATION_CODE),
+          codes=(*STAFF_CODES, *INSTITUTION_CODES),
           filters=(("institution_id", {"type": "string", "description": "admins: one Jobcenter's codes"}),)),
     Route("POST", "/staff/activation-codes", issue_activation_code, "Staff: issue a Freischaltcode for a "
           "Kundennummer of the own Jobcenter (admins name institution_id); the clear code and the letter "
           "(letter_pdf, base64) are returned only this once (audited)", ok=201,
-          request={"type": "object", "required": ["customer_number"], "properties": {
-              "customer_number": {"type": "string", "pattern": staff.CUSTOMER_NUMBER.pattern},
-              "institution_id": {"type": "string"}}},
-          response={"type": "object", "required": ["code_id", "code", "expires_at", "letter_pdf"]},
-          errors=(400, 401, 403)),
+          request=obj({"customer_number": {"type": "string", "pattern": staff.CUSTOMER_NUMBER.pattern}},
+                      {"institution_id": STRING}),
+          response=ISSUED_ACTIVATION_CODE,
+          codes=(*STAFF_CODES, *INSTITUTION_CODES, "FIELD_REQUIRED", "CUSTOMER_NUMBER_INVALID",
+                 "CUSTOMER_NUMBER_NOT_ALLOWED")),
     Route("POST", "/staff/activation-codes/{code_id}/revocation", revoke_activation_code, "Staff: revoke an "
           "unused Freischaltcode of the own Jobcenter for good (audited); 409 when it was used or revoked already",
-          ok=204, response=None, errors=(401, 403, 404, 409)),
+          ok=204, codes=(*STAFF_CODES, "ACTIVATION_CODE_NOT_FOUND", "ACTIVATION_CODE_CLOSED")),
     Route("GET", "/staff/accounts", staff_accounts, "Team leads and admins: the active caseworkers and team leads "
-          "of the own Jobcenter (admins: of institution_id)", response=listing("staff"), errors=(400, 401, 403),
+          "of the own Jobcenter (admins: of institution_id)", response=listing("staff", COLLEAGUE),
+          codes=(*STAFF_CODES, *INSTITUTION_CODES),
           filters=(("institution_id", {"type": "string", "description": "admins: the Jobcenter"}),)),
     Route("POST", "/staff/accounts", create_staff_account, "Admins (any Jobcenter, caseworker or team lead) and "
           "team leads (caseworkers of their own): invite a colleague, who sets a password by the mailed link and "
           "the second factor at first login", ok=201,
-          request={"type": "object", "required": ["email", "role"], "properties": {
-              "email": {"type": "string"}, "role": {"enum": list(staff.STAFF_ROLES)},
-              "institution_id": {"type": "string"},
-              "display_name": {"type": "string", "maxLength": 100, "description": "how colleagues see them"}}},
-          response={"type": "object", "required": ["account_id"]}, errors=(400, 401, 403, 409)),
+          request=obj({"email": STRING, "role": enum(*staff.STAFF_ROLES)}, {
+              "institution_id": STRING,
+              "display_name": {"type": "string", "maxLength": 100, "description": "how colleagues see them"}}),
+          response=obj({"account_id": STRING}),
+          codes=(*STAFF_CODES, *INSTITUTION_CODES, "FIELD_REQUIRED", "EMAIL_INVALID", "EMAIL_TAKEN", "ROLE_UNKNOWN",
+                 "DISPLAY_NAME_INVALID", "ROLE_CHANGE_NOT_ALLOWED", "MAIL_UNAVAILABLE")),
     Route("POST", "/staff/accounts/{account_id}/disable", disable_account, "Admins (any) and team leads (a "
-          "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204, response=None,
-          errors=(401, 403, 404)),
+          "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204,
+          codes=(*STAFF_CODES, "ACCOUNT_NOT_FOUND", "INSTITUTION_NOT_ALLOWED")),
     Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
           "case, documents supplied, case overdue, ...), newest first; admins every Jobcenter's, or those of "
-          "institution_id", response=listing("alerts"), errors=(401, 403),
+          "institution_id", response=listing("alerts", STAFF_ALERT), codes=(*STAFF_CODES, *INSTITUTION_CODES),
           filters=(("institution_id", {"type": "string", "description": "admins: one Jobcenter's alerts"}),)),
     Route("GET", "/staff/accessibility-feedback", barrier_reports, "Admins: the barriers reported from the "
-          "Erklärung zur Barrierefreiheit, newest first", response=listing("reports"), errors=(401, 403)),
+          "Erklärung zur Barrierefreiheit, newest first", response=listing("reports", BARRIER_REPORT),
+          codes=(*STAFF_CODES, "ADMIN_ONLY")),
 )  # fmt: skip

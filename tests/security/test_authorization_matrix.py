@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 import pytest
 
 from services.documents.tests import samples
-from services.gateway.api import URL_MAP
+from services.gateway.api import PREFIX, URL_MAP
+from services.gateway.openapi import document
 from tests.security.conftest import ACTORS, API, World, logged_in, new_case
 
 ROUTES = sorted({rule.endpoint for rule in URL_MAP.iter_rules()}, key=lambda route: (route.path, route.method))
@@ -172,6 +174,18 @@ PATH_VALUES = {
 }
 
 
+DOCUMENT = document()
+
+
+def assert_documented(route: Any, answer: Any) -> None:
+    """The answer's status is documented for the route and a JSON body matches its schema (fields, error codes)."""
+    responses = DOCUMENT["paths"][PREFIX + route.path][route.method.lower()]["responses"]
+    assert str(answer.status_code) in responses, (key(route), answer.status_code, answer.text[:300])
+    content = responses[str(answer.status_code)].get("content", {})
+    if answer.headers.get("Content-Type") == "application/json":
+        jsonschema.validate(answer.json(), content["application/json"]["schema"])
+
+
 def key(route: Any) -> str:
     return f"{route.method} {route.path}"
 
@@ -206,6 +220,7 @@ def test_each_actor_gets_what_the_matrix_expects(world: World, route: Any, actor
     answer = browser.request(route.method, path, **sent)
 
     assert answer.status_code in expected, (actor, key(route), answer.status_code, answer.text[:300])
+    assert_documented(route, answer)
     if actor not in ("citizen_a", "caseworker"):
         account = world.browsers["citizen_a"].account
         assert account is not None

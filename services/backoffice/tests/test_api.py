@@ -212,3 +212,23 @@ def test_a_rotated_secret_and_a_disabled_client_lose_access(office: Office) -> N
         timeout=20,
     )
     assert again.status_code == 401
+
+
+def test_a_page_outside_1_to_10000_is_refused_with_its_code_not_a_server_error(office: Office) -> None:
+    """Found by schemathesis: a page far beyond any case overflowed the database's offset (500)."""
+    token = office.token(office.create_client())
+    for page in ("603208498265035532239598159659008", "10001", "0", "-1", "zwei"):
+        refused = office.call("GET", "/cases", token, params={"page": page})
+        assert refused.status_code == 400, (page, refused.text)
+        assert refused.json()["error"]["code"] == "PAGE_INVALID"
+    last = office.call("GET", "/cases", token, params={"page": "10000"})
+    assert last.status_code == 200
+    assert last.json()["cases"] == [] and last.json()["page"] == 10000
+
+
+def test_the_openapi_document_is_served_without_a_token_and_names_the_token_url_of_this_host(office: Office) -> None:
+    answer = office.http.get(office.url("/backoffice/v1/openapi.json"), timeout=20)
+    assert answer.status_code == 200
+    flow = answer.json()["components"]["securitySchemes"]["client_credentials"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == office.url("/backoffice/v1/token")
+    assert "/backoffice/v1/cases/{case_id}/accept" in answer.json()["paths"]
