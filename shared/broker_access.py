@@ -206,8 +206,8 @@ PRINCIPALS: tuple[Principal, ...] = (
             "documents": ("document_rejected",),
             "submissions": (
                 "case_assigned", "case_decided", "case_erased", "case_move_reported", "case_move_took_effect",
-                "case_overdue", "case_submitted", "case_withdrawn", "document_supplied", "documents_requested",
-                "message_posted",
+                "case_overdue", "case_reassigned", "case_submitted", "case_withdrawn", "document_supplied",
+                "documents_requested", "message_posted",
             ),
         },
     ),

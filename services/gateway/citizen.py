@@ -179,11 +179,13 @@ def delete_account(backend: Backend, token: str, password: Any, client_address: 
     Returns how many drafts were deleted and how many cases are kept.
     """
     cases = my_cases(backend, token)
-    backend.call("identity", "delete_my_account", token, password if isinstance(password, str) else "", client_address)
+    kept = [case for case in cases if case["status"] not in ("draft", "discarded", "expired")]
+    # The Jobcenter tells kept cases apart by the customer number: it stays while there are any.
+    given = password if isinstance(password, str) else ""
+    backend.call("identity", "delete_my_account", token, given, client_address, bool(kept))
     drafts = [case for case in cases if case["status"] == "draft"]
     for draft in drafts:
         discard_draft(backend, token, draft["case_id"])
-    kept = [case for case in cases if case["status"] not in ("draft", "discarded", "expired")]
     return {"drafts_deleted": len(drafts), "cases_kept": len(kept)}
 
 

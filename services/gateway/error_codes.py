@@ -114,6 +114,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "NOT_YOUR_CASE": (403,),
     "OUTCOME_UNKNOWN": (400,),
     "OVERRIDE_REASON_MISSING": (400,),
+    "OWN_ACCOUNT": (409,),
     "PAGE_INVALID": (400,),
     "PAGE_NOT_FOUND": (404,),
     "PASSKEY_EXISTS": (409,),

@@ -78,7 +78,12 @@ CASE_STATUS = enum(
 ROLE = enum("citizen", "caseworker", "team_lead", "admin")
 STAFF_ROLE = enum("caseworker", "team_lead", "admin")
 OUTCOME = enum(
-    "approved", "partially_approved", "rejected", "amended", "revoked", "unchanged",
+    "approved",
+    "partially_approved",
+    "rejected",
+    "amended",
+    "revoked",
+    "unchanged",
     description="a WBA: approved, partially_approved, rejected; a VÄM: amended, revoked, unchanged",
 )
 NACHWEIS_STATUS = enum("missing", "supplied", "waived")

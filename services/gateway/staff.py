@@ -600,14 +600,24 @@ def _german_midnight(day: date | None) -> str | None:
 STAFF_ROLES = ("caseworker", "team_lead")
 
 
-def _jobcenter(me: Staff, institution_id: Any) -> str:
-    """The Jobcenter an action is for: staff act for their own, admins name one (InvalidInput otherwise)."""
+def _jobcenter(backend: Backend, me: Staff, institution_id: Any) -> str:
+    """The Jobcenter an action is for: staff act for their own (naming another is refused, not ignored),
+    admins name one that routing's register has today and that uses the portal (a gE)."""
     if not me.is_admin:
+        if institution_id not in (None, "", me.institution_id):
+            raise Forbidden("INSTITUTION_NOT_ALLOWED", "Sie handeln nur für Ihr eigenes Jobcenter.")
         return me.institution_id or ""
     if not isinstance(institution_id, str) or not institution_id.strip():
         raise InvalidInput("INSTITUTION_REQUIRED", "Bitte geben Sie die Kennung des Jobcenters an.",
                            {"field": "institution_id"})  # fmt: skip
-    return institution_id.strip()
+    try:
+        found = citizen.jobcenter(backend, institution_id.strip())
+    except NotFound:
+        found = {}
+    if found.get("form") != "gE":
+        raise InvalidInput("INSTITUTION_INVALID", "Dieses Jobcenter gibt es nicht oder es nutzt das Portal nicht.",
+                           {"field": "institution_id"})  # fmt: skip
+    return str(found["jobcenter_id"])
 
 
 def activation_codes(backend: Backend, token: str, institution_id: str | None = None) -> list[dict[str, Any]]:
@@ -623,7 +633,7 @@ def issue_activation_code(
     me = staff_member(backend, token, roles=STAFF)
     if not isinstance(customer_number, str) or not customer_number.strip():
         raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie die Kundennummer an.", {"field": "customer_number"})
-    jobcenter = _jobcenter(me, institution_id)
+    jobcenter = _jobcenter(backend, me, institution_id)
     try:
         return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter))
     except InvalidInput as refused:
@@ -640,7 +650,7 @@ def revoke_activation_code(backend: Backend, token: str, code_id: str) -> None:
 def team(backend: Backend, token: str, institution_id: Any = None) -> list[dict[str, Any]]:
     """The active caseworkers and team leads: team leads their own Jobcenter's, admins ``institution_id``'s."""
     me = staff_member(backend, token, roles=("admin", "team_lead"))
-    return list(backend.call("identity", "list_jobcenter_staff", token, _jobcenter(me, institution_id)))
+    return list(backend.call("identity", "list_jobcenter_staff", token, _jobcenter(backend, me, institution_id)))
 
 
 def create_staff_account(
@@ -656,7 +666,7 @@ def create_staff_account(
     allowed = STAFF_ROLES if me.is_admin else ("caseworker",)
     if role not in allowed:
         raise InvalidInput("ROLE_UNKNOWN", "Bitte wählen Sie eine Rolle.", {"field": "role"})
-    jobcenter = _jobcenter(me, institution_id)
+    jobcenter = _jobcenter(backend, me, institution_id)
     try:
         name = display_name if isinstance(display_name, str) and display_name.strip() else None
         return str(backend.call("identity", "create_staff_account", token, email.strip(), role, jobcenter, name))

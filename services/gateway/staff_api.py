@@ -293,7 +293,7 @@ ROUTES: tuple[Route, ...] = (
                  "DISPLAY_NAME_INVALID", "ROLE_CHANGE_NOT_ALLOWED", "MAIL_UNAVAILABLE")),
     Route("POST", "/staff/accounts/{account_id}/disable", disable_account, "Admins (any) and team leads (a "
           "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204,
-          codes=(*STAFF_CODES, "ACCOUNT_NOT_FOUND", "INSTITUTION_NOT_ALLOWED")),
+          codes=(*STAFF_CODES, "ACCOUNT_NOT_FOUND", "INSTITUTION_NOT_ALLOWED", "OWN_ACCOUNT")),
     Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
           "case, documents supplied, case overdue, ...), newest first; admins every Jobcenter's, or those of "
           "institution_id", response=listing("alerts", STAFF_ALERT), codes=(*STAFF_CODES, *INSTITUTION_CODES),

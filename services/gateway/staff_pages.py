@@ -418,9 +418,9 @@ def disable_account(x: Exchange, account_id: str) -> Response:
     jobcenter = x.form().get("jobcenter", "").strip()
     try:
         staff.disable_account(x.backend, token, account_id)
-    except Forbidden as refused:
+    except (Forbidden, Conflict) as refused:
         me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
-        return _team_page(x, me, jobcenter, 403, error=refused.message)
+        return _team_page(x, me, jobcenter, 403 if isinstance(refused, Forbidden) else 409, error=refused.message)
     query = {"jobcenter": jobcenter} if jobcenter else {}
     return redirect(x, TEAM + "?" + urlencode({**query, "erledigt": "gesperrt"}) + "#team")
 

@@ -269,7 +269,12 @@ DELETED_DOMAIN = "geloescht.invalid"
 
 
 def delete_account(
-    db: ServiceDatabase, settings: IdentitySettings, account_id: str, password: str, client_address: str
+    db: ServiceDatabase,
+    settings: IdentitySettings,
+    account_id: str,
+    password: str,
+    client_address: str,
+    keep_customer_number: bool = False,
 ) -> None:
     """The citizen deletes their account after giving their password again (throttled like a login).
 
@@ -278,6 +283,10 @@ def delete_account(
     account id stays, because the cases the Jobcenter must keep (§ 84 SGB X, retention of its files)
     name it as their owner, and so does the audit trail (the record of what happened to the account,
     kept for the security of all). Nobody can log in to it again.
+
+    With ``keep_customer_number`` (the citizen has submitted cases the Jobcenter keeps) the customer
+    number stays too: it is the Jobcenter's own number for the person, without which caseworkers could
+    not tell whose open case it is. It goes with the account's other rest (identity's retention job).
     """
     with db.transaction() as session:
         account = accounts.get(session, account_id)
@@ -298,7 +307,8 @@ def delete_account(
             session.execute(
                 accounts_table.update()
                 .where(accounts_table.c.account_id == account_id)
-                .values(email=f"{account_id}@{DELETED_DOMAIN}", customer_number=None, password_hash=None,
+                .values(email=f"{account_id}@{DELETED_DOMAIN}", password_hash=None,
+                        customer_number=account["customer_number"] if keep_customer_number else None,
                         status=accounts.Status.DISABLED.value, disabled_at=datetime.now(UTC))
             )  # fmt: skip
             for table in (totp_secrets, recovery_codes, passkeys):

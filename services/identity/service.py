@@ -430,10 +430,13 @@ class IdentityService(PortalService):
     def disable_account(self, access_token: str, account_id: str) -> None:
         """Disable an account and end its sessions (admins any; team leads a caseworker of their own Jobcenter).
 
-        Raises Forbidden, NotFound ``ACCOUNT_NOT_FOUND``.
+        Raises Forbidden, NotFound ``ACCOUNT_NOT_FOUND``, Conflict ``OWN_ACCOUNT`` (nobody disables themselves).
         """
         claims = self._caller(access_token)
         authorize(claims, (ADMIN, TEAM_LEAD))
+        if account_id == claims.account_id:
+            # Else the last admin could lock everyone out of the administration (only the CLI would help).
+            raise Conflict("OWN_ACCOUNT", "Ihr eigenes Konto können Sie nicht sperren.")
         with self.db.transaction() as session:
             target = accounts.get(session, account_id)
             if claims.role == TEAM_LEAD and (target["role"], target["institution_id"]) != (
@@ -478,14 +481,19 @@ class IdentityService(PortalService):
         return {"email": row["email"], "locale": "de"}
 
     @rpc
-    def delete_my_account(self, access_token: str, password: str, client_address: str = "") -> None:
+    def delete_my_account(
+        self, access_token: str, password: str, client_address: str = "", keep_customer_number: bool = False
+    ) -> None:
         """A citizen deletes their own account, giving the password again; see account_settings.delete_account.
+        ``keep_customer_number``: the citizen has cases the Jobcenter keeps, which it must still tell apart.
 
         Raises Unauthenticated ``CURRENT_PASSWORD_WRONG`` (counted like a failed login), Conflict
         ``STAFF_ACCOUNT`` for staff.
         """
         claims = self._caller(access_token)
-        account_settings.delete_account(self.db, self.settings, claims.account_id, str(password or ""), client_address)
+        account_settings.delete_account(
+            self.db, self.settings, claims.account_id, str(password or ""), client_address, keep_customer_number is True
+        )
         log.info("account_deleted", extra={"account_id": claims.account_id})
 
     @rpc

@@ -90,7 +90,7 @@ TEXTS = {
         "- Melden Sie sich nach dem Umzug beim {new_jobcenter}.\n"
         "- Stellen Sie dort einen Weiterbewilligungsantrag, wenn Ihr Bewilligungszeitraum bald endet. Das geht "
         "hier im Portal. Ihre neue Anschrift ist schon eingetragen.\n"
-        "- Ihre offenen Weiterbewilligungsanträge geben wir am {move_date} an das {new_jobcenter} ab. "
+        "- Ihre offenen Weiterbewilligungsanträge gehen zum {move_date} an das {new_jobcenter} über. "
         "Sie müssen sie nicht noch einmal stellen.\n"
         "- Ihre offenen Veränderungsmitteilungen bearbeitet weiter das {old_jobcenter}.",
     ),
@@ -104,7 +104,7 @@ TEXTS = {
         "- Wenden Sie sich nach dem Umzug an das {new_jobcenter}. Sie erreichen es über die Kreis- oder "
         "Stadtverwaltung.\n"
         "- Stellen Sie neue Anträge dort, nicht mehr in diesem Portal.\n"
-        "- Ihre offenen Weiterbewilligungsanträge geben wir am {move_date} an das {new_jobcenter} ab.\n"
+        "- Ihre offenen Weiterbewilligungsanträge gehen zum {move_date} an das {new_jobcenter} über.\n"
         "- Ihre offenen Veränderungsmitteilungen bearbeitet weiter das {old_jobcenter}.",
     ),
     "move_reported_same_jobcenter": (

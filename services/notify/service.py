@@ -200,6 +200,12 @@ class NotifyService(PortalService):
     def on_case_assigned(self, event: IntegrationEvent) -> None:
         self._to_staff(event, str(event.data["jobcenter_id"]), "new_case")
 
+    @integration_event_handler("submissions", "case_reassigned")
+    def on_case_reassigned(self, event: IntegrationEvent) -> None:
+        """A case handed over by a move or a team lead arrives in the new Jobcenter's inbox: tell its staff."""
+        if jobcenter := self._carried(event, "jobcenter_id"):
+            self._to_staff(event, jobcenter, "case_handed_in")
+
     @integration_event_handler("submissions", "document_supplied")
     def on_document_supplied(self, event: IntegrationEvent) -> None:
         if jobcenter := self._carried(event, "jobcenter_id"):

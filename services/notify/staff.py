@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 TEXTS = {
     "new_case": "Neuer Vorgang im Posteingang",
+    "case_handed_in": "Vorgang von einem anderen Jobcenter übernommen",
     "documents_supplied": "Unterlagen wurden nachgereicht",
     "case_overdue": "Vorgang wurde seit 3 Arbeitstagen nicht angenommen",
     "citizen_message": "Neue Nachricht einer Kundin oder eines Kunden",

@@ -615,8 +615,11 @@ class Case(Aggregate):
         return move
 
     def move_due(self, today: date) -> bool:
-        """A reported move whose date is reached and which has not taken effect yet."""
+        """A reported move whose date is reached and which has not taken effect yet; a VÄM the citizen
+        withdrew reports no move any more (nothing is handed over on its date)."""
         move = self.moved_to()
+        if self.status is CaseStatus.WITHDRAWN:
+            return False
         return bool(move and not move["took_effect"] and date.fromisoformat(move["move_date"]) <= today)
 
     def take_move_into_effect(self, today: date, open_case_ids: list[str]) -> None:

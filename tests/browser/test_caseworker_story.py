@@ -230,7 +230,7 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
 
         def bescheid_delivered() -> bool:
             citizen.goto("/postfach")
-            return citizen.get_by_text("Zugestellt am").count() > 0
+            return citizen.get_by_text("Der Bescheid gilt als bekannt gegeben am").count() > 0
 
         eventually(bescheid_delivered)  # notify posts it and sends the alert, which fixes the delivery date
         expect(citizen.get_by_role("heading", name=re.compile("Ihr Bescheid ist da")).first).to_be_visible()

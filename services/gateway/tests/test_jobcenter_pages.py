@@ -191,3 +191,48 @@ def test_the_inbox_shows_the_jobcenters_staff_alerts(portal, relay_routing, case
     stranger = staff_browser(portal, institution="jc-0001")
     assert case_id not in {a["case_id"] for a in stranger.request("GET", f"{STAFF}/alerts").json()["alerts"]}
     assert stranger.request("GET", "/verwaltung/hinweise").status_code == 403
+
+
+def test_staff_act_only_for_their_own_jobcenter_and_admins_only_for_one_that_uses_the_portal(portal):
+    """Naming another Jobcenter is refused, not silently replaced by the own (outside pass of #21)."""
+    caseworker, lead = staff_browser(portal), staff_browser(portal, "team_lead")
+    number = customer_number()
+    foreign = caseworker.request("POST", f"{STAFF}/activation-codes",
+                                 json={"customer_number": number, "institution_id": "jc-0001"})  # fmt: skip
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "INSTITUTION_NOT_ALLOWED"
+    own = caseworker.request("POST", f"{STAFF}/activation-codes",
+                             json={"customer_number": number, "institution_id": "jc-0394"})  # fmt: skip
+    assert own.status_code == 201, own.text
+    invited = lead.request(
+        "POST",
+        f"{STAFF}/accounts",
+        json={
+            "email": f"neu.{secrets.token_hex(4)}@jobcenter.example",
+            "role": "caseworker",
+            "institution_id": "jc-0001",
+        },
+    )
+    assert invited.status_code == 403 and invited.json()["error"]["code"] == "INSTITUTION_NOT_ALLOWED"
+    assert lead.request("GET", f"{STAFF}/accounts", params={"institution_id": "jc-0001"}).status_code == 403
+
+    admin = staff_browser(portal, "admin", None)
+    for unknown in ("jc-9999", "jc-0103", "../../x"):  # none, a zkT (Göttingen), garbage
+        created = admin.request(
+            "POST",
+            f"{STAFF}/accounts",
+            json={
+                "email": f"neu.{secrets.token_hex(4)}@jobcenter.example",
+                "role": "caseworker",
+                "institution_id": unknown,
+            },
+        )
+        assert created.status_code == 400 and created.json()["error"]["code"] == "INSTITUTION_INVALID", unknown
+
+
+def test_nobody_disables_their_own_account_so_the_last_admin_stays(portal):
+    admin = Browser(portal)
+    account = portal.staff_account("admin", None)
+    admin.log_in(account)
+    refused = admin.request("POST", f"{STAFF}/accounts/{account.account_id}/disable")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "OWN_ACCOUNT"
+    assert admin.request("GET", f"{STAFF}/alerts").status_code == 200  # still signed in, still an admin

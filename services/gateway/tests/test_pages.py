@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -386,11 +387,13 @@ def test_the_api_deletes_a_draft_but_not_a_submitted_case(portal):
 
 def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
     """#21: what must be kept under SGB X is kept and said so; the account cannot log in again."""
-    account = portal.account()
+    account = portal.account(customer_number=f"{secrets.randbelow(900) + 100}D{secrets.randbelow(900000) + 100000}")
     citizen = Browser(portal)
     citizen.log_in(account)
     submitted = report_arbeitsaufnahme(citizen, portal).rsplit("/", 1)[1]
     draft = citizen.request("POST", "/api/v1/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
+    with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=20) as cluster:
+        customer_number = cluster.identity.get_account(account.account_id)["customer_number"]
     page = citizen.request("GET", "/einstellungen/konto-loeschen").text
     assert "(jetzt: 1)" in page and "§ 84 SGB X" in page
     wrong = post_form(citizen, "/einstellungen/konto-loeschen", page, password="falsch-falsch-falsch")
@@ -406,16 +409,22 @@ def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
         with pytest.raises(NotFound):
             cluster.submissions.get_case(draft)  # the draft is erased
         assert cluster.submissions.get_case(submitted)["status"] != "discarded"  # kept for the Jobcenter
+        # The Jobcenter still tells whose kept case it is (outside pass of #21: it read null before).
+        assert cluster.identity.get_account(account.account_id)["customer_number"] == customer_number
 
 
 def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_account(portal):
-    citizen = log_in_fresh(portal)
+    account = portal.account(customer_number=f"{secrets.randbelow(900) + 100}D{secrets.randbelow(900000) + 100000}")
+    citizen = Browser(portal)
+    citizen.log_in(account)
     citizen.request("POST", "/api/v1/cases", json={"kind": "weiterbewilligungsantrag"})
     wrong = citizen.request("POST", "/api/v1/me/deletion", json={"password": "nicht-das-passwort"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "CURRENT_PASSWORD_WRONG"
     done = citizen.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})
     assert done.status_code == 200 and done.json() == {"drafts_deleted": 1, "cases_kept": 0}
     assert citizen.request("GET", "/api/v1/cases").status_code == 401
+    with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=20) as cluster:
+        assert cluster.identity.get_account(account.account_id)["customer_number"] is None  # no case kept
     staff = Browser(portal)
     staff.log_in(portal.staff_account())
     refused = staff.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})

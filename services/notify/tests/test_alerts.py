@@ -185,6 +185,22 @@ def test_a_withdrawal_is_told_in_the_postfach_and_to_the_jobcenter(notify, rpc, 
     assert [(a["case_id"], a["kind"]) for a in alerts] == [("case-w", "case_withdrawn")]
 
 
+def test_a_case_handed_over_is_an_alert_for_the_new_jobcenter_only(notify, rpc, amqp_uri, captured_logs):
+    """A move or a team lead hands a case to another gE: its staff are told, as of a new case (outside pass)."""
+    event = IntegrationEvent("case_reassigned", "case-r", 9, {"jobcenter_id": "jc-new", "reason_code": "MOVE",
+                                                             "effective_from": "2026-12-01"})  # fmt: skip
+    with rpc() as cluster:
+        publish(amqp_uri, event, times=2)  # redelivered: one alert
+        assert wait_for(lambda: [line for line in captured_logs.named("event_already_processed")
+                                 if line.get("event_id") == event.event_id])  # fmt: skip
+        new = cluster.notify.list_staff_alerts(TEST_ISSUER.token_for("s-3", role="caseworker", institution_id="jc-new"))
+        old = cluster.notify.list_staff_alerts(TEST_ISSUER.token_for("s-4", role="caseworker", institution_id="jc-old"))
+    assert [(a["case_id"], a["kind"], a["text"]) for a in new] == [
+        ("case-r", "case_handed_in", "Vorgang von einem anderen Jobcenter übernommen")
+    ]
+    assert old == []
+
+
 def test_an_erased_case_leaves_no_postfach_message_reminder_or_staff_alert(notify, rpc, amqp_uri):
     """Retention (docs/retention.md): what notify holds about a case goes with it."""
     staff_token = TEST_ISSUER.token_for("s-2", role="caseworker", institution_id="jc-1")

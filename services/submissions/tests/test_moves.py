@@ -86,6 +86,16 @@ def test_a_move_dated_in_the_future_takes_effect_on_its_date_and_not_before(case
     assert cases.get_case(move)["jobcenter_id"] == JOBCENTER, "the reporting VÄM stays with the Jobcenter before"
 
 
+def test_a_withdrawn_move_never_takes_effect(cases, runner, open_cases):
+    """The citizen took the report back before its date: the open WBA stays (outside pass of #21)."""
+    move_date = TODAY + timedelta(days=10)
+    move = assigned(cases, "veraenderungsmitteilung", moving_on(move_date))
+    cases.withdraw(move, CITIZEN)
+    assert take_due_moves_into_effect(cases, runner, move_date) == []
+    assert took_effect(cases, move) == []
+    assert cases.get_case(open_cases["wba"])["jobcenter_id"] == JOBCENTER
+
+
 def test_a_move_takes_effect_once_however_often_it_is_asked(cases, runner, open_cases):
     move = assigned(cases, "veraenderungsmitteilung", moving_on(TODAY - timedelta(days=3)))
     runner.catch_up()
