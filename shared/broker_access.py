@@ -190,7 +190,7 @@ PRINCIPALS: tuple[Principal, ...] = (
         serves=True,
         # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer
         calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
-        consumes={"submissions": ("case_move_reported", "case_submitted")},
+        consumes={"submissions": ("case_erased", "case_move_reported", "case_submitted")},
     ),
     Principal(
         "notify",
