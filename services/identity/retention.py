@@ -43,20 +43,23 @@ class RetentionReport:
 def apply_retention(session: Session, now: datetime | None = None) -> RetentionReport:
     """Delete what identity no longer needs (see the module's docstring); returns how much went."""
     now = now or datetime.now(UTC)
+    connection = session.connection()  # its results count rows, a Session's do not say so
     session_cutoff = now - timedelta(days=ENDED_SESSION_DAYS)
     ended = or_(sessions.c.expires_at < session_cutoff, sessions.c.revoked_at < session_cutoff)
-    removed_sessions = session.execute(delete(sessions).where(ended)).rowcount
+    removed_sessions = connection.execute(delete(sessions).where(ended)).rowcount
     token_cutoff = now - timedelta(days=SPENT_TOKEN_DAYS)
     spent = or_(one_time_tokens.c.expires_at < token_cutoff, one_time_tokens.c.used_at < token_cutoff)
-    removed_tokens = session.execute(delete(one_time_tokens).where(spent)).rowcount
+    removed_tokens = connection.execute(delete(one_time_tokens).where(spent)).rowcount
     address_cutoff = now - timedelta(days=AUDIT_ADDRESS_DAYS)
-    addresses = session.execute(
+    addresses = connection.execute(
         update(audit_records)
         .where(and_(audit_records.c.occurred_at < address_cutoff, audit_records.c.client_address.is_not(None)))
         .values(client_address=None)
     ).rowcount
     record_cutoff = now - timedelta(days=365 * AUDIT_RECORD_YEARS + AUDIT_RECORD_YEARS // 4)
-    removed_records = session.execute(delete(audit_records).where(audit_records.c.occurred_at < record_cutoff)).rowcount
+    removed_records = connection.execute(
+        delete(audit_records).where(audit_records.c.occurred_at < record_cutoff)
+    ).rowcount
     return RetentionReport(removed_sessions, removed_tokens, addresses, removed_records)
 
 
