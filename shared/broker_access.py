@@ -159,7 +159,8 @@ PRINCIPALS: tuple[Principal, ...] = (
                 *HEALTH, "explain_area", "get_jobcenter", "lookup_postcode", "override_assignment", "resolve_residence",
             ),
             "notify": (
-                *HEALTH, "get_consents", "list_accessibility_feedback", "list_case_messages", "list_consent_changes",
+                *HEALTH, "forget_deleted_account", "get_consents", "list_accessibility_feedback", "list_case_messages",
+                "list_consent_changes",
                 "list_postfach", "list_staff_alerts", "mark_read",
                 "record_accessibility_feedback", "record_notice_denied", "retrieve_attachment", "set_consent",
             ),

@@ -142,7 +142,8 @@ def withdraw(backend: Backend, token: str, case_id: str) -> None:
 
 
 def delete_account(backend: Backend, token: str, password: Any, client_address: str) -> dict[str, int]:
-    """Delete the caller's account (identity checks the password), then their drafts, which nobody keeps.
+    """Delete the caller's account (identity checks the password), then their drafts, which nobody keeps,
+    and their consents (notify keeps them while a kept case needs them as proof).
 
     Submitted cases stay: the Jobcenter keeps its files (§ 84 SGB X) and erases them with their
     retention. The access token of this request stays valid for the drafts though its session ended;
@@ -154,6 +155,8 @@ def delete_account(backend: Backend, token: str, password: Any, client_address: 
     drafts = [case for case in cases if case["status"] == "draft"]
     for draft in drafts:
         discard_draft(backend, token, draft["case_id"])
+    # Consents go with the account unless a kept case needs them as proof (then with its last case).
+    backend.call("notify", "forget_deleted_account", token)
     kept = [case for case in cases if case["status"] not in ("draft", "discarded", "expired")]
     return {"drafts_deleted": len(drafts), "cases_kept": len(kept)}
 
