@@ -8,13 +8,18 @@ case is decided by submissions and documents, never here.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nameko.exceptions import MethodNotFound
+
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from shared.errors import InvalidInput, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 RESIDENCE_FIELDS = ("ags", "kreis", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
@@ -156,7 +161,11 @@ def delete_account(backend: Backend, token: str, password: Any, client_address: 
     for draft in drafts:
         discard_draft(backend, token, draft["case_id"])
     # Consents go with the account unless a kept case needs them as proof (then with its last case).
-    backend.call("notify", "forget_deleted_account", token)
+    try:
+        backend.call("notify", "forget_deleted_account", token)
+    except MethodNotFound:
+        # A notify of the release before, during a rollout: the account is gone all the same.
+        log.warning("consents_not_forgotten", extra={"code": "METHOD_NOT_FOUND"})
     kept = [case for case in cases if case["status"] not in ("draft", "discarded", "expired")]
     return {"drafts_deleted": len(drafts), "cases_kept": len(kept)}
 
