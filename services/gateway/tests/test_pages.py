@@ -187,6 +187,23 @@ def test_logout_from_a_page_ends_the_session(portal):
     assert browser.request("GET", "/uebersicht", allow_redirects=False).headers["Location"] == "/anmelden"
 
 
+def consent_changes_of(portal, account_id):
+    """What notify's own database records of an account's consents."""
+    from sqlalchemy import select
+
+    from services.notify.service import consent_history
+    from shared.config import load_config
+    from shared.sql import make_engine
+
+    engine = make_engine(str(load_config("notify", portal.env)["DATABASE_URL"]))
+    try:
+        with engine.connect() as connection:
+            wanted = consent_history.c.owner_id == account_id
+            return connection.execute(select(consent_history.c.changed_by).where(wanted)).scalars().all()
+    finally:
+        engine.dispose()
+
+
 def log_in_fresh(portal):
     browser = Browser(portal)
     browser.log_in(portal.account())
@@ -376,12 +393,16 @@ def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
 
 def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_account(portal):
     citizen = log_in_fresh(portal)
+    account_id = citizen.request("GET", "/api/v1/session").json()["account_id"]
+    assert citizen.request("PUT", "/api/v1/consents/email_alerts", json={"granted": True}).status_code == 200
+    assert consent_changes_of(portal, account_id) == [account_id]
     citizen.request("POST", "/api/v1/cases", json={"kind": "weiterbewilligungsantrag"})
     wrong = citizen.request("POST", "/api/v1/me/deletion", json={"password": "nicht-das-passwort"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "CURRENT_PASSWORD_WRONG"
     done = citizen.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})
     assert done.status_code == 200 and done.json() == {"drafts_deleted": 1, "cases_kept": 0}
     assert citizen.request("GET", "/api/v1/cases").status_code == 401
+    assert consent_changes_of(portal, account_id) == []  # no kept case: the consents went with the account
     staff = Browser(portal)
     staff.log_in(portal.staff_account())
     refused = staff.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})
