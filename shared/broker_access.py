@@ -160,7 +160,8 @@ PRINCIPALS: tuple[Principal, ...] = (
                 *HEALTH, "explain_area", "get_jobcenter", "lookup_postcode", "override_assignment", "resolve_residence",
             ),
             "notify": (
-                *HEALTH, "get_consents", "list_accessibility_feedback", "list_case_messages", "list_consent_changes",
+                *HEALTH, "forget_deleted_account", "get_consents", "list_accessibility_feedback", "list_case_messages",
+                "list_consent_changes",
                 "list_postfach", "list_staff_alerts", "mark_read",
                 "record_accessibility_feedback", "record_notice_denied", "retrieve_attachment", "set_consent",
             ),
@@ -193,7 +194,7 @@ PRINCIPALS: tuple[Principal, ...] = (
         # get_case: only for case_submitted / case_move_reported stored before they carried routing's answer;
         # case_move_reported only for the moves of the release before (docs/moves.md)
         calls={"identity": ("get_jwks",), "submissions": ("get_case",)},
-        consumes={"submissions": ("case_move_reported", "case_move_took_effect", "case_submitted")},
+        consumes={"submissions": ("case_erased", "case_move_reported", "case_move_took_effect", "case_submitted")},
     ),
     Principal(
         "notify",

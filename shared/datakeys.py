@@ -22,11 +22,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Compressor, MapperDeserialisationError, StoredEvent, Transcoder
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Uuid, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.types import TypeEngine
 
-from shared.eventstore import CorrelatingMapper
+from shared.eventstore import DATA_KEYS_URL, CorrelatingMapper
 from shared.sql import make_engine
 
 NONCE_BYTES = 12
@@ -211,11 +212,118 @@ class DataKeyMapper(CorrelatingMapper):
         return super().to_domain_event(opened)
 
 
-def data_key_mapper(application: Any, database_url: str, master_key: str) -> DataKeyMapper:
-    """The mapper for an application whose aggregates each get their own data key."""
+def data_key_mapper(
+    application: Any, database_url: str, master_key: str, stored_under_shared_key: bool = False
+) -> DataKeyMapper:
+    """The mapper for an application whose aggregates each get their own data key.
+
+    ``stored_under_shared_key``: events stored before under ``master_key`` itself are still read
+    (:class:`SharedKeyFallbackMapper`).
+    """
     factory = application.factory
-    return DataKeyMapper(
-        transcoder=application.construct_transcoder(),
-        compressor=factory.compressor(),
-        keys=DataKeyStore(database_url, master_key, application.name),
+    keys = DataKeyStore(database_url, master_key, application.name)
+    transcoder, compressor = application.construct_transcoder(), factory.compressor()
+    if stored_under_shared_key:
+        return SharedKeyFallbackMapper(transcoder=transcoder, compressor=compressor, keys=keys, shared_key=master_key)
+    return DataKeyMapper(transcoder=transcoder, compressor=compressor, keys=keys)
+
+
+class SharedKeyFallbackMapper(DataKeyMapper):
+    """A ``DataKeyMapper`` for an application that stored events under one shared cipher key before.
+
+    An event stored the old way (``eventsourcing``'s AES cipher with the shared key, no aggregate bound
+    in) is still read, until :func:`rekey_shared_key_events` has sealed it with its aggregate's own key.
+    New events are always written under the aggregate's key.
+    """
+
+    def __init__(
+        self, transcoder: Transcoder, compressor: Compressor | None, keys: DataKeyStore, shared_key: str
+    ) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, keys=keys)
+        self.shared = AESGCM(base64.b64decode(shared_key))
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        try:
+            return super().to_domain_event(stored_event)
+        except MapperDeserialisationError:
+            compressed = self.open_shared(stored_event.state)
+            if compressed is None:
+                raise
+        opened = StoredEvent(
+            stored_event.originator_id, stored_event.originator_version, stored_event.topic, compressed
+        )
+        return CorrelatingMapper.to_domain_event(self, opened)
+
+    def open_shared(self, state: bytes) -> bytes | None:
+        """The (compressed) state of an event sealed with the shared key, None for any other event."""
+        # eventsourcing.cryptography.AESCipher: nonce, then the tag, then the ciphertext.
+        nonce, tag, sealed = state[:NONCE_BYTES], state[NONCE_BYTES : NONCE_BYTES + 16], state[NONCE_BYTES + 16 :]
+        try:
+            return self.shared.decrypt(nonce, sealed + tag, None)
+        except (InvalidTag, ValueError):
+            return None
+
+    def seal(self, aggregate_id: UUID, compressed: bytes) -> bytes:
+        """``compressed`` sealed with the aggregate's own key (made when missing), as ``to_stored_event`` does."""
+        key = self.keys.key_for(aggregate_id, create=True)
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + AESGCM(key).encrypt(nonce, compressed, str(aggregate_id).encode())
+
+
+def rekey_shared_key_events(application: Any, aggregate_ids: Iterable[UUID] | None = None, page: int = 500) -> int:
+    """Seal every event still stored under the shared key with its aggregate's own key; returns how many.
+
+    Idempotent: an event already under its aggregate's key is left as it is. ``aggregate_ids`` limits it
+    to those aggregates (erasure does that before destroying the key); None goes through the whole store.
+    The state column is rewritten in place: ids, versions, topics and notification ids stay as they were,
+    so the notification log (the outbox) and the library's tables are not otherwise touched.
+    """
+    mapper = application.mapper
+    if not isinstance(mapper, SharedKeyFallbackMapper):
+        raise TypeError(f"{application.name} never stored events under a shared key")
+    recorder = application.recorder
+    if aggregate_ids is None:
+        stored: Iterable[StoredEvent] = _all_stored_events(recorder, page)
+    else:
+        stored = (event for aggregate_id in aggregate_ids for event in recorder.select_events(aggregate_id))
+    engine = make_engine(application.env[DATA_KEYS_URL])
+    postgres = engine.dialect.name == "postgresql"
+    # The library keeps PostgreSQL's ids as uuid, SQLite's as their hex digits.
+    id_type: TypeEngine[Any] = Uuid() if postgres else String(32)
+    events = Table(
+        recorder.events_table_name,
+        MetaData(),
+        Column("originator_id", id_type),
+        Column("originator_version", Integer),
+        Column("state", LargeBinary),
     )
+    rekeyed = 0
+    try:
+        for event in stored:
+            compressed = mapper.open_shared(event.state)
+            if compressed is None:
+                continue
+            aggregate_id = UUID(str(event.originator_id))
+            with engine.begin() as connection:
+                connection.execute(
+                    update(events)
+                    .where(
+                        events.c.originator_id == (aggregate_id if postgres else aggregate_id.hex),
+                        events.c.originator_version == event.originator_version,
+                    )
+                    .values(state=mapper.seal(aggregate_id, compressed))
+                )
+            rekeyed += 1
+    finally:
+        engine.dispose()
+    return rekeyed
+
+
+def _all_stored_events(recorder: Any, page: int) -> Iterable[StoredEvent]:
+    start = 0
+    while True:
+        notifications = recorder.select_notifications(start=start, limit=page, inclusive_of_start=False)
+        if not notifications:
+            return
+        yield from notifications
+        start = notifications[-1].id

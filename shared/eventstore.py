@@ -111,6 +111,9 @@ class PortalApplication(Application[UUID]):
     # When set, each aggregate's events are encrypted with a data key of its own (shared/datakeys.py),
     # wrapped by the cipher key, so that destroying one key erases one aggregate (crypto-shredding).
     per_aggregate_keys: ClassVar[bool] = False
+    # Set with ``per_aggregate_keys`` when the application stored events under the shared cipher key before:
+    # those stay readable until ``shared.datakeys.rekey_shared_key_events`` seals them with their own keys.
+    stored_under_shared_key: ClassVar[bool] = False
 
     @classmethod
     def from_settings(cls, database_url: str, cipher_key: str) -> Self:
@@ -149,7 +152,7 @@ class PortalApplication(Application[UUID]):
             return super().construct_mapper()
         from shared.datakeys import data_key_mapper
 
-        return data_key_mapper(self, self.env[DATA_KEYS_URL], self.env["CIPHER_KEY"])
+        return data_key_mapper(self, self.env[DATA_KEYS_URL], self.env["CIPHER_KEY"], self.stored_under_shared_key)
 
     def destroy_data_key(self, aggregate_id: UUID) -> bool:
         """Make every stored event of one aggregate unreadable; returns whether a key existed."""
@@ -200,6 +203,9 @@ class PortalApplication(Application[UUID]):
         erased: set[Any] = set()
         if isinstance(self.mapper, DataKeyMapper):
             erased = self.mapper.keys.prefetch({notification.originator_id for notification in notifications})
+        if self.stored_under_shared_key:
+            # An aggregate without a key may still have events under the shared key: the mapper knows.
+            erased = set()
         return [
             None if notification.originator_id in erased else self.readable_event(notification)
             for notification in notifications

@@ -5,7 +5,8 @@ For each service with an Alembic history (``services/<service>/migrations``) it 
 service's database to the newest revision (``shared.sql.migrate``: one process at a time, the
 revision kept in ``<service>_alembic_version``), then calls ``prepare(config)`` of
 ``services.<service>.readmodel`` when that module defines it: read models are no part of the
-history (they are disposable and versioned by name) and are made ready there.
+history (they are disposable and versioned by name) and are made ready there. Likewise
+``services.<service>.rekey.prepare``: events the eventsourcing library stored, sealed anew (routing).
 
 Which tables a history owns is :func:`is_own_table`: the service's prefix, minus Alembic's record,
 the eventsourcing library's tables (the library makes them itself) and read-model tables. A database
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 LIBRARY_TABLES = ("events", "snapshots", "tracking")
 # A read model's tables carry their version in the name (``submissions_case_list_v3``, ``..._v3_position``).
 READ_MODEL_VERSION = re.compile(r"_v\d+(_|$)")
+# Modules of a service whose ``prepare(config)`` runs after its schema revisions: the read models, and
+# stored events sealed anew (routing's old events under its case's own key, ``services/routing/rekey.py``).
+DATA_STEPS = ("readmodel", "rekey")
 
 
 def services_with_migrations() -> tuple[str, ...]:
@@ -105,23 +109,24 @@ def _run_on_url(metadata: MetaData, service: str) -> None:
 
 
 def migrate_service(service: str, config: dict[str, Any]) -> None:
-    """Upgrade ``service``'s schema to head, then prepare its read models (``readmodel.prepare``) if it has any."""
+    """Upgrade ``service``'s schema to head, then run its data steps (``readmodel.prepare``, ``rekey.prepare``)."""
     engine = make_engine(str(config["DATABASE_URL"]))
     try:
         migrate(engine, migrations_of(service), service)
     finally:
         engine.dispose()
     log.info("schema_migrated", extra={"source": service})
-    try:
-        readmodel = importlib.import_module(f"services.{service}.readmodel")
-    except ModuleNotFoundError as missing:
-        if missing.name != f"services.{service}.readmodel":
-            raise
-        return
-    prepare = getattr(readmodel, "prepare", None)
-    if prepare is not None:
-        prepare(config)
-        log.info("read_models_prepared", extra={"source": service})
+    for module_name in DATA_STEPS:
+        try:
+            module = importlib.import_module(f"services.{service}.{module_name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"services.{service}.{module_name}":
+                raise
+            continue
+        prepare = getattr(module, "prepare", None)
+        if prepare is not None:
+            prepare(config)
+            log.info("data_prepared", extra={"source": f"{service}.{module_name}"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,14 +8,19 @@ case is decided by submissions and documents, never here.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from nameko.exceptions import MethodNotFound
+
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.submissions.presentation import german_date
 from shared.errors import InvalidInput, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 RESIDENCE_FIELDS = ("ags", "kreis", "plz", "ort", "strasse", "hausnummer", "berlin_bezirk")
@@ -171,7 +176,8 @@ def withdraw(backend: Backend, token: str, case_id: str) -> None:
 
 
 def delete_account(backend: Backend, token: str, password: Any, client_address: str) -> dict[str, int]:
-    """Delete the caller's account (identity checks the password), then their drafts, which nobody keeps.
+    """Delete the caller's account (identity checks the password), then their drafts, which nobody keeps,
+    and their consents (notify keeps them while a kept case needs them as proof).
 
     Submitted cases stay: the Jobcenter keeps its files (§ 84 SGB X) and erases them with their
     retention. The access token of this request stays valid for the drafts though its session ended;
@@ -186,6 +192,12 @@ def delete_account(backend: Backend, token: str, password: Any, client_address: 
     drafts = [case for case in cases if case["status"] == "draft"]
     for draft in drafts:
         discard_draft(backend, token, draft["case_id"])
+    # Consents go with the account unless a kept case needs them as proof (then with its last case).
+    try:
+        backend.call("notify", "forget_deleted_account", token)
+    except MethodNotFound:
+        # A notify of the release before, during a rollout: the account is gone all the same.
+        log.warning("consents_not_forgotten", extra={"code": "METHOD_NOT_FOUND"})
     return {"drafts_deleted": len(drafts), "cases_kept": len(kept)}
 
 

@@ -52,6 +52,14 @@ class Operator:
 
 def storage_periods() -> dict[str, int]:
     """The storage periods the pages state, as the retention jobs apply them."""
-    from services.submissions.retention import CASE_RETENTION_YEARS, DRAFT_LIFETIME_DAYS
+    from services.identity.retention import AUDIT_ADDRESS_DAYS, AUDIT_RECORD_YEARS, ENDED_SESSION_DAYS
+    from services.submissions.retention import ACCESS_RECORD_YEARS, CASE_RETENTION_YEARS, DRAFT_LIFETIME_DAYS
 
-    return {"draft_days": DRAFT_LIFETIME_DAYS, "case_years": CASE_RETENTION_YEARS}
+    return {
+        "draft_days": DRAFT_LIFETIME_DAYS,
+        "case_years": CASE_RETENTION_YEARS,
+        "access_years": ACCESS_RECORD_YEARS,
+        "audit_years": AUDIT_RECORD_YEARS,
+        "audit_address_days": AUDIT_ADDRESS_DAYS,
+        "session_days": ENDED_SESSION_DAYS,
+    }

@@ -1,4 +1,10 @@
-"""Consent per channel: each on its own, changeable at any time, every change recorded."""
+"""Consent per channel: each on its own, changeable at any time, every change recorded.
+
+When the citizen deletes their account, every consent is withdrawn (``ACCOUNT_DELETED`` records who
+changed it). The record is then the proof that Bescheide were delivered through the Postfach with
+consent (§ 37 Absatz 2a SGB X, Art. 7 Absatz 1 DSGVO), needed as long as a case of the account is kept:
+it is deleted as soon as the account has no kept case, at once or when its last case is erased.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.orm import Session
 
 from shared.errors import InvalidInput
+
+# ``changed_by`` of the withdrawals made when the account was deleted.
+ACCOUNT_DELETED = "account_deleted"
 
 
 class Channel(StrEnum):
@@ -109,3 +118,25 @@ class Consents:
             }
             for row in rows
         ]
+
+    def withdraw_for_deleted_account(self, session: Session, owner_id: str) -> None:
+        """Withdraw every consent of a deleted account (idempotent), recorded as ``ACCOUNT_DELETED``."""
+        if self.account_deleted(session, owner_id):
+            return
+        for channel in Channel:
+            self.set(session, owner_id, channel, False, changed_by=ACCOUNT_DELETED)
+
+    def account_deleted(self, session: Session, owner_id: str) -> bool:
+        """Whether the owner's last recorded change is the withdrawal at the account's deletion."""
+        last = session.execute(
+            select(self.history.c.changed_by)
+            .where(self.history.c.owner_id == owner_id)
+            .order_by(self.history.c.change_id.desc())
+            .limit(1)
+        ).first()
+        return last is not None and last[0] == ACCOUNT_DELETED
+
+    def forget(self, session: Session, owner_id: str) -> None:
+        """Delete the owner's consents and their whole history."""
+        session.execute(delete(self.current).where(self.current.c.owner_id == owner_id))
+        session.execute(delete(self.history).where(self.history.c.owner_id == owner_id))

@@ -309,3 +309,14 @@ def forget_case(session: Session, case_id: str, *tables_with_case_id: Table, ale
     for table in tables_with_case_id:
         session.execute(delete(table).where(table.c.case_id == case_id))
     return len(ids)
+
+
+def owners_of_case(session: Session, case_id: str) -> set[str]:
+    """The accounts with a Postfach message about the case."""
+    return set(session.scalars(select(messages.c.owner_id).where(messages.c.case_id == case_id).distinct()))
+
+
+def has_case_messages(session: Session, owner_id: str) -> bool:
+    """Whether a case of the owner is still kept here (each submitted case has its receipt message)."""
+    found = select(messages.c.message_id).where(messages.c.owner_id == owner_id, messages.c.case_id.is_not(None))
+    return session.execute(found.limit(1)).first() is not None

@@ -138,7 +138,14 @@ class NotifyService(PortalService):
         case_id = str(event.data.get("case_id") or event.aggregate_id)
 
         def forget(session: Session) -> int:
-            return postfach.forget_case(session, case_id, reminder_table, staff_alert_table, alert_table=alert_table)
+            owners = postfach.owners_of_case(session, case_id)
+            deleted = postfach.forget_case(session, case_id, reminder_table, staff_alert_table, alert_table=alert_table)
+            for owner in owners:
+                # The last kept case of a deleted account: the proof of its consents is needed no longer.
+                if consents.account_deleted(session, owner) and not postfach.has_case_messages(session, owner):
+                    consents.forget(session, owner)
+                    log.info("consents_forgotten", extra={"account_id": owner, "case_id": case_id})
+            return deleted
 
         deleted = self.db.apply_once(event, forget)
         log.info("case_forgotten", extra={"case_id": case_id, "count": deleted or 0})
@@ -281,6 +288,21 @@ class NotifyService(PortalService):
             consents.set(session, owner, channel, granted, changed_by=owner)
             log.info("consent_changed", extra={"account_id": owner, "target": channel, "status": granted})
             return consents.all_of(session, owner)
+
+    @rpc
+    def forget_deleted_account(self, token: str) -> dict[str, Any]:
+        """The caller deleted their account (the gateway asks right after identity did it): every consent is
+        withdrawn; consents and their history are deleted at once when no case of the account is kept,
+        else when its last case is erased (see consent.py). Returns ``{"consents_kept": bool}``. Idempotent."""
+        owner = citizen(self.tokens.verify(token))
+        with self.db.transaction() as session:
+            kept = postfach.has_case_messages(session, owner)
+            if kept:
+                consents.withdraw_for_deleted_account(session, owner)
+            else:
+                consents.forget(session, owner)
+        log.info("deleted_account_consents", extra={"account_id": owner, "status": "kept" if kept else "deleted"})
+        return {"consents_kept": kept}
 
     @rpc
     def list_consent_changes(self, token: str) -> list[dict[str, Any]]:

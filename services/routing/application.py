@@ -1,4 +1,10 @@
-"""The assignments of cases: commands return ids, queries return plain dicts."""
+"""The assignments of cases: commands return ids, queries return plain dicts.
+
+Each case's assignment is encrypted with a data key of its own (``shared/datakeys.py``), destroyed when
+submissions erases the case (``case_erased``). Releases before that sealed every event with routing's
+one cipher key: those events are still read, sealed again under their case's key by the migrate step
+(``services/routing/rekey.py``), and at the latest when their case is erased.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,21 @@ from eventsourcing.persistence import IntegrityError
 from services.routing.domainmodel import Assignment, assignment_id
 from services.routing.register import Jobcenter
 from services.routing.resolver import Resolution
+from shared.datakeys import ErasedAggregateEvent, rekey_shared_key_events
 from shared.errors import InvalidInput, NotFound
 from shared.eventstore import PortalApplication, Publishes
 
 _DECISION = ("case_id", "jobcenter_id", "traeger_nummer", "register_version", "reason_code", "matched_key")
 
 
+class AssignmentErased(Exception):
+    """The case was erased: its assignment can no longer be read (NotFound to callers)."""
+
+
 class Assignments(PortalApplication):
     name = "routing"
+    per_aggregate_keys = True
+    stored_under_shared_key = True
     integration_events: ClassVar[dict[type, Publishes]] = {
         Assignment.Assigned: Publishes("case_assigned", _DECISION),
         Assignment.Reassigned: Publishes("case_reassigned", (*_DECISION, "previous_jobcenter_id", "effective_from")),
@@ -31,17 +44,24 @@ class Assignments(PortalApplication):
     def assign_case(self, case_id: str, resolution: Resolution, source_event_id: str) -> UUID | None:
         """Decide the case's first assignment; None (and nothing stored) when it has one already."""
         check_case_id(case_id)
-        if self._find(case_id) is not None:
-            return None
+        try:
+            if self._find(case_id) is not None:
+                return None
+        except AssignmentErased:
+            return None  # a redelivered submission of a case erased since
         assignment = Assignment(case_id=case_id)
         assignment.decide(resolution, source_event_id)
         return self._save_new(assignment)
 
-    def record_move(self, case_id: str, resolution: Resolution, move_date: str, source_event_id: str) -> UUID:
+    def record_move(self, case_id: str, resolution: Resolution, move_date: str, source_event_id: str) -> UUID | None:
         """Follow a move that took effect; a case not yet assigned is assigned from the new residence. The
-        same source event again changes nothing (``moved_by``)."""
+        same source event again changes nothing (``moved_by``). None (and nothing stored) for a case erased since.
+        """
         check_case_id(case_id)
-        assignment = self._find(case_id)
+        try:
+            assignment = self._find(case_id)
+        except AssignmentErased:
+            return None
         if assignment is None:
             assignment = Assignment(case_id=case_id)
             assignment.decide(resolution, source_event_id)
@@ -78,6 +98,17 @@ class Assignments(PortalApplication):
             "version": assignment.version,
         }
 
+    def erase(self, case_id: str) -> bool:
+        """Make the case's assignment unreadable for good; returns whether it had one. Idempotent.
+
+        Events still sealed with the shared key are first sealed with the case's own key, so that
+        destroying that key reaches every event of the case.
+        """
+        check_case_id(case_id)
+        identifier = assignment_id(case_id)
+        rekey_shared_key_events(self, [identifier])
+        return self.destroy_data_key(identifier)
+
     def _save_new(self, assignment: Assignment) -> UUID | None:
         try:
             self.save(assignment)
@@ -91,11 +122,16 @@ class Assignments(PortalApplication):
             assignment: Assignment = self.repository.get(assignment_id(case_id))
         except AggregateNotFoundError:
             return None
+        except ErasedAggregateEvent:
+            raise AssignmentErased() from None
         return assignment
 
     def _get(self, case_id: str) -> Assignment:
         check_case_id(case_id)
-        assignment = self._find(case_id)
+        try:
+            assignment = self._find(case_id)
+        except AssignmentErased:
+            assignment = None  # as if it never existed: nothing tells an erased case from an unknown one
         if assignment is None:
             raise NotFound("ASSIGNMENT_NOT_FOUND", "Für diesen Vorgang gibt es noch keine Zuordnung.")
         return assignment

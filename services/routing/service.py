@@ -143,7 +143,9 @@ class RoutingService(PortalService):
         resolution = self._carried_resolution(event, moved_on)
         if resolution is None:
             return
-        self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+        if self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id) is None:
+            log.info("case_erased_move_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+            return
         log_decision("case_move_followed", case_id, resolution)
 
     @integration_event_handler("submissions", "case_move_took_effect")
@@ -166,8 +168,18 @@ class RoutingService(PortalService):
             if self.assignments.moved_by(case_id, event.event_id):
                 log.info("case_move_already_followed", extra={"case_id": case_id, "event_id": event.event_id})
                 continue
-            self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id)
+            if self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id) is None:
+                log.info("case_erased_move_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+                continue
             log_decision("case_move_followed", case_id, resolution)
+
+    @integration_event_handler("submissions", "case_erased")
+    def on_case_erased(self, event: IntegrationEvent) -> None:
+        """The case's retention ended (or a draft was deleted): its assignment becomes unreadable for good
+        (its data key destroyed, docs/retention.md)."""
+        case_id = str(event.data.get("case_id") or event.aggregate_id)
+        had_assignment = self.assignments.erase(case_id)
+        log.info("case_assignment_erased", extra={"case_id": case_id, "status": "erased" if had_assignment else "none"})
 
     def _carried_resolution(self, event: IntegrationEvent, on_date: date) -> Resolution | None:
         """What the event's residence resolves to on ``on_date``, from the area and Jobcenter it carries (the

@@ -7,6 +7,10 @@
   key (crypto-shredding): their events, snapshots and copies become unreadable, their read-model
   rows are deleted (at once in this code's version; every other version of the read model deletes
   them when it applies the erasure's event). SGB II case files are kept 10 years after closure.
+- ``prune-access-record [--years 2]``: entries of the staff access record (who of the staff opened which
+  case, when) older than that are deleted, whether the case still exists or not: the record serves the
+  control of reads (the data protection officer's, a citizen's question who read their case), which
+  looks back over the last two years; kept longer, it would only be a profile of the staff's work.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from services.submissions.application import Cases
@@ -25,11 +30,14 @@ from services.submissions.readmodel import (
     forget_case,
     open_read_model,
 )
+from services.submissions.schema import staff_access
 from shared.config import load_config
 from shared.projection import ProjectionRunner
+from shared.sql import make_engine, migrate, migrations_of
 
 DRAFT_LIFETIME_DAYS = 90
 CASE_RETENTION_YEARS = 10
+ACCESS_RECORD_YEARS = 2
 
 
 def expire_drafts(application: Cases, runner: ProjectionRunner, days: int, now: datetime | None = None) -> list[str]:
@@ -69,12 +77,32 @@ def erase_finished_cases(
     return finished
 
 
+def prune_access_record(engine: Engine, years: int = ACCESS_RECORD_YEARS, now: datetime | None = None) -> int:
+    """Delete the staff access record's entries older than ``years``; returns how many."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=365 * years + years // 4)
+    with engine.begin() as connection:
+        return int(connection.execute(delete(staff_access).where(staff_access.c.at < cutoff)).rowcount)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Retention of the submissions service.")
-    parser.add_argument("command", choices=("expire-drafts", "erase-closed"))
+    parser.add_argument("command", choices=("expire-drafts", "erase-closed", "prune-access-record"))
     parser.add_argument("--days", type=int, default=DRAFT_LIFETIME_DAYS)
-    parser.add_argument("--years", type=int, default=CASE_RETENTION_YEARS)
+    parser.add_argument("--years", type=int, help=f"default: {CASE_RETENTION_YEARS} (erase-closed), "
+                        f"{ACCESS_RECORD_YEARS} (prune-access-record)")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.command == "prune-access-record":
+        engine = make_engine(str(load_config("submissions")["DATABASE_URL"]))
+        try:
+            migrate(engine, migrations_of("submissions"), "submissions")
+            pruned = prune_access_record(engine, args.years or ACCESS_RECORD_YEARS)
+        finally:
+            engine.dispose()
+        print(
+            f"deleted {pruned} entries of the staff access record older than {args.years or ACCESS_RECORD_YEARS} years"
+        )
+        return
+    years = args.years or CASE_RETENTION_YEARS
     read_model = open_read_model(load_config("submissions"))
     # Both commands select from the case list: a version still being built would miss cases.
     read_model.prepare()
@@ -85,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
             expired = expire_drafts(application, runner, args.days)
             print(f"expired {len(expired)} drafts untouched for {args.days} days")
         else:
-            erased = erase_finished_cases(application, runner, args.years)
-            print(f"erased {len(erased)} cases finished more than {args.years} years ago")
+            erased = erase_finished_cases(application, runner, years)
+            print(f"erased {len(erased)} cases finished more than {years} years ago")
     finally:
         close(read_model)
 

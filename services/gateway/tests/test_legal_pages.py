@@ -70,6 +70,9 @@ def test_the_privacy_page_states_the_retention_jobs_periods():
     periods = storage_periods()
     assert f"{periods['draft_days']} Tage nach der letzten Änderung" in html
     assert f"{periods['case_years']} Jahre nach Abschluss" in html
+    assert f"{periods['access_years']} Jahre nach dem Öffnen" in html
+    assert f"{periods['audit_years']} Jahre; die IP-Adresse darin {periods['audit_address_days']} Tage" in html
+    assert f"{periods['session_days']} Tag nach ihrem Ende" in html
 
 
 def test_the_accessibility_statement_names_the_schlichtungsstelle_and_known_barriers():

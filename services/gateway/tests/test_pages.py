@@ -219,6 +219,23 @@ def test_logout_from_a_page_ends_the_session(portal):
     assert browser.request("GET", "/uebersicht", allow_redirects=False).headers["Location"] == "/anmelden"
 
 
+def consent_changes_of(portal, account_id):
+    """What notify's own database records of an account's consents."""
+    from sqlalchemy import select
+
+    from services.notify.service import consent_history
+    from shared.config import load_config
+    from shared.sql import make_engine
+
+    engine = make_engine(str(load_config("notify", portal.env)["DATABASE_URL"]))
+    try:
+        with engine.connect() as connection:
+            wanted = consent_history.c.owner_id == account_id
+            return connection.execute(select(consent_history.c.changed_by).where(wanted)).scalars().all()
+    finally:
+        engine.dispose()
+
+
 def log_in_fresh(portal):
     browser = Browser(portal)
     browser.log_in(portal.account())
@@ -417,6 +434,9 @@ def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_ac
     account = portal.account(customer_number=f"{secrets.randbelow(900) + 100}D{secrets.randbelow(900000) + 100000}")
     citizen = Browser(portal)
     citizen.log_in(account)
+    account_id = account.account_id
+    assert citizen.request("PUT", "/api/v1/consents/email_alerts", json={"granted": True}).status_code == 200
+    assert consent_changes_of(portal, account_id) == [account_id]
     citizen.request("POST", "/api/v1/cases", json={"kind": "weiterbewilligungsantrag"})
     wrong = citizen.request("POST", "/api/v1/me/deletion", json={"password": "nicht-das-passwort"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "CURRENT_PASSWORD_WRONG"
@@ -425,6 +445,7 @@ def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_ac
     assert citizen.request("GET", "/api/v1/cases").status_code == 401
     with ClusterRpcProxy({"AMQP_URI": portal.env["AMQP_URI"]}, timeout=20) as cluster:
         assert cluster.identity.get_account(account.account_id)["customer_number"] is None  # no case kept
+    assert consent_changes_of(portal, account_id) == []  # no kept case: the consents went with the account
     staff = Browser(portal)
     staff.log_in(portal.staff_account())
     refused = staff.request("POST", "/api/v1/me/deletion", json={"password": PASSWORD})

@@ -13,6 +13,7 @@ from nameko.containers import ServiceContainer
 from nameko.rpc import rpc as rpc_entrypoint
 
 from services.routing.application import Assignments
+from services.routing.domainmodel import assignment_id
 from shared.config import load_config
 from shared.envelope import IntegrationEvent
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -288,3 +289,33 @@ def test_a_move_reported_by_this_release_leaves_the_reporting_case_where_it_is(r
                             if line["case_id"] == reporting], 15, "the report handled")  # fmt: skip
         stayed = cluster.routing.get_assignment(reporting)
     assert (stayed["jobcenter_id"], len(stayed["history"])) == ("jc-0394", 1)
+
+
+def test_an_erased_case_s_assignment_is_gone_and_another_case_s_stays(routing, rpc, amqp_uri, cipher_key):
+    erased, kept = new_case(TREPTOW_KOEPENICK), new_case(TREPTOW_KOEPENICK)
+    with rpc() as cluster:
+        for case_id in (erased, kept):
+            publish_from_submissions(amqp_uri, "case_submitted", case_id, {"receipt_number": "JC-2026-TEST-0006"})
+            wait_for_assignment(cluster, case_id)
+        # As submissions publishes it: from the case's erasure record, the case named in the data.
+        erasure = IntegrationEvent("case_erased", str(uuid.uuid5(uuid.UUID(erased), "erasure")), 1, {"case_id": erased})
+        with EventPublisher(amqp_uri, "submissions") as publisher:
+            publisher.publish(erasure)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                cluster.routing.get_assignment(erased)
+            except NotFound as gone:
+                assert gone.code == "ASSIGNMENT_NOT_FOUND"
+                break
+            assert time.monotonic() < deadline, "the erased case's assignment is still read"
+            time.sleep(0.05)
+        assert cluster.routing.get_assignment(kept)["status"] == "assigned"
+    config = routing.config
+    application = Assignments.from_settings(config["DATABASE_URL"], config["CIPHER_KEY"])
+    try:
+        with pytest.raises(NotFound):
+            application.get_assignment(erased)
+        assert application.recorder.select_events(assignment_id(erased)), "ids and versions stay, unreadable"
+    finally:
+        application.close()

@@ -1,8 +1,8 @@
 """Retention, one test per row of docs/retention.md that submissions keeps: every kind of case data ends.
 
 Drafts nobody sent are erased (their data key destroyed) when discarded or expired; a decided case
-nobody closed reaches its ten years like a closed one. (Documents: services/documents/tests; the
-record of back-office reads: services/backoffice/tests.)
+nobody closed reaches its ten years like a closed one; the staff access record keeps two years of reads.
+(Documents: services/documents/tests; that back-office reads are recorded: services/backoffice/tests.)
 """
 
 import uuid
@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError
+from sqlalchemy import select
 
-from services.submissions.retention import erase_finished_cases, expire_drafts
+from services.submissions.retention import erase_finished_cases, expire_drafts, prune_access_record
+from services.submissions.schema import staff_access
 from services.submissions.tests.scenarios import ARBEITSAUFNAHME, CASEWORKER, CITIZEN, JOBCENTER, ROUTED, fill
 from services.submissions.tests.test_cases import bescheid
 from services.submissions.tests.test_readmodel import rows
@@ -61,3 +63,22 @@ def test_a_decided_case_nobody_closed_is_erased_ten_years_after_its_last_change(
     assert erase_finished_cases(cases, runner, 10, now=datetime.now(UTC) + timedelta(days=365 * 9)) == []
     assert erase_finished_cases(cases, runner, 10, now=datetime.now(UTC) + timedelta(days=3653)) == [case_id]
     assert erased(cases, case_id)
+
+
+def test_the_staff_access_record_keeps_two_years_of_reads(cases, runner):
+    now = datetime.now(UTC)
+    case_id = str(uuid.uuid4())
+
+    def access(days_ago: int) -> dict:
+        return {"access_id": str(uuid.uuid4()), "case_id": case_id, "account_id": CASEWORKER.account_id,
+                "role": "caseworker", "institution_id": JOBCENTER, "action": "view_case",
+                "at": now - timedelta(days=days_ago)}  # fmt: skip
+
+    recent, old = access(2 * 365 - 1), access(2 * 365 + 1)
+    with runner.engine.begin() as connection:
+        connection.execute(staff_access.insert(), [recent, old])
+    assert prune_access_record(runner.engine, 2) == 1
+    with runner.engine.connect() as connection:
+        left = connection.execute(select(staff_access.c.access_id).where(staff_access.c.case_id == case_id)).scalars()
+        assert list(left) == [recent["access_id"]]
+    assert prune_access_record(runner.engine, 2) == 0
