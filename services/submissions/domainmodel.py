@@ -73,7 +73,7 @@ TIMELINE_LABELS = {
 # The steps of a move, each dated with the day it takes effect (docs/moves.md).
 MOVE_STEP_LABELS = {
     "MoveReported": "Umzug gemeldet zum {date}",
-    "MoveTookEffect": "Ab {date} ist das neue Jobcenter zuständig",
+    "MoveTookEffect": "Ab {date} zuständig: das Jobcenter der neuen Anschrift",
     "Reassigned": "Am {date} an ein anderes Jobcenter abgegeben",
     "HandedOver": "Am {date} an eine andere Stelle abgegeben",
 }

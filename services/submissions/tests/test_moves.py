@@ -82,7 +82,7 @@ def test_a_move_dated_in_the_future_takes_effect_on_its_date_and_not_before(case
     (step,) = took_effect(cases, move)
     assert step["handed_over_case_ids"] == [open_cases["wba"]], "only the open WBA: the VÄM stays, decided ones too"
     assert (step["on"], step["jobcenter_id"]) == (move_date.isoformat(), NEW_JOBCENTER)
-    assert step["label"] == f"Ab {move_date:%d.%m.%Y} ist das neue Jobcenter zuständig"
+    assert step["label"] == f"Ab {move_date:%d.%m.%Y} zuständig: das Jobcenter der neuen Anschrift"
     assert cases.get_case(move)["jobcenter_id"] == JOBCENTER, "the reporting VÄM stays with the Jobcenter before"
 
 
