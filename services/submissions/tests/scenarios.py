@@ -47,6 +47,20 @@ UMZUG: dict[str, dict[str, Any]] = {
 }
 
 
+# A Weiterbewilligungsantrag with every section answered, nothing changed, living in Treptow-Köpenick.
+WBA: dict[str, dict[str, Any]] = {
+    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1"},
+    "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "E. M."},
+    "bedarfsgemeinschaft": {"unveraendert": True, "personen": []},
+    "einkommen": {"hat_einkommen": False},
+    "vermoegen": {"ueber_grenze": False},
+    "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0},
+    "krankenversicherung": {"krankenkasse": "AOK Nordost"},
+    "mehrbedarf": {"arten": []},
+    "erklaerung": {"wahrheitsgemaess": True},
+}
+
+
 def fill(cases, case_id, answers, actor=CITIZEN):
     for section_id, data in answers.items():
         cases.save_section(str(case_id), actor, section_id, data)

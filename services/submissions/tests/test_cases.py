@@ -19,6 +19,7 @@ from services.submissions.tests.scenarios import (
     OTHER_CITIZEN,
     ROUTED,
     UMZUG,
+    WBA,
     WEITERBEWILLIGUNG,
     fill,
 )
@@ -174,17 +175,7 @@ def test_a_citizen_withdraws_before_the_decision(cases):
 
 def test_a_wba_decision_needs_the_approval_period(cases):
     case_id = str(cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag"))
-    fill(cases, case_id, {
-        "wohnsitz": ARBEITSAUFNAHME["wohnsitz"],
-        "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "E. M."},
-        "bedarfsgemeinschaft": {"unveraendert": True, "personen": []},
-        "einkommen": {"hat_einkommen": False},
-        "vermoegen": {"ueber_grenze": False},
-        "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0},
-        "krankenversicherung": {"krankenkasse": "AOK Nordost"},
-        "mehrbedarf": {"arten": []},
-        "erklaerung": {"wahrheitsgemaess": True},
-    })  # fmt: skip
+    fill(cases, case_id, {**WBA, "wohnsitz": ARBEITSAUFNAHME["wohnsitz"]})
     cases.submit(case_id, CITIZEN, "k", ROUTED)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
     cases.receive(case_id, CASEWORKER)

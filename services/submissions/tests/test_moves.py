@@ -19,23 +19,13 @@ from services.submissions.tests.scenarios import (
     OTHER_CITIZEN,
     ROUTED,
     UMZUG,
+    WBA,
     fill,
 )
 from shared.dates import german_today
 from shared.errors import Conflict
 
 TODAY = german_today()
-WBA = {
-    "wohnsitz": {"plz": "12555", "ort": "Berlin", "strasse": "Bahnhofstraße", "hausnummer": "1"},
-    "bankverbindung": {"iban": "DE89 3704 0044 0532 0130 00", "kontoinhaber": "E. M."},
-    "bedarfsgemeinschaft": {"unveraendert": True, "personen": []},
-    "einkommen": {"hat_einkommen": False},
-    "vermoegen": {"ueber_grenze": False},
-    "wohnkosten": {"unveraendert": True, "miete_kalt": 450.0},
-    "krankenversicherung": {"krankenkasse": "AOK Nordost"},
-    "mehrbedarf": {"arten": []},
-    "erklaerung": {"wahrheitsgemaess": True},
-}
 
 
 def moving_on(day):
