@@ -15,6 +15,7 @@ INDIRECT = {"LINK_INVALID": (401,), "DUE_DATE_INVALID": (400,)}
 
 STATUS_OF: dict[str, tuple[int, ...]] = {
     "ACCESS_FILTER_INVALID": (400,),
+    "ACCOUNT_IDS_INVALID": (400,),
     "ACCOUNT_NOT_FOUND": (404,),
     "ACTIVATION_CODE_CLOSED": (409,),
     "ACTIVATION_CODE_INVALID": (401,),
@@ -105,6 +106,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "MESSAGE_LENGTH": (400,),
     "MESSAGE_NOT_FOUND": (404,),
     "METHOD_NOT_ALLOWED": (405,),
+    "MOVE_NOT_DUE": (409,),
     "NACHWEIS_INVALID": (400,),
     "NACHWEIS_NOT_MISSING": (409,),
     "NACHWEIS_STAFF_ONLY": (400,),
@@ -129,6 +131,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "READ_MODEL_BUILDING": (503,),
     "REASON_INVALID": (400,),
     "REASON_REQUIRED": (400,),
+    "RECEIPT_UNAVAILABLE": (503,),
     "REQUEST_TOO_LARGE": (413,),
     "RESIDENCE_INVALID": (400,),
     "RESIDENCE_NOT_ROUTABLE": (400,),
@@ -146,6 +149,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "SESSION_ENDED": (401,),
     "SESSION_REQUIRED": (401,),
     "SIZE_INVALID": (400,),
+    "SORT_UNKNOWN": (400,),
     "STAFF_ACCOUNT": (409,),
     "STAFF_ONLY": (403,),
     "TEAM_LEAD_ONLY": (403,),

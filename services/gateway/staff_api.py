@@ -195,7 +195,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/staff/inbox", inbox, "Staff: a page (50) of the own Jobcenter's cases with counts per status, "
           "each with the customer's Kundennummer, the assignee's name and the Frist (due_on, due_kind); filters "
           "status, kind, category, assignee, overdue=1, q (a receipt number or part of one, or a customer number), "
-          "sort, page", response=INBOX, codes=(*STAFF_CODES, "FILTER_INVALID", "SEARCH_INVALID", "READ_MODEL_BUILDING"),
+          "sort, page", response=INBOX,
+          codes=(*STAFF_CODES, "FILTER_INVALID", "SEARCH_INVALID", "SORT_UNKNOWN", "READ_MODEL_BUILDING"),
           filters=(
               ("status", {"enum": list(staff.INBOX_STATUSES)}), ("kind", {"enum": list(staff.KINDS)}),
               ("category", {"type": "string", "pattern": staff.CATEGORY.pattern, "description":
