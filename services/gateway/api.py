@@ -394,7 +394,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/cases/{case_id}/timeline", case_timeline, "The case's events",
           response=listing("events", TIMELINE_EVENT), codes=CASE_CODES),
     Route("GET", "/cases/{case_id}/receipt", case_receipt, "The receipt (Eingangsbestätigung) as PDF",
-          response=BINARY, response_type="application/pdf", codes=(*CASE_CODES, "CASE_NOT_SUBMITTED", "RECEIPT_UNAVAILABLE"),
+          response=BINARY, response_type="application/pdf",
+          codes=(*CASE_CODES, "CASE_NOT_SUBMITTED", "RECEIPT_UNAVAILABLE"),
           description=RECEIPT_DESCRIPTION, response_headers=(
               ("X-Receipt-Number", "the receipt number, e.g. JC-2026-7KQ4-M2XD"),
               ("X-Receipt-Signature", "the signed receipt: a compact JWS (EdDSA), also printed in the PDF"),
