@@ -1,8 +1,11 @@
-"""A double for what lies outside notify: submissions, who owns a case (identity: shared/testing/tokens.py)."""
+"""Doubles for what lies outside notify: submissions, who owns a case; routing, the register's Jobcenters
+(identity: shared/testing/tokens.py)."""
 
 from typing import Any, ClassVar
 
 from nameko.rpc import rpc
+
+from shared.errors import NotFound
 
 
 class FakeSubmissions:
@@ -24,9 +27,22 @@ class FakeSubmissions:
 
 
 class FakeRouting:
-    """Answers submissions' question at the submit (every residence: Treptow-Köpenick), and nothing else."""
+    """Answers submissions' question at the submit (every residence: Treptow-Köpenick) and names three
+    Jobcenters of the register as routing's ``get_jobcenter`` does."""
 
     name = "routing"
+    # As services/routing/data has them: two gE and a zkT.
+    JOBCENTERS: ClassVar[dict[str, dict[str, Any]]] = {
+        "jc-0394": {"form": "gE", "display_name": "Jobcenter Berlin Treptow-Köpenick"},
+        "jc-0012": {"form": "gE", "display_name": "Jobcenter Dahme-Spreewald"},
+        "jc-0202": {"form": "zkT", "display_name": "Jobcenter Main-Kinzig-Kreis"},
+    }
+
+    @rpc
+    def get_jobcenter(self, jobcenter_id: str, on_date: str | None = None) -> dict[str, Any]:
+        if jobcenter_id not in self.JOBCENTERS:
+            raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
+        return {"jobcenter_id": jobcenter_id, **self.JOBCENTERS[jobcenter_id]}
 
     @rpc
     def resolve_residence(self, residence: dict[str, Any], on_date: str | None = None) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""notify tells the citizen what a reported move means (docs/moves.md), naming the Jobcenters as routing's
-register does (the real routing service); the events carry ids, codes and dates only."""
+"""notify tells the citizen what a reported move means (docs/moves.md), naming the Jobcenters routing's
+register names (a double: routing lies outside notify); the events carry ids, codes and dates only."""
 
 import pytest
 
-from services.notify.tests.doubles import FakeSubmissions
+from services.notify.tests.doubles import FakeRouting, FakeSubmissions
 from shared.envelope import IntegrationEvent
 from shared.messaging import EventPublisher
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
@@ -14,7 +14,7 @@ TREPTOW_KOEPENICK, DAHME_SPREEWALD, MAIN_KINZIG_ZKT = "jc-0394", "jc-0012", "jc-
 
 @pytest.fixture
 def notify(start_services, smtp_sink):
-    return start_services(FakeSubmissions, FakeIdentity, "routing", "notify", **smtp_sink.settings)["notify"]
+    return start_services(FakeSubmissions, FakeIdentity, FakeRouting, "notify", **smtp_sink.settings)["notify"]
 
 
 def publish(amqp_uri, *events):
