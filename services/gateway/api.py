@@ -46,6 +46,7 @@ from services.gateway.schemas import (
     TIMELINE_EVENT,
     array,
     listing,
+    map_of,
     obj,
     open_object,
 )
@@ -324,8 +325,12 @@ PASSKEY_ANSWER = {
     "required": ["ticket", "credential"],
     "properties": {"ticket": STRING, "credential": open_object("the authenticator's answer as JSON (WebAuthn)")},
 }
-CASE_DETAIL = obj({"case": CASE, **ANSWERS_VIEW, "documents": array(DOCUMENT)})
-SAVED_SECTION = obj({"case_id": STRING, **ANSWERS_VIEW})
+TAKEN_OVER = map_of(array(STRING), "per section: the fields a WBA draft took over from earlier cases")
+CASE_DETAIL = obj(
+    {"case": CASE, **ANSWERS_VIEW, "documents": array(DOCUMENT)},
+    {"taken_over": TAKEN_OVER},
+)
+SAVED_SECTION = obj({"case_id": STRING, **ANSWERS_VIEW}, {"taken_over": TAKEN_OVER})
 
 # Error codes that several routes share (the rest are written at each route).
 LOGIN_CODES = ("FIELD_REQUIRED", "TOO_MANY_REQUESTS", "TOO_MANY_ATTEMPTS")

@@ -136,6 +136,8 @@ CASE = obj(
         "owner_id": STRING,
         "assignee_id": {**nullable(STRING), "description": "staff only: the caseworker working on it"},
         "residence": nullable(RESIDENCE),
+        "move": nullable(open_object("the move a VÄM reports (docs/moves.md): move_date, the Jobcenter of the "
+                                     "new address, whether it took effect")),
     },
 )  # fmt: skip
 ANSWERS = open_object("the answers per form section, as the form's JSON Schemas (GET /forms/{kind}) describe them")
