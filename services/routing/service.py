@@ -135,29 +135,21 @@ class RoutingService(PortalService):
         if event.data.get("previous_jobcenter_id"):
             log.info("move_reported_waits_for_its_date", extra={"case_id": case_id, "event_id": event.event_id})
             return
-        try:
-            moved_on = date.fromisoformat(str(event.data.get("move_date")))
-        except ValueError:
-            log.error("move_date_invalid_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+        moved_on = move_day(event)
+        if moved_on is None:
             return
         resolution = self._carried_resolution(event, moved_on)
         if resolution is None:
             return
-        if self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id) is None:
-            log.info("case_erased_move_dropped", extra={"case_id": case_id, "event_id": event.event_id})
-            return
-        log_decision("case_move_followed", case_id, resolution)
+        self._follow_move(case_id, resolution, moved_on, event)
 
     @integration_event_handler("submissions", "case_move_took_effect")
     def on_case_move_took_effect(self, event: IntegrationEvent) -> None:
         """A citizen's move took effect: their open cases the event names go to the Jobcenter of the new
         residence from the move date (a zkT: handed over). The reporting case itself stays (docs/moves.md).
         The same event again changes nothing."""
-        move_date = event.data.get("move_date")
-        try:
-            moved_on = date.fromisoformat(str(move_date))
-        except ValueError:
-            log.error("move_date_invalid_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+        moved_on = move_day(event)
+        if moved_on is None:
             return
         matched_key = event.data.get("matched_key")
         if not matched_key:
@@ -168,10 +160,14 @@ class RoutingService(PortalService):
             if self.assignments.moved_by(case_id, event.event_id):
                 log.info("case_move_already_followed", extra={"case_id": case_id, "event_id": event.event_id})
                 continue
-            if self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id) is None:
-                log.info("case_erased_move_dropped", extra={"case_id": case_id, "event_id": event.event_id})
-                continue
-            log_decision("case_move_followed", case_id, resolution)
+            self._follow_move(case_id, resolution, moved_on, event)
+
+    def _follow_move(self, case_id: str, resolution: Resolution, moved_on: date, event: IntegrationEvent) -> None:
+        """Record the move for the case from ``moved_on``; nothing for a case erased since."""
+        if self.assignments.record_move(case_id, resolution, moved_on.isoformat(), event.event_id) is None:
+            log.info("case_erased_move_dropped", extra={"case_id": case_id, "event_id": event.event_id})
+            return
+        log_decision("case_move_followed", case_id, resolution)
 
     @integration_event_handler("submissions", "case_erased")
     def on_case_erased(self, event: IntegrationEvent) -> None:
@@ -207,6 +203,15 @@ class RoutingService(PortalService):
             return self.index.resolve(Residence.from_dict(residence), on_date)
         except InvalidInput:
             return self.index.unresolved("RESIDENCE_INVALID", on_date)
+
+
+def move_day(event: IntegrationEvent) -> date | None:
+    """The move date an event carries; None (logged, the event dropped) when it cannot be read."""
+    try:
+        return date.fromisoformat(str(event.data.get("move_date")))
+    except ValueError:
+        log.error("move_date_invalid_dropped", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+        return None
 
 
 def day_of(timestamp: str) -> date:
