@@ -118,7 +118,12 @@ DOCUMENT_REQUEST = obj(
     description="what the Jobcenter asked for, while the case waits for it",
 )
 DECISION = obj(
-    {"outcome": OUTCOME, "bescheid_document_id": STRING, "approval_from": nullable(DAY), "approval_to": nullable(DAY)}
+    {
+        "outcome": OUTCOME,
+        "bescheid_document_id": nullable(STRING),
+        "approval_from": nullable(DAY),
+        "approval_to": nullable(DAY),
+    }
 )
 RESIDENCE = obj(
     {},

@@ -37,6 +37,8 @@ OUTCOMES_BY_KIND = {
     "veraenderungsmitteilung": ("amended", "revoked", "unchanged"),
 }
 OUTCOMES = tuple(outcome for outcomes in OUTCOMES_BY_KIND.values() for outcome in outcomes)
+# A VÄM that changes nothing is no Bescheid: a letter may go with it, none has to.
+WITHOUT_BESCHEID = ("unchanged",)
 # A document request's due date as the form offers it: two weeks from today (German day).
 DOCUMENT_REQUEST_DAYS = 14
 # A VÄM's change (``arbeitsaufnahme``) or category (``einkommen``), as the form names them.
@@ -232,7 +234,11 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
         "checklist": checklist,
         "documents": documents,
         "bescheid": by_id.get(bescheid_id) if bescheid_id else None,
-        "bekanntgabe": bescheid_delivery(backend, token, case_id) if bescheid_id else None,
+        "bekanntgabe": (
+            bescheid_delivery(backend, token, case_id)
+            if bescheid_id and case["decision"].get("outcome") not in WITHOUT_BESCHEID
+            else None
+        ),
         "timeline": [event for event in citizen.timeline(backend, token, case_id) if not event.get("draft")],
         "messages": list(backend.call("submissions", "list_messages", case_id, token)),
     }
@@ -379,11 +385,14 @@ def decide(
     approval_from: Any = None,
     approval_to: Any = None,
 ) -> None:
-    """Record the decision with its Bescheid (a document uploaded to the case by staff)."""
+    """Record the decision with its Bescheid (a document uploaded to the case by staff); a VÄM that
+    changes nothing (``unchanged``) may come without one."""
     staff_member(backend, token)
     if outcome not in OUTCOMES:
         raise InvalidInput("OUTCOME_UNKNOWN", "Bitte wählen Sie die Entscheidung.", {"field": "outcome"})
-    if not isinstance(bescheid_document_id, str) or not bescheid_document_id:
+    if bescheid_document_id is None and outcome in WITHOUT_BESCHEID:
+        bescheid_document_id = ""
+    elif not isinstance(bescheid_document_id, str) or not (bescheid_document_id or outcome in WITHOUT_BESCHEID):
         raise InvalidInput("BESCHEID_REQUIRED", "Bitte laden Sie den Bescheid als PDF hoch.", {"field": "bescheid"})
     start = parse_date(approval_from, "approval_from", "Bitte geben Sie den Beginn als Datum an.", optional=True)
     end = parse_date(approval_to, "approval_to", "Bitte geben Sie das Ende als Datum an.", optional=True)

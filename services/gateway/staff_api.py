@@ -32,6 +32,7 @@ from services.gateway.schemas import (
     array,
     enum,
     listing,
+    nullable,
     obj,
 )
 
@@ -233,12 +234,12 @@ ROUTES: tuple[Route, ...] = (
                  "SIZE_INVALID", "NACHWEIS_INVALID", "CHECK_UNAVAILABLE", "CASES_UNAVAILABLE", "TOO_MANY_REQUESTS",
                  "REQUEST_TOO_LARGE")),
     Route("POST", CASE + "/decision", decide, "Staff: record the decision with the Bescheid (and for a WBA the "
-          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN", ok=204,
+          "approval period); the outcome fits the kind of case, else 400 OUTCOME_UNKNOWN. A VÄM decided `unchanged` "
+          "is no Bescheid: bescheid_document_id may be left out (or name a letter saying so)", ok=204,
           request=obj({"outcome": enum(*staff.OUTCOMES, description=
                                    "a WBA: approved, partially_approved, rejected; a VÄM: amended (Änderungsbescheid), "
-                                   "revoked (Aufhebungsbescheid), unchanged (keine Änderung)"),
-                       "bescheid_document_id": STRING},
-                      {"approval_from": DATE, "approval_to": DATE}),
+                                   "revoked (Aufhebungsbescheid), unchanged (keine Änderung)")},
+                      {"bescheid_document_id": nullable(STRING), "approval_from": DATE, "approval_to": DATE}),
           codes=(*ACTION_CODES, "FIELD_REQUIRED", "OUTCOME_UNKNOWN", "BESCHEID_REQUIRED", "BESCHEID_INVALID",
                  "DOCUMENT_NOT_FOUND", "DATE_INVALID", "APPROVAL_PERIOD_REQUIRED", "APPROVAL_PERIOD_INVALID",
                  "CASE_ALREADY_DECIDED")),

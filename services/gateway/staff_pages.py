@@ -35,7 +35,8 @@ OUTCOME_NAMES = {
 OUTCOME_HINTS = {
     "amended": "Die Leistung ändert sich ab einem Tag (zum Beispiel wegen neuen Einkommens).",
     "revoked": "Die Bewilligung wird ganz oder für eine Zeit aufgehoben.",
-    "unchanged": "Die Änderung hat keine Folgen für die Leistung; die Kundin oder der Kunde bekommt ein Schreiben.",
+    "unchanged": "Keine Folgen für die Leistung. Die Kundin oder der Kunde bekommt eine Nachricht im Postfach; "
+    "ein Schreiben (PDF) ist freiwillig.",
 }
 NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
 STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu"}  # for staff an assigned case is new
@@ -268,11 +269,15 @@ def decide(x: Exchange, case_id: str) -> Response:
             # Everything but the file is checked first: a refused decision leaves no Bescheid behind.
             staff.check_decision(kind, values["outcome"], values["approval_from"], values["approval_to"])
             first = next(upload.chunks, b"")
-            if not first:  # a browser sends an empty file part when no file was chosen
+            if not first and values["outcome"] not in staff.WITHOUT_BESCHEID:
+                # a browser sends an empty file part when no file was chosen
                 raise InvalidInput("BESCHEID_REQUIRED", BESCHEID_MISSING, {"field": "bescheid"})
-            chunks = itertools.chain([first], upload.chunks)
-            bescheid = staff.upload_bescheid(x.backend, token, case_id, upload.filename, chunks, None)
-            staff.decide(x.backend, token, case_id, values["outcome"], bescheid["document_id"],
+            letter_id = None
+            if first:
+                chunks = itertools.chain([first], upload.chunks)
+                letter = staff.upload_bescheid(x.backend, token, case_id, upload.filename, chunks, None)
+                letter_id = letter["document_id"]
+            staff.decide(x.backend, token, case_id, values["outcome"], letter_id,
                          values["approval_from"], values["approval_to"])  # fmt: skip
         except (InvalidInput, Conflict) as refused:
             for _ in upload.chunks:  # read the rest, so the browser gets the answer

@@ -56,6 +56,11 @@ TEXTS = {
         "Ihr Bescheid ist da",
         "Ihr Jobcenter hat entschieden. Den Bescheid finden Sie im Anhang.",
     ),
+    "no_change": (
+        "Ihre Mitteilung ist bearbeitet",
+        "Ihr Jobcenter hat Ihre Veränderungsmitteilung geprüft. An Ihrer Leistung ändert sich dadurch nichts. "
+        "Sie müssen nichts weiter tun.",
+    ),
     "message": (
         "Neue Nachricht von Ihrem Jobcenter",
         "Ihr Jobcenter hat Ihnen zu Ihrem Vorgang geschrieben. Sie finden die Nachricht beim Vorgang.",

@@ -41,6 +41,9 @@ from shared.sql import Database, ServiceDatabase
 
 log = logging.getLogger(__name__)
 
+# The outcome of a VÄM that changes nothing (``case_decided``, docs/events.md): no Bescheid, perhaps a letter.
+OUTCOMES_WITHOUT_BESCHEID = ("unchanged",)
+
 consents = consent.Consents(consent_table, consent_history)
 reminder_book = reminders.Reminders(reminder_table)
 
@@ -104,6 +107,21 @@ class NotifyService(PortalService):
         kind = self._carried(event, "kind")
         approval_to = event.data.get("approval_to")
 
+        letter = event.data.get("bescheid_document_id")
+
+        def post_no_change(session: Session) -> str:
+            # A VÄM that changes nothing: no Bescheid, so no delivery date and no appeal; a letter may go with it.
+            message_id = postfach.post(
+                session, owner, event.aggregate_id, "no_change", attachments=[str(letter)] if letter else None
+            )
+            self._queue_alert(session, event.event_id, owner, message_id)
+            return message_id
+
+        if event.data.get("outcome") in OUTCOMES_WITHOUT_BESCHEID:
+            if self.db.apply_once(event, post_no_change):
+                log.info("decision_posted", extra={"case_id": event.aggregate_id, "event_id": event.event_id})
+            return
+
         def post_bescheid(session: Session) -> str:
             digital = consents.granted(session, owner, Channel.POSTFACH_BESCHEIDE)
             message_id = postfach.post(
@@ -111,7 +129,7 @@ class NotifyService(PortalService):
                 owner,
                 event.aggregate_id,
                 "bescheid",
-                attachments=[str(event.data["bescheid_document_id"])],
+                attachments=[str(letter)],
                 paper_delivery=not digital,
             )
             self._queue_alert(session, event.event_id, owner, message_id, is_bescheid=digital)

@@ -315,7 +315,7 @@ class Cases(PortalApplication):
         case_id: str,
         actor: Actor,
         outcome: str,
-        bescheid_document_id: str,
+        bescheid_document_id: str | None,
         approval_from: str | None = None,
         approval_to: str | None = None,
         bescheid: dict[str, Any] | None = None,

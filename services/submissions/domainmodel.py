@@ -41,6 +41,8 @@ HANDOVER_REASON_MAX_LENGTH = 1000
 # this rule (a VÄM "approved") still read: replaying an event checks nothing.
 WBA_OUTCOMES = ("approved", "partially_approved", "rejected")
 VAEM_OUTCOMES = ("amended", "revoked", "unchanged")
+# A VÄM that changes nothing is no administrative act: it may be decided without a Bescheid.
+OUTCOMES_WITHOUT_BESCHEID = ("unchanged",)
 
 # The citizen's timeline names each event in plain German; events not named here show their class name.
 TIMELINE_LABELS = {
@@ -346,7 +348,7 @@ class Case(Aggregate):
 
     class Decided(Aggregate.Event):
         outcome: str
-        bescheid_document_id: str
+        bescheid_document_id: str | None  # None: a VÄM that changes nothing, decided without a letter
         approval_from: str | None
         approval_to: str | None
         actor_id: str
@@ -859,25 +861,30 @@ class Case(Aggregate):
         self,
         actor: Actor,
         outcome: str,
-        bescheid_document_id: str,
+        bescheid_document_id: str | None,
         approval_from: date | None = None,
         approval_to: date | None = None,
         bescheid: dict[str, Any] | None = None,
     ) -> None:
         """Record the decision; ``bescheid`` is what the documents service knows of the Bescheid
-        (None when it knows no such document the actor may read)."""
+        (None when it knows no such document the actor may read).
+
+        A VÄM that changes nothing (``unchanged``) regulates nothing, so it needs no Bescheid: a letter
+        saying so may go with it, checked as a Bescheid is.
+        """
         self.check_actor_is_assigned_staff(actor)
         self.check_status(CaseStatus.IN_PROGRESS, CaseStatus.WAITING_FOR_DOCUMENTS)
         if outcome not in outcomes_for(self.kind):
             raise InvalidInput("OUTCOME_UNKNOWN", "Diese Entscheidung passt nicht zu dieser Art von Vorgang.")
-        self.check_bescheid(bescheid_document_id, bescheid)
+        if bescheid_document_id or outcome not in OUTCOMES_WITHOUT_BESCHEID:
+            self.check_bescheid(bescheid_document_id or "", bescheid)
         if self.kind == CaseKind.WEITERBEWILLIGUNGSANTRAG and outcome != "rejected":
             if approval_from is None or approval_to is None:
                 raise InvalidInput("APPROVAL_PERIOD_REQUIRED", "Bitte geben Sie den Bewilligungszeitraum an.")
             check_approval_period(approval_from, approval_to)
         self._decided(
             outcome=outcome,
-            bescheid_document_id=bescheid_document_id,
+            bescheid_document_id=bescheid_document_id or None,
             approval_from=approval_from.isoformat() if approval_from else None,
             approval_to=approval_to.isoformat() if approval_to else None,
             actor_id=actor.account_id,
@@ -889,7 +896,7 @@ class Case(Aggregate):
     def _decided(
         self,
         outcome: str,
-        bescheid_document_id: str,
+        bescheid_document_id: str | None,
         approval_from: str | None,
         approval_to: str | None,
         actor_id: str,

@@ -272,10 +272,11 @@ class SubmissionsService(PortalService):
         case_id: str,
         token: str,
         outcome: str,
-        bescheid_document_id: str,
+        bescheid_document_id: str | None,
         approval_from: str | None = None,
         approval_to: str | None = None,
     ) -> None:
+        """Staff record the decision with its Bescheid; ``unchanged`` (a VÄM) may come without one."""
         actor = self._actor(token)
         bescheid = self._document_as_seen_by(token, bescheid_document_id)
         self.cases.decide(case_id, actor, outcome, bescheid_document_id, approval_from, approval_to, bescheid)

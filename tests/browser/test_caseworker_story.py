@@ -222,7 +222,7 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
             {"name": "Bescheid.pdf", "mimeType": "application/pdf", "buffer": samples.pdf()}
         )
         screenshots.take(desk, "decision form")
-        desk.get_by_role("button", name="Entscheidung speichern und Bescheid senden").click()
+        desk.get_by_role("button", name="Entscheidung speichern und senden").click()
         expect(desk.locator("#stand")).to_contain_text("Entschieden")
         expect(desk.get_by_role("heading", name="Entscheidung", exact=True)).to_be_visible()
         assert_accessible(desk)

@@ -163,7 +163,7 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
             {"name": "Aenderungsbescheid.pdf", "mimeType": "application/pdf", "buffer": samples.pdf()}
         )
         screenshots.take(desk, "vaem decision types")
-        desk.get_by_role("button", name="Entscheidung speichern und Bescheid senden").click()
+        desk.get_by_role("button", name="Entscheidung speichern und senden").click()
         expect(desk.get_by_role("status").filter(has_text="Die Entscheidung ist gespeichert")).to_be_visible()
         expect(desk.locator("#entscheidung + dl")).to_contain_text("Änderungsbescheid")
         screenshots.take(desk, "decided: aenderungsbescheid")

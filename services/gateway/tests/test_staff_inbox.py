@@ -9,8 +9,8 @@ import pytest
 
 from services.documents.tests import samples
 from services.gateway.pages import short_time
-from services.gateway.tests.conftest import API
-from services.gateway.tests.test_pages import post_form
+from services.gateway.tests.conftest import API, wait_until
+from services.gateway.tests.test_pages import csrf_of, post_form
 from services.gateway.tests.test_staff_api import STAFF, RoutingRelay, assigned, staff_browser, submitted_case
 from services.gateway.tests.test_staff_pages import log_in_on_pages
 from shared.dates import german_today
@@ -130,7 +130,7 @@ def test_a_document_request_offers_a_due_date_in_two_weeks_as_a_german_date(tria
     assert "Die Unterlagen sind angefordert" in requested.text
 
 
-def test_a_vaem_is_decided_by_aenderungsbescheid_aufhebungsbescheid_or_no_change_never_bewilligt(triage):
+def test_a_vaem_is_decided_by_aenderungsbescheid_aufhebungsbescheid_or_no_change_never_bewilligt(triage, portal):
     first, _ = triage["cases"]
     desk, api, path = triage["desk"], triage["api"], f"{INBOX}/faelle/{first['case_id']}"
     assert api.request("POST", f"{STAFF}/cases/{first['case_id']}/start-processing").status_code in (204, 409)
@@ -147,11 +147,25 @@ def test_a_vaem_is_decided_by_aenderungsbescheid_aufhebungsbescheid_or_no_change
     wrong = api.request("POST", f"{STAFF}/cases/{first['case_id']}/decision",
                         json={"outcome": "approved", "bescheid_document_id": bescheid})  # fmt: skip
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "OUTCOME_UNKNOWN"
-    decided = api.request("POST", f"{STAFF}/cases/{first['case_id']}/decision",
-                          json={"outcome": "unchanged", "bescheid_document_id": bescheid})  # fmt: skip
+    needs_one = api.request("POST", f"{STAFF}/cases/{first['case_id']}/decision", json={"outcome": "amended"})
+    assert needs_one.status_code == 400 and needs_one.json()["error"]["code"] == "BESCHEID_REQUIRED"
+    # Nothing changes: no Bescheid, so none is needed (and no delivery date or appeal follows).
+    decided = api.request("POST", f"{STAFF}/cases/{first['case_id']}/decision", json={"outcome": "unchanged"})
     assert decided.status_code == 204, decided.text
     page = desk.request("GET", path).text
     assert "<dt>Ergebnis</dt><dd>Keine Änderung</dd>" in page
+    assert "<dt>Bescheid</dt>" not in page and "bekannt gegeben" not in page
+
+    def told() -> list[dict]:
+        portal.relay()  # submissions' outbox, driven by hand here
+        messages = first["citizen"].request("GET", f"{API}/postfach").json()["messages"]
+        return [m for m in messages if m["case_id"] == first["case_id"] and m["kind"] == "no_change"]
+
+    (message,) = wait_until(told, timeout=30)
+    assert message["subject"] == "Ihre Mitteilung ist bearbeitet" and "ändert sich dadurch nichts" in message["body"]
+    assert message["attachments"] == [] and message["bekanntgabe"] is None and message["legal_delivery_date"] is None
+    postfach = first["citizen"].request("GET", "/postfach").text
+    assert "Ihre Mitteilung ist bearbeitet" in postfach and "Bescheid herunterladen" not in postfach
     citizen_page = first["citizen"].request("GET", f"/antraege/{first['case_id']}").text
     assert "Ergebnis: <strong>Keine Änderung: Ihre Leistung bleibt, wie sie ist</strong>" in citizen_page
     assert (
@@ -171,3 +185,21 @@ def test_a_team_lead_handing_a_case_to_another_ge_is_told_so_in_the_inbox(triage
     assert '<div class="notice" role="status" id="erledigt"><p>Der Vorgang ist an das andere Jobcenter abgegeben' in (
         handed.text
     )
+
+
+def test_no_change_is_decided_on_the_page_without_a_file_any_other_decision_still_asks_for_the_bescheid(triage, portal):
+    _, _, case_id, _ = submitted_case(portal)
+    desk, api, path = triage["desk"], triage["api"], f"{INBOX}/faelle/{case_id}"
+    assigned(portal, triage["relay"], api, case_id)
+    for step in ("receive", "start-processing"):
+        assert api.request("POST", f"{STAFF}/cases/{case_id}/{step}").status_code == 204
+    form = desk.request("GET", f"{path}/entscheidung").text
+    assert "Bei „Keine Änderung“ ist ein Schreiben freiwillig." in form
+    empty_file = ("", b"", "application/octet-stream")
+    refused = desk.request("POST", f"{path}/entscheidung", csrf=False, files={
+        "csrf_token": (None, csrf_of(form)), "outcome": (None, "revoked"), "bescheid": empty_file})  # fmt: skip
+    assert refused.status_code == 400 and "Bescheid als PDF-Datei" in refused.text
+    decided = desk.request("POST", f"{path}/entscheidung", csrf=False, files={
+        "csrf_token": (None, csrf_of(form)), "outcome": (None, "unchanged"), "bescheid": empty_file})  # fmt: skip
+    assert decided.url.endswith(f"{path}?erledigt=entschieden#entscheidung"), decided.text
+    assert "<dt>Ergebnis</dt><dd>Keine Änderung</dd>" in decided.text and "<dt>Bescheid</dt>" not in decided.text

@@ -406,6 +406,21 @@ def test_a_vaem_ends_in_an_aenderungsbescheid_an_aufhebungsbescheid_or_no_change
     assert cases.get_case(case_id)["decision"]["outcome"] == outcome
 
 
+def test_a_vaem_that_changes_nothing_is_decided_without_a_bescheid_any_other_decision_needs_one(cases):
+    case_id = submitted_case(cases)
+    cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
+    cases.receive(case_id, CASEWORKER)
+    cases.start_processing(case_id, CASEWORKER)
+    for outcome in ("amended", "revoked"):
+        with pytest.raises(InvalidInput, match="BESCHEID_INVALID"):
+            cases.decide(case_id, CASEWORKER, outcome, None, None, None, None)
+    cases.decide(case_id, CASEWORKER, "unchanged", None, None, None, None)
+    case = cases.get_case(case_id)
+    assert (case["status"], case["decision"]["outcome"], case["decision"]["bescheid_document_id"]) == (
+        "decided", "unchanged", None,
+    )  # fmt: skip
+
+
 def test_a_vaem_decision_stored_before_the_outcomes_fitted_the_kind_still_reads(cases):
     case_id = submitted_case(cases)
     cases.assign(case_id, JOBCENTER, "bezirk", "2026-1")
