@@ -18,7 +18,7 @@ from nameko.exceptions import MethodNotFound
 
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.submissions.presentation import german_date
-from shared.errors import InvalidInput, NotFound, Unavailable
+from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +332,24 @@ def _store(
 
 def postfach(backend: Backend, token: str) -> dict[str, Any]:
     return dict(backend.call("notify", "list_postfach", token))
+
+
+def with_open_requests(backend: Backend, token: str, messages: list[dict[str, Any]]) -> None:
+    """Give the newest document request message of each case what is still asked for there (the items
+    with their upload links and the caseworker's note), while the case waits for it.
+
+    The note never travels in events or e-mails (it may name people); submissions hands it to the owner.
+    """
+    newest: dict[str, dict[str, Any]] = {}
+    for message in sorted(messages, key=lambda m: str(m.get("created_at") or ""), reverse=True):
+        if message.get("kind") == "documents_requested" and message.get("case_id"):
+            newest.setdefault(str(message["case_id"]), message)
+    for case_id, message in newest.items():
+        try:
+            case = backend.call("submissions", "view_case", case_id, token)
+        except (NotFound, Forbidden):  # erased or no longer the citizen's: the message text still stands
+            continue
+        message["document_request"] = case.get("document_request")
 
 
 def mark_read(backend: Backend, token: str, message_id: str) -> None:

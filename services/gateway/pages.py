@@ -722,10 +722,12 @@ def _asks_first(x: Exchange, case_id: str, question: str, act: Callable[[Any, st
 
 
 def postfach(x: Exchange) -> Response:
-    box = citizen.postfach(x.backend, x.access_token())
+    token = x.access_token()
+    box = citizen.postfach(x.backend, token)
     language = i18n.language_of(x.request)
     for message in box["messages"]:
         message["when"] = german_time(message["created_at"], language)
+    citizen.with_open_requests(x.backend, token, box["messages"])
     return render(x, "postfach.html", postfach=box)
 
 

@@ -203,8 +203,19 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
         expect(desk.locator("#stand")).to_contain_text("Unterlagen angefordert")
         screenshots.take(desk, "documents requested")
 
-        citizen.goto(f"/antraege/{case_id}/nachweise")
-        citizen.get_by_label("Welcher Nachweis?").select_option("lohnabrechnung_erste")
+        def request_in_the_postfach() -> bool:
+            citizen.goto("/postfach")
+            return citizen.get_by_text("Bitte reichen Sie Unterlagen nach").count() > 0
+
+        eventually(request_in_the_postfach)  # what is needed, why, and where to upload it
+        expect(citizen.locator("blockquote").first).to_have_text("Bitte die erste Gehaltsabrechnung hochladen.")
+        screenshots.take(citizen, "citizen: document request in the Postfach")
+        citizen.goto(f"/antraege/{case_id}")
+        expect(citizen.get_by_role("heading", name="Ihr Jobcenter braucht noch Unterlagen")).to_be_visible()
+        expect(citizen.locator("blockquote").first).to_have_text("Bitte die erste Gehaltsabrechnung hochladen.")
+        screenshots.take(citizen, "citizen: document request on the case page")
+        citizen.get_by_role("link", name="jetzt hochladen (Erste Lohnabrechnung)").click()
+        expect(citizen.get_by_label("Welcher Nachweis?")).to_have_value("lohnabrechnung_erste")
         citizen.get_by_label("Datei").set_input_files(
             {"name": "Gehaltsabrechnung.pdf", "mimeType": "application/pdf", "buffer": samples.pdf()}
         )

@@ -357,6 +357,23 @@ def test_the_same_story_works_with_the_keyboard_only(
     reload_until(page, lambda: receipt_number in page.locator("main").inner_text())
     screenshots.take(page, "postfach")
 
+    # Withdrawing asks first: "no" changes nothing, "yes" withdraws and the Postfach says so.
+    page.get_by_role("link", name="Zum Vorgang").first.click()
+    press_button(page, "Zurücknehmen …")
+    expect(page.locator("h1")).to_have_text("Wollen Sie das wirklich zurücknehmen?")
+    assert_accessible(page)
+    screenshots.take(page, "zuruecknehmen: erst fragen")
+    press_button(page, "Nein, zurück zum Vorgang")
+    expect(page.get_by_role("heading", name="Zurücknehmen")).to_be_visible()  # still open
+    press_button(page, "Zurücknehmen …")
+    expect(page.locator("h1")).to_have_text("Wollen Sie das wirklich zurücknehmen?")
+    press_button(page, "Ja, zurücknehmen")
+    expect(page.locator("main")).to_contain_text("Zurückgenommen")
+    expect(page.get_by_role("heading", name="Zurücknehmen")).to_have_count(0)
+    screenshots.take(page, "zurueckgenommen")
+    page.goto("/postfach")
+    reload_until(page, lambda: "Sie haben zurückgenommen" in page.locator("main").inner_text())
+
 
 # -- a Weiterbewilligungsantrag prefilled from it ------------------------------------------------
 

@@ -102,6 +102,12 @@ def story(portal, relay_routing):
     portal.relay()
     steps["request_seen"] = citizen.request("GET", f"{API}/cases/{case_id}").json()["case"]["document_request"]
     steps["request_page"] = citizen.request("GET", f"/antraege/{case_id}").text
+
+    def postfach_with_the_request() -> str | None:
+        page = citizen.request("GET", "/postfach").text
+        return page if "Bitte reichen Sie Unterlagen nach" in page else None
+
+    steps["request_postfach"] = wait_until(postfach_with_the_request, timeout=30)
     payslip = citizen.request(
         "POST", f"{API}/cases/{case_id}/documents",
         params={"nachweis": "lohnabrechnung_erste", "filename": "Gehaltsabrechnung.pdf"},
@@ -163,6 +169,14 @@ def test_the_citizen_sees_what_is_requested_with_the_note_and_an_upload_link_per
     )
     assert '<option value="lohnabrechnung_erste" selected>' in preselected.text
     assert story["request_after_upload"]["items"][0]["supplied"] is True
+
+
+def test_the_postfach_page_shows_the_open_request_with_the_note_and_an_upload_link_until_it_is_dealt_with(story):
+    page, case_id = story["request_postfach"], story["case_id"]
+    assert "Ihr Jobcenter schreibt dazu:" in page and '<blockquote lang="de">Bitte die erste Gehaltsabrechnung.' in page
+    assert f'href="/antraege/{case_id}/nachweise?nachweis=lohnabrechnung_erste"' in page
+    later = story["citizen"].request("GET", "/postfach").text  # decided since: nothing is asked for any more
+    assert "Bitte reichen Sie Unterlagen nach" in later and "Ihr Jobcenter schreibt dazu:" not in later
 
 
 def test_the_postfach_names_the_requested_documents_but_not_the_note(story):
