@@ -16,11 +16,27 @@ from typing import Any
 
 from fpdf import FPDF
 
+from services.gateway import pages
 from services.gateway.citizen import Backend
 from services.submissions import presentation
 from services.submissions.receipt import UNICODE_FONTS
 
 FORMAT_VERSION = 1
+# The PDF names what the JSON keeps as codes (identity's audit actions, documents' states).
+AUDIT_ACTIONS = {
+    "account_created": "Konto angelegt", "email_confirmed": "E-Mail-Adresse bestätigt",
+    "login_succeeded": "Anmeldung", "login_failed": "Anmeldung fehlgeschlagen", "logout": "Abmeldung",
+    "password_changed": "Passwort geändert", "password_reset_requested": "Neues Passwort angefordert",
+    "totp_enrolled": "Authenticator-App eingerichtet", "passkey_registered": "Passkey hinzugefügt",
+    "passkey_removed": "Passkey entfernt", "recovery_code_used": "Wiederherstellungscode benutzt",
+    "recovery_codes_renewed": "Neue Wiederherstellungscodes", "email_change_requested": "Neue E-Mail-Adresse angegeben",
+    "email_changed": "E-Mail-Adresse geändert", "activation_code_redeemed": "Freischaltcode eingelöst",
+    "data_exported": "Daten heruntergeladen",
+}  # fmt: skip
+DOCUMENT_STATES = {
+    "awaiting_upload": "Hochladen nicht beendet", "checking": "wird geprüft", "accepted": "angenommen",
+    "rejected": "nicht angenommen", "merged": "zu einer PDF zusammengefügt", "deleted": "gelöscht",
+}  # fmt: skip
 
 
 def collect(backend: Backend, token: str) -> dict[str, Any]:
@@ -88,14 +104,14 @@ def as_pdf(data: dict[str, Any]) -> bytes:
         pdf.multi_cell(0, 5, _fit(text, font), new_x="LMARGIN", new_y="NEXT")
 
     heading("Ihre Daten im Jobcenter-Portal", 16)
-    line(f"Stand: {data['exported_at']}. Die maschinenlesbare Fassung (JSON) enthält dasselbe.")
+    line(f"Stand: {_when(data['exported_at'])}. Die maschinenlesbare Fassung (JSON) enthält dasselbe.")
     account = data["identity"]["account"]
     heading("Ihr Konto")
     facts = (
         ("E-Mail-Adresse", account["email"]),
         ("Kundennummer", account.get("customer_number")),
-        ("Angelegt am", account["created_at"]),
-        ("E-Mail bestätigt am", account.get("email_confirmed_at")),
+        ("Angelegt am", _when(account["created_at"])),
+        ("E-Mail bestätigt am", _when(account.get("email_confirmed_at"))),
     )
     for label, value in facts:
         line(f"{label}: {value or '-'}")
@@ -105,7 +121,9 @@ def as_pdf(data: dict[str, Any]) -> bytes:
     heading("Ihre Anträge und Mitteilungen")
     for entry in data["cases"]:
         case = entry["case"]
-        heading(f"{case['kind']} {case.get('receipt_number') or ''} ({case['status']})".strip(), 12)
+        kind = pages.KIND_NAMES.get(case["kind"], case["kind"])
+        status = pages.STATUS_NAMES.get(case["status"], case["status"])
+        heading(f"{kind} {case.get('receipt_number') or ''} ({status})".replace("  ", " "), 12)
         form = data["forms"].get(f"{case['kind']}/{case.get('form_version')}") or {}
         schemas = {section["id"]: section["schema"] for section in form.get("sections", [])}
         for section_id, values in (entry.get("answers") or {}).items():
@@ -113,20 +131,26 @@ def as_pdf(data: dict[str, Any]) -> bytes:
             for shown in presentation.present_section(schemas.get(section_id, {}), values):
                 _shown(line, shown, 5)
         for document in entry.get("documents") or []:
-            line(f"Nachweis: {document.get('original_name') or '-'} ({document.get('state')})")
+            state = DOCUMENT_STATES.get(str(document.get("state")), document.get("state"))
+            line(f"Nachweis: {document.get('original_name') or '-'} ({state})")
         for message in entry.get("messages") or []:
-            line(f"Nachricht ({message.get('author_role')}, {message.get('at') or ''}): {message.get('text')}")
+            author = "Ihnen" if message.get("author_role") == "citizen" else "Ihrem Jobcenter"
+            line(f"Nachricht von {author}, {_when(message.get('at'))}: {message.get('text')}")
         for event in entry.get("timeline") or []:
-            line(f"{event.get('at')}: {event.get('label') or event.get('event')}", 5)
+            label = event.get("label") or pages.EVENT_NAMES.get(str(event.get("event")), event.get("event"))
+            line(f"{_when(event.get('at'))}: {label}", 5)
     heading("Ihr Postfach")
     for message in data["postfach"]:
-        line(f"{message['created_at']}: {message['subject']} - {message['body']}")
+        line(f"{_when(message['created_at'])}: {message['subject']} - {message['body']}")
     heading("Ihre Einwilligungen")
     for channel, state in data["consents"].items():
-        line(f"{channel}: {'ja' if state.get('granted') else 'nein'} (geändert {state.get('changed_at') or '-'})")
+        name = pages.CHANNEL_NAMES.get(channel, channel)
+        line(f"{name}: {'ja' if state.get('granted') else 'nein'} (geändert: {_when(state.get('changed_at'))})")
     heading("Anmeldungen und Protokoll Ihres Kontos")
     for record in data["identity"]["audit"]:
-        line(f"{record.get('occurred_at')}: {record.get('action')} ({record.get('outcome')})")
+        action = AUDIT_ACTIONS.get(str(record.get("action")), record.get("action"))
+        refused = "" if record.get("outcome") in (None, "ok") else " (abgelehnt)"
+        line(f"{_when(record.get('occurred_at'))}: {action}{refused}")
     return bytes(pdf.output())
 
 
@@ -136,6 +160,11 @@ def _shown(line: Any, shown: presentation.Shown, indent: int) -> None:
         line(f"{number}.", indent + 5)
         for part in entry:
             _shown(line, part, indent + 10)
+
+
+def _when(value: Any) -> str:
+    """A stored time as German text in German time (``1. Dezember 2026, 14:05 Uhr``); ``-`` for none."""
+    return pages.german_time(str(value)) if value else "-"
 
 
 def _fit(text: str, font: str) -> str:

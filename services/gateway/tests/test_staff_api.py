@@ -220,6 +220,12 @@ def test_the_citizen_takes_away_everything_the_portal_holds_as_json_and_pdf(stor
     for expected in ("Ihr Konto", data["identity"]["account"]["email"], "Arbeitgeber: Muster GmbH",
                      "Voraussichtlicher Bruttolohn im Monat: 2.400,00 €", "Gehaltsabrechnung.pdf"):  # fmt: skip
         assert expected in text, expected
+    # Read as German text: the kind, status, times, consents and account records by name, never as codes.
+    for expected in ("Veränderungsmitteilung", "(Entschieden)", "Nachricht von Ihrem Jobcenter",
+                     "Daten heruntergeladen", "E-Mail, wenn etwas Neues im Postfach ist: ja", " Uhr"):  # fmt: skip
+        assert expected in text, expected
+    for code in ("veraenderungsmitteilung", "decided", "email_alerts", "data_exported", "caseworker", "+00:00"):
+        assert code not in text, code
     assert Browser(story["citizen"].portal).request("GET", f"{API}/me/data").status_code == 401
 
 
