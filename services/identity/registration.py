@@ -121,10 +121,15 @@ def request_reset(
 def reset_password(
     db: ServiceDatabase, settings: IdentitySettings, token: str, new_password: str, client_address: str
 ) -> str:
-    """Set a new password from a reset link; ends every session and lifts a login lock. Returns the account id."""
+    """Set a new password from a reset link; ends every session and lifts a login lock. Returns the account id.
+
+    A disabled account's link (a staff invitation not yet used, say) is refused like a spent one.
+    """
     with db.transaction() as session:
         pending = tickets.peek(session, tickets.Purpose.PASSWORD_RESET, token)
         account = accounts.get(session, str(pending["account_id"]))
+        if account["status"] == Status.DISABLED:
+            raise Unauthenticated("LINK_INVALID", tickets.MESSAGES[tickets.Purpose.PASSWORD_RESET])
         accounts.check_password_policy(new_password, [account["email"]])
         tickets.redeem(session, tickets.Purpose.PASSWORD_RESET, token)
         accounts.set_password(session, settings, account["account_id"], new_password)

@@ -241,6 +241,20 @@ def test_a_disabled_account_cannot_log_in(identity, rpc, person, admin_token):
     assert ended.value.code == "SESSION_ENDED"
 
 
+def test_a_reset_link_sent_before_the_account_was_disabled_sets_no_password(
+    identity, rpc, person, admin_token, mailbox
+):
+    """A staff invitation is such a link: the account disabled before its first use stays without a password."""
+    citizen = person("citizen", totp=False)
+    with rpc() as cluster:
+        cluster.identity.request_password_reset(citizen.email, citizen.address)
+        (mail,) = [m for m in mailbox.wait_for(1) if m["To"] == citizen.email]
+        cluster.identity.disable_account(admin_token, citizen.account_id)
+        with pytest.raises(Unauthenticated) as refused:
+            cluster.identity.reset_password(link_token(mail), "neues Passwort für die Wolke 7", citizen.address)
+    assert refused.value.code == "LINK_INVALID"
+
+
 def test_a_hash_made_with_other_argon2_parameters_is_redone_at_login(identity, rpc, identity_env):
     from services.identity.operations import Identity
     from services.identity.schema import accounts
