@@ -16,6 +16,7 @@ from services.gateway import citizen, i18n
 from services.gateway.exchange import Exchange
 from services.gateway.pages import Page, form_nonce, redirect, render, render_with_nonce
 from shared.errors import Conflict, InvalidInput, NotFound, PortalError, Unauthenticated
+from shared.text import has_hidden_characters
 
 LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 # Which form field an error of identity belongs to; anything else goes to the top of the page.
@@ -254,6 +255,9 @@ def accessibility_feedback(x: Exchange) -> Response:
     errors = required(form, "barrier")
     errors.update({name: f"Bitte schreiben Sie höchstens {FEEDBACK_LIMIT} Zeichen." for name, value in values.items()
                    if len(value) > FEEDBACK_LIMIT})  # fmt: skip
+    errors.update({name: "Bitte geben Sie nur Text ein: Hier stehen unsichtbare Zeichen oder Steuerzeichen."
+                   for name, value in values.items()
+                   if name not in errors and has_hidden_characters(value, multiline=name == "barrier")})  # fmt: skip
     if errors:
         return public_form(x, "account/feedback.html", 400, errors=errors, values=values, sent=False)
     citizen.send_accessibility_feedback(x.backend, values["barrier"], values["page"], values["contact"])

@@ -38,6 +38,7 @@ from shared.messaging import integration_event_handler
 from shared.service import PortalService
 from shared.smtp import SmtpMailer, SmtpRelay
 from shared.sql import Database, ServiceDatabase
+from shared.text import has_hidden_characters
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +376,9 @@ class NotifyService(PortalService):
         """Keep a barrier someone reported (anyone may, no login); its text is never logged."""
         if not isinstance(barrier, str) or not barrier.strip():
             raise InvalidInput("FEEDBACK_EMPTY", "Bitte beschreiben Sie die Barriere.")
+        for text, multiline in ((barrier, True), (str(page or ""), False), (str(contact or ""), False)):
+            if has_hidden_characters(text, multiline):  # they would reach the admins' screen as they are
+                raise InvalidInput("HIDDEN_CHARACTERS", "Bitte geben Sie nur Text ein, ohne Steuerzeichen.")
         with self.db.transaction() as session:
             feedback_id = feedback.record(session, feedback_table, barrier.strip(), str(page or ""), str(contact or ""))
         log.info("accessibility_feedback_received", extra={"feedback_id": feedback_id})

@@ -241,6 +241,10 @@ def test_a_reported_barrier_reaches_the_operators_and_is_confirmed(portal, captu
     form = browser.request("GET", "/barrierefreiheit/rueckmeldung").text
     empty = post_form(browser, "/barrierefreiheit/rueckmeldung", form, barrier="  ")
     assert empty.status_code == 400 and error_links(empty.text) == ["barrier"]
+    hidden = post_form(browser, "/barrierefreiheit/rueckmeldung", form, barrier="Knopf\x1b[31m rot\u202e",
+                       page="/anmelden\x00")  # fmt: skip
+    assert hidden.status_code == 400 and error_links(hidden.text) == ["barrier", "page"]
+    assert "Steuerzeichen" in hidden.text
     marker = secrets.token_hex(6)
     sent = post_form(browser, "/barrierefreiheit/rueckmeldung", form, barrier=f"Knopf ohne Namen {marker}",
                      page="/anmelden", contact=f"erika.{marker}@example.org")  # fmt: skip

@@ -18,6 +18,10 @@ def test_a_reported_barrier_is_listed_for_admins_only_and_never_logged(system, r
     with rpc() as cluster:
         with pytest.raises(InvalidInput):
             cluster.notify.record_accessibility_feedback("   ")
+        for barrier, page in (("Knopf\x1b[2J", ""), ("Knopf", "/antraege\u202e"), ("Zeile\u2028Zeile", "")):
+            with pytest.raises(InvalidInput, match="HIDDEN_CHARACTERS"):
+                cluster.notify.record_accessibility_feedback(barrier, page)
+        cluster.notify.record_accessibility_feedback("Zwei Zeilen:\nder Knopf\tund das Bild")  # breaks are text
         feedback_id = cluster.notify.record_accessibility_feedback(
             f"Das Formular springt beim Zoomen {marker}", "/antraege", f"kontakt.{marker}@example.org"
         )
