@@ -643,8 +643,9 @@ def issue_activation_code(
     if not isinstance(customer_number, str) or not customer_number.strip():
         raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie die Kundennummer an.", {"field": "customer_number"})
     jobcenter = _jobcenter(backend, me, institution_id)
+    sender = citizen.jobcenter_name(backend, jobcenter)  # the letter's head: the register's name
     try:
-        return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter))
+        return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter, sender))
     except InvalidInput as refused:
         field = "customer_number" if refused.code == "CUSTOMER_NUMBER_INVALID" else "institution_id"
         raise InvalidInput(refused.code, refused.message, {"field": field}) from None

@@ -6,9 +6,24 @@ from datetime import datetime
 
 from fpdf import FPDF
 
+from shared.text import has_hidden_characters
 
-def activation_letter(code: str, customer_number: str, institution_id: str, expires_at: str, portal_url: str) -> bytes:
-    """An A4 PDF with the code, how to use it and until when it is valid; no name, no address."""
+SENDER_MAX_LENGTH = 120
+
+
+def is_plain_name(text: str) -> bool:
+    """A Jobcenter's name fit for the letter's head: visible text of a sensible length."""
+    return 0 < len(text.strip()) <= SENDER_MAX_LENGTH and not has_hidden_characters(text)
+
+
+def activation_letter(
+    code: str, customer_number: str, institution_id: str, expires_at: str, portal_url: str, sender: str | None = None
+) -> bytes:
+    """An A4 PDF with the code, how to use it and until when it is valid; no name, no address.
+
+    ``sender`` is the Jobcenter's name as the register gives it (``Jobcenter Berlin Treptow-Köpenick``);
+    without it the letter names the Jobcenter by its id.
+    """
     valid_until = datetime.fromisoformat(expires_at).strftime("%d.%m.%Y")
     pdf = FPDF(format="A4")
     pdf.set_title("Ihr Freischaltcode für das Jobcenter-Portal")
@@ -16,7 +31,7 @@ def activation_letter(code: str, customer_number: str, institution_id: str, expi
     pdf.add_page()
     pdf.set_margins(25, 25, 20)
     pdf.set_font("Helvetica", size=10)
-    pdf.cell(0, 6, f"Jobcenter {institution_id}", new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.cell(0, 6, sender or f"Jobcenter {institution_id}", new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.ln(30)
     pdf.set_font("Helvetica", style="B", size=14)
     pdf.cell(0, 8, "Ihr Freischaltcode für das Jobcenter-Portal", new_x="LMARGIN", new_y="NEXT", align="L")

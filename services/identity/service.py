@@ -352,10 +352,14 @@ class IdentityService(PortalService):
             return accounts.staff_of(session, scope or claims.institution_id or "")
 
     @rpc
-    def issue_activation_code(self, access_token: str, customer_number: str, institution_id: str) -> dict[str, Any]:
+    def issue_activation_code(
+        self, access_token: str, customer_number: str, institution_id: str, institution_name: str | None = None
+    ) -> dict[str, Any]:
         """A new activation code and its letter (PDF, base64) for a customer of ``institution_id``.
 
-        Caseworkers and team leads only for their own Jobcenter, admins for any; raises Forbidden.
+        ``institution_name`` is the Jobcenter's name for the letter's head, as the caller found it in routing's
+        register (public data; plain text of up to 120 characters, else the letter names the id). Caseworkers
+        and team leads only for their own Jobcenter, admins for any; raises Forbidden.
         """
         claims = self._caller(access_token)
         authorize(claims, (CASEWORKER, TEAM_LEAD, ADMIN), institution_id)
@@ -364,9 +368,12 @@ class IdentityService(PortalService):
             audit.record(
                 session, "activation_code_issued", actor_id=claims.account_id, detail=f"institution={institution_id}"
             )
+        plain = isinstance(institution_name, str) and letter.is_plain_name(institution_name)
+        sender = str(institution_name) if plain else None
         pdf = letter.activation_letter(
-            issued["code"], issued["customer_number"], institution_id, issued["expires_at"], self.settings.public_url
-        )
+            issued["code"], issued["customer_number"], institution_id, issued["expires_at"], self.settings.public_url,
+            sender,
+        )  # fmt: skip
         log.info("activation_code_issued", extra={"institution_id": institution_id, "account_id": claims.account_id})
         return {**issued, "letter_pdf": base64.b64encode(pdf).decode()}
 

@@ -3,6 +3,7 @@
 import base64
 import re
 import secrets
+import subprocess
 
 import pytest
 
@@ -81,6 +82,9 @@ def test_the_api_issues_lists_and_revokes_codes_only_within_the_own_jobcenter(po
     assert issued.status_code == 201, issued.text
     body = issued.json()
     assert base64.b64decode(body["letter_pdf"]).startswith(b"%PDF-") and body["institution_id"] == "jc-0394"
+    letter = subprocess.run(["pdftotext", "-", "-"], input=base64.b64decode(body["letter_pdf"]), capture_output=True,
+                            check=True).stdout.decode()  # fmt: skip
+    assert letter.startswith("Jobcenter Berlin Treptow-Köpenick") and "jc-0394" not in letter  # the name, not the id
     listed = own.request("GET", f"{STAFF}/activation-codes").json()["activation_codes"]
     assert body["code_id"] in {row["code_id"] for row in listed}
     assert body["code_id"] not in {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -160,6 +161,17 @@ def test_the_activation_letter_is_a_pdf_with_the_code(identity, rpc, code):
     pdf = base64.b64decode(code["letter_pdf"])
     assert pdf.startswith(b"%PDF-")
     assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code["code"])
+
+
+def test_the_letter_is_headed_with_the_jobcenters_name_given_else_its_id(identity, rpc, admin_token):
+    heads = []
+    for name in ("Jobcenter Dahme-Spreewald", "Jobcenter\x1b[2J Dahme", None):
+        with rpc() as cluster:
+            issued = cluster.identity.issue_activation_code(admin_token, random_customer_number(), "jc-0042", name)
+        text = subprocess.run(["pdftotext", "-", "-"], input=base64.b64decode(issued["letter_pdf"]),
+                              capture_output=True, check=True).stdout.decode()  # fmt: skip
+        heads.append(text.splitlines()[0])
+    assert heads == ["Jobcenter Dahme-Spreewald", "Jobcenter jc-0042", "Jobcenter jc-0042"]
 
 
 def test_a_citizen_cannot_issue_activation_codes(identity, rpc, person):
