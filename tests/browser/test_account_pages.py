@@ -52,6 +52,8 @@ def register(page: Page, portal: Portal, tmp_path: Path, screenshots: Screenshot
     address = f"browser.{secrets.token_hex(5)}@example.org"
     page.goto("/registrieren")
     page.get_by_label("Freischaltcode").fill(activation_code(portal, tmp_path))
+    page.get_by_label("Vorname").fill("Zoë")
+    page.get_by_label("Nachname").fill("Çelik-Brandt")
     page.get_by_label("E-Mail-Adresse").fill(address)
     page.get_by_label("Passwort", exact=True).fill(PASSWORD)
     page.get_by_label("Passwort wiederholen").fill(PASSWORD)
