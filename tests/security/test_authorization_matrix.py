@@ -133,8 +133,15 @@ SENT: dict[str, dict[str, Any]] = {
     "POST /session/second-factor": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
     "POST /session/enrolment": {"json": {"login_ticket": "not-a-ticket"}},
     "POST /session/enrolment/confirm": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
-    "POST /registration": {"json": {"email": "neu@example.org", "password": "passwort", "activation_code": "X",
-                                    "given_name": "Erika", "family_name": "Mustermann"}},
+    "POST /registration": {
+        "json": {
+            "email": "neu@example.org",
+            "password": "passwort",
+            "activation_code": "X",
+            "given_name": "Erika",
+            "family_name": "Mustermann",
+        }
+    },
     "PUT /account/name": {"json": {"given_name": "Erika", "family_name": "Mustermann"}},
     "POST /cases": {"json": {"kind": "veraenderungsmitteilung"}},
     "PUT /cases/{case_id}/sections/{section_id}": {"json": {"aenderungen": ["arbeitsaufnahme"]}},
