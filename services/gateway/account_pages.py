@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from services.gateway import citizen, i18n
 from services.gateway.exchange import Exchange
 from services.gateway.pages import Page, form_nonce, redirect, render, render_with_nonce
+from services.gateway.routes import ok
 from shared.errors import Conflict, InvalidInput, NotFound, PortalError, Unauthenticated
 from shared.text import has_hidden_characters
 
@@ -35,8 +36,13 @@ PASSWORDS_DIFFER = "Die beiden Passwörter sind nicht gleich. Bitte geben Sie da
 FEEDBACK_LIMIT = 2000
 
 
+# Codes whose ``details`` name the form field themselves.
+FIELD_IN_DETAILS = {"NAME_INVALID"}
+
+
 def errors_of(problem: PortalError) -> dict[str, str]:
-    return {FIELD_OF_CODE.get(problem.code, "_"): problem.message}
+    field = problem.details.get("field") if problem.code in FIELD_IN_DETAILS else None
+    return {str(field or FIELD_OF_CODE.get(problem.code, "_")): problem.message}
 
 
 def required(form: Any, *names: str) -> dict[str, str]:
@@ -59,13 +65,14 @@ def register(x: Exchange) -> Response:
     x.check_csrf(x.form_csrf())
     x.limit("registration", x.settings.login_per_minute)
     form = x.form()
-    values = {name: form.get(name, "").strip() for name in ("activation_code", "email")}
-    errors = required(form, "activation_code", "email", "password", "password_repeat")
+    values = {name: form.get(name, "").strip() for name in ("activation_code", "given_name", "family_name", "email")}
+    errors = required(form, "activation_code", "given_name", "family_name", "email", "password", "password_repeat")
     if not errors and form.get("password") != form.get("password_repeat"):
         errors = {"password_repeat": PASSWORDS_DIFFER}
     if not errors:
         try:
-            citizen.register(x.backend, values["email"], form.get("password", ""), values["activation_code"], x.client)
+            citizen.register(x.backend, values["email"], form.get("password", ""), values["activation_code"], x.client,
+                             values["given_name"], values["family_name"])  # fmt: skip
         except (InvalidInput, Unauthenticated) as refused:
             errors = errors_of(refused)
         else:
@@ -194,6 +201,36 @@ def change_password(x: Exchange) -> Response:
         else:
             return render(x, "account/password_changed.html", reset=False)
     return render(x, "account/change_password.html", status=400, errors=errors, saved=False)
+
+
+def change_name(x: Exchange) -> Response:
+    """The citizen's name as the Jobcenter's caseworkers see it beside the Kundennummer."""
+    token = x.access_token()
+    if x.request.method == "GET":
+        return render(x, "account/change_name.html", errors={}, values=citizen.my_name(x.backend, token))
+    x.check_csrf(x.form_csrf())
+    form = x.form()
+    values = {name: form.get(name, "").strip() for name in ("given_name", "family_name")}
+    errors = required(form, "given_name", "family_name")
+    if not errors:
+        try:
+            citizen.change_my_name(x.backend, token, values["given_name"], values["family_name"], x.client)
+        except InvalidInput as refused:
+            errors = errors_of(refused)
+        else:
+            return redirect(x, "/einstellungen?gespeichert=name#ihr-name")
+    return render(x, "account/change_name.html", status=400, errors=errors, values=values)
+
+
+def api_my_name(x: Exchange) -> Response:
+    return ok(x, citizen.my_name(x.backend, x.access_token()))
+
+
+def api_change_my_name(x: Exchange) -> Response:
+    body = x.json_object()
+    given, family = body.get("given_name"), body.get("family_name")
+    return ok(x, citizen.change_my_name(x.backend, x.access_token(), given if isinstance(given, str) else "",
+                                        family if isinstance(family, str) else "", x.client))  # fmt: skip
 
 
 def change_email(x: Exchange) -> Response:
@@ -330,6 +367,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), "/einstellungen/sicherheit/passkeys/<credential_id>/entfernen", remove_passkey),
     Page(("GET", "POST"), "/einstellungen/passwort", change_password),
     Page(("GET", "POST"), "/einstellungen/e-mail", change_email),
+    Page(("GET", "POST"), "/einstellungen/name", change_name),
     Page(("GET",), "/leichte-sprache", easy_language),
     Page(("GET",), "/sprache/<language>", switch_language),
     Page(("GET", "POST"), "/barrierefreiheit/rueckmeldung", accessibility_feedback),

@@ -36,8 +36,10 @@ from services.gateway.schemas import (
     KIND,
     LOGIN_ANSWER,
     MY_JOBCENTER,
+    MY_NAME,
     PASSKEY,
     PASSKEY_OPTIONS,
+    PERSON_NAME,
     POSTCODE_PLACES,
     POSTFACH_MESSAGE,
     REGISTERED,
@@ -129,7 +131,7 @@ def registration(x: Exchange) -> Response:
     body = x.json_object()
     result = citizen.register(
         x.backend, text_field(body, "email"), text_field(body, "password"), text_field(body, "activation_code"),
-        x.client,
+        x.client, text_field(body, "given_name"), text_field(body, "family_name"),
     )  # fmt: skip
     return ok(x, result, 202)
 
@@ -376,11 +378,17 @@ ROUTES: tuple[Route, ...] = (
                                                         "PASSKEY_EXISTS")),
     Route("DELETE", "/account/passkeys/{credential_id}", account_pages.api_remove_passkey, "Remove a passkey",
           ok=204, codes=("PASSKEY_NOT_FOUND",)),
-    Route("POST", "/registration", registration, "Register with an activation code", ok=202,
-          request=obj({"email": STRING, "password": STRING, "activation_code": STRING}), response=REGISTERED,
+    Route("POST", "/registration", registration, "Register with an activation code and my name", ok=202,
+          request=obj({"email": STRING, "password": STRING, "activation_code": STRING, "given_name": PERSON_NAME,
+                       "family_name": PERSON_NAME}), response=REGISTERED,
           public=True, codes=("FIELD_REQUIRED", "TOO_MANY_REQUESTS", "TOO_MANY_ATTEMPTS", "EMAIL_INVALID",
                               "PASSWORD_TOO_SHORT", "PASSWORD_TOO_LONG", "PASSWORD_TOO_COMMON",
-                              "ACTIVATION_CODE_INVALID", "EMAIL_TAKEN", "MAIL_UNAVAILABLE")),
+                              "ACTIVATION_CODE_INVALID", "EMAIL_TAKEN", "MAIL_UNAVAILABLE", "NAME_INVALID")),
+    Route("GET", "/account/name", account_pages.api_my_name, "My name as the Jobcenter's caseworkers see it beside "
+          "my Kundennummer (null: not given)", response=MY_NAME, codes=("ROLE_NOT_ALLOWED",)),
+    Route("PUT", "/account/name", account_pages.api_change_my_name, "Change my name", request=obj(
+          {"given_name": PERSON_NAME, "family_name": PERSON_NAME}), response=MY_NAME,
+          codes=("BODY_INVALID", "REQUEST_TOO_LARGE", "NAME_INVALID", "ROLE_NOT_ALLOWED")),
     Route("GET", "/cases", list_cases, "My cases with status and next step",
           response=listing("cases", CASE_SUMMARY), codes=("READ_MODEL_BUILDING",)),
     Route("POST", "/cases", start_case, "Start a Veränderungsmitteilung or Weiterbewilligungsantrag", ok=201,

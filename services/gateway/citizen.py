@@ -73,8 +73,23 @@ def log_out(backend: Backend, session_token: str, client: str) -> None:
     backend.call("identity", "logout", session_token, client)
 
 
-def register(backend: Backend, email: str, password: str, activation_code: str, client: str) -> dict[str, Any]:
-    return dict(backend.call("identity", "register_citizen", email, password, activation_code, client))
+def register(
+    backend: Backend, email: str, password: str, activation_code: str, client: str, given_name: str, family_name: str
+) -> dict[str, Any]:
+    """Register with the activation code and the citizen's name; identity checks both (``NAME_INVALID``)."""
+    return dict(
+        backend.call("identity", "register_citizen", email, password, activation_code, client, given_name, family_name)
+    )
+
+
+def my_name(backend: Backend, token: str) -> dict[str, Any]:
+    """The citizen's name as they gave it: ``{given_name, family_name}``, None where not given."""
+    return dict(backend.call("identity", "get_my_name", token))
+
+
+def change_my_name(backend: Backend, token: str, given_name: str, family_name: str, client: str) -> dict[str, Any]:
+    """A new name for the citizen's account; InvalidInput ``NAME_INVALID`` naming the field."""
+    return dict(backend.call("identity", "change_my_name", token, given_name, family_name, client))
 
 
 def who_am_i(backend: Backend, token: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ AUDIT_ACTIONS = {
     "passkey_removed": "Passkey entfernt", "recovery_code_used": "Wiederherstellungscode benutzt",
     "recovery_codes_renewed": "Neue Wiederherstellungscodes", "email_change_requested": "Neue E-Mail-Adresse angegeben",
     "email_changed": "E-Mail-Adresse geändert", "activation_code_redeemed": "Freischaltcode eingelöst",
-    "data_exported": "Daten heruntergeladen",
+    "data_exported": "Daten heruntergeladen", "name_changed": "Name geändert",
 }  # fmt: skip
 DOCUMENT_STATES = {
     "awaiting_upload": "Hochladen nicht beendet", "checking": "wird geprüft", "accepted": "angenommen",
@@ -107,7 +107,9 @@ def as_pdf(data: dict[str, Any]) -> bytes:
     line(f"Stand: {_when(data['exported_at'])}. Die maschinenlesbare Fassung (JSON) enthält dasselbe.")
     account = data["identity"]["account"]
     heading("Ihr Konto")
+    name = " ".join(part for part in (account.get("given_name"), account.get("family_name")) if part)
     facts = (
+        ("Name", name or "nicht angegeben"),
         ("E-Mail-Adresse", account["email"]),
         ("Kundennummer", account.get("customer_number")),
         ("Angelegt am", _when(account["created_at"])),

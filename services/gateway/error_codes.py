@@ -111,6 +111,7 @@ STATUS_OF: dict[str, tuple[int, ...]] = {
     "NACHWEIS_NOT_MISSING": (409,),
     "NACHWEIS_STAFF_ONLY": (400,),
     "NACHWEIS_UNKNOWN": (400,),
+    "NAME_INVALID": (400,),
     "NOTICE_NOT_FOUND": (404,),
     "NOT_ASSIGNED_TO_YOUR_JOBCENTER": (403,),
     "NOT_YOUR_CASE": (403,),

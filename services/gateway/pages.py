@@ -785,7 +785,7 @@ def settings_page(x: Exchange) -> Response:
             citizen.set_consent(x.backend, token, channel, channel in x.form())
         return redirect(x, "/einstellungen?gespeichert=1")
     return render(x, "settings.html", consents=citizen.consents(x.backend, token), channels=CHANNEL_NAMES,
-                  saved="gespeichert" in x.request.args)  # fmt: skip
+                  saved=x.request.args.get("gespeichert"), name=citizen.my_name(x.backend, token))  # fmt: skip
 
 
 def finder(x: Exchange) -> Response:

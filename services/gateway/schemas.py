@@ -99,11 +99,12 @@ CASE_SUMMARY = obj(
     },
     {
         "due_on": nullable(DAY), "due_kind": nullable(enum("receive", "documents")),
-        "customer_number": nullable(STRING), "assignee_name": nullable(STRING), "assignee_is_me": BOOLEAN,
+        "customer_number": nullable(STRING), "customer_name": nullable(STRING), "assignee_name": nullable(STRING),
+        "assignee_is_me": BOOLEAN,
         "changes": array(STRING), "categories": array(STRING),
     },
     description="a case in a list (the citizen's cases; the staff inbox adds the Frist, the customer's "
-    "Kundennummer, the assignee's name and a VÄM's changes)",
+    "Kundennummer and name (\"Nachname, Vorname\"; null: not given), the assignee's name and a VÄM's changes)",
 )  # fmt: skip
 CHECKLIST = map_of(
     obj({"status": NACHWEIS_STATUS, "document_ids": array(STRING)}),
@@ -279,6 +280,14 @@ WEBAUTHN_OPTIONS = open_object("the WebAuthn options for navigator.credentials (
 PASSKEY_OPTIONS = obj({"ticket": STRING, "options": WEBAUTHN_OPTIONS})
 ENROLMENT = obj({"secret": STRING, "otpauth_uri": STRING})
 REGISTERED = obj({"status": enum("confirmation_sent"), "message": STRING})
+PERSON_NAME = {
+    "type": "string", "minLength": 1, "maxLength": 80,
+    "description": "letters of any language with their accents, spaces, hyphen, apostrophe and dot; no digits",
+}  # fmt: skip
+MY_NAME = obj(
+    {"given_name": nullable(STRING), "family_name": nullable(STRING)},
+    description="the citizen's name as they gave it; null: not given (accounts made before names were asked)",
+)
 DELETION = obj({"drafts_deleted": INTEGER, "cases_kept": INTEGER})
 MY_JOBCENTER = obj({"case_id": STRING, "resolution": FINDER_ANSWER})
 
@@ -348,7 +357,9 @@ STAFF_CASE = obj(
         "assignee": nullable(obj({"account_id": STRING, "me": BOOLEAN, "email": nullable(STRING),
                                   "name": nullable(STRING)})),
         "colleagues": array(COLLEAGUE),
-        "customer": obj({"customer_number": nullable(STRING)}),
+        "customer": obj({"customer_number": nullable(STRING), "customer_name": nullable(STRING)},
+                        description="whose case it is: Kundennummer and name (\"Nachname, Vorname\"; null: not "
+                        "given)"),
         "bekanntgabe": nullable(obj(
             {"message_id": STRING, "basis": STRING, "made_known_on": nullable(DAY), "appeal_until": nullable(DAY),
              "needs_other_delivery": BOOLEAN},

@@ -9,6 +9,7 @@ decided by the services (submissions, documents): a case of another Jobcenter is
 from __future__ import annotations
 
 import re
+import unicodedata
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ ASSIGNEE_FILTERS = ("me", "nobody")
 SORTS = ("received", "due", "status")
 # A part of a receipt number ("7K3M", "2026-7K3M"): letters, digits and dashes.
 RECEIPT_PART = re.compile(r"[A-Z0-9-]{2,20}")
+# The start of a name ("Müll", "o'bri", "Erika Must"): letters of any language, spaces, hyphens, apostrophes and
+# dots, at least 2 letters; identity's accounts.is_name_text says what a name may hold.
+NAME_PUNCTUATION = frozenset(" -'.\u2019\u02bc")
+SEARCH_HINT = (
+    "Bitte geben Sie eine Eingangsnummer (JC-2026-XXXX-XXXX) oder einen Teil davon (mindestens 2 Zeichen), "
+    "eine Kundennummer (123A456789) oder den Anfang eines Namens (mindestens 2 Buchstaben, ohne Ziffern) ein."
+)
 BESCHEID = "bescheid"
 STREAM_CHUNK_BYTES = 64 * 1024
 PREVIEWABLE = ("application/pdf", "image/jpeg", "image/png")
@@ -138,48 +146,70 @@ class InboxFilter:
 
 
 def inbox(backend: Backend, token: str, chosen: InboxFilter) -> dict[str, Any]:
-    """A page of the own Jobcenter's cases with counts, each named by the customer's Kundennummer and its
-    assignee's name; sorted by receipt (oldest first), Frist or status.
+    """A page of the own Jobcenter's cases with counts, each named by the customer's Kundennummer and name and
+    its assignee's name; sorted by receipt (oldest first), Frist or status.
 
-    The search takes a receipt number or a part of one (the cases whose number contains it) or a
-    Kundennummer (that customer's cases of this Jobcenter); InvalidInput ``SEARCH_INVALID`` otherwise.
+    The search takes a receipt number or a part of one (the cases whose number contains it), a Kundennummer
+    (that customer's cases of this Jobcenter) or the start of a name (the cases of the customers whose given or
+    family names start with the words typed; identity finds up to 200). Letters alone may be either a name or a
+    part of a receipt number: a name first, and a part of a receipt number when no customer's name starts so.
+    InvalidInput ``SEARCH_INVALID`` for anything else.
     """
     me = staff_member(backend, token)
     search = re.sub(r"\s", "", chosen.search).upper()
-    owner_id = receipt_part = None
-    kind_of_search = None
+    owner_ids: list[str] | None = None
+    receipt_part = kind_of_search = None
     if search and CUSTOMER_NUMBER.fullmatch(search):
         kind_of_search = "customer_number"
-        owner_id = backend.call("identity", "find_customer", token, search)
-        if owner_id is None:
-            counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
-            return {"cases": [], "counts": counts, "page": 1, "search": kind_of_search}
+        found_id = backend.call("identity", "find_customer", token, search)
+        owner_ids = [found_id] if found_id else []
+    elif search and is_name_start(chosen.search):
+        kind_of_search = "name"
+        owner_ids = list(backend.call("identity", "find_customers_by_name", token, " ".join(chosen.search.split())))
+        if not owner_ids and RECEIPT_PART.fullmatch(search):
+            kind_of_search, receipt_part, owner_ids = "receipt_number", search, None
     elif search and (RECEIPT_NUMBER.fullmatch(search) or RECEIPT_PART.fullmatch(search)):
         kind_of_search, receipt_part = "receipt_number", search
     elif search:
-        raise InvalidInput(
-            "SEARCH_INVALID",
-            "Bitte geben Sie eine Eingangsnummer (JC-2026-XXXX-XXXX) oder einen Teil davon (mindestens 2 Zeichen) "
-            "oder eine Kundennummer (123A456789) ein.",
-        )
+        raise InvalidInput("SEARCH_INVALID", SEARCH_HINT)
+    if owner_ids == []:
+        counts = backend.call("submissions", "list_inbox", token, None, None, 1)["counts"]
+        return {"cases": [], "counts": counts, "page": 1, "search": kind_of_search, "sort": chosen.sort}
     # A receipt number names its case whatever else is chosen: the filters apply to the rest.
     narrowed = chosen if receipt_part is None else InboxFilter(search=chosen.search, page=chosen.page,
                                                                sort=chosen.sort)  # fmt: skip
-    found = dict(
-        backend.call(
-            "submissions", "list_inbox", token, narrowed.status, narrowed.kind, narrowed.page, narrowed.overdue,
-            owner_id, narrowed.category, narrowed.assignee, receipt_part, narrowed.sort,
-        )
-    )  # fmt: skip
+    arguments: list[Any] = [
+        token, narrowed.status, narrowed.kind, narrowed.page, narrowed.overdue, None, narrowed.category,
+        narrowed.assignee, receipt_part, narrowed.sort,
+    ]  # fmt: skip
+    if owner_ids is not None:
+        arguments.append(owner_ids)  # only then: the unfiltered inbox also works with the previous release
+    found = dict(backend.call("submissions", "list_inbox", *arguments))
     found["cases"] = named_rows(backend, token, me, found["cases"])
     found["search"] = kind_of_search
     found["sort"] = chosen.sort
     return found
 
 
+def is_name_start(text: str) -> bool:
+    """Whether a search can be the start of a name: at least 2 letters, otherwise only spaces, hyphens,
+    apostrophes and dots (no digit: a receipt number's part has them often, a name never)."""
+    text = text.strip()
+    allowed = all(c.isalpha() or unicodedata.category(c).startswith("M") or c in NAME_PUNCTUATION for c in text)
+    return allowed and sum(c.isalpha() for c in text) >= 2
+
+
+def customer_name(described: dict[str, Any]) -> str | None:
+    """The customer's name as the Jobcenter files it, "Nachname, Vorname"; None when the citizen gave none."""
+    family, given = described.get("family_name"), described.get("given_name")
+    if not family:
+        return None
+    return f"{family}, {given}" if given else str(family)
+
+
 def named_rows(backend: Backend, token: str, me: Staff, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The inbox's rows with the customer's Kundennummer and the assignee's name (identity); the owner's
-    account id stays in the gateway."""
+    """The inbox's rows with the customer's Kundennummer and name and the assignee's name (identity); the
+    owner's account id stays in the gateway."""
     wanted = {row.get("owner_id") for row in rows} | {row.get("assignee_id") for row in rows}
     wanted.discard(None)
     described = backend.call("identity", "describe_accounts", token, sorted(wanted)) if wanted else {}
@@ -189,6 +219,7 @@ def named_rows(backend: Backend, token: str, me: Staff, rows: list[dict[str, Any
         owner = described.get(row.pop("owner_id", None) or "", {})
         assignee_id = row.get("assignee_id")
         row["customer_number"] = owner.get("customer_number")
+        row["customer_name"] = customer_name(owner)
         row["assignee_name"] = None if not assignee_id else described.get(assignee_id, {}).get("display_name")
         row["assignee_is_me"] = assignee_id == me.account_id
         named.append(row)
@@ -225,7 +256,10 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
     colleagues = list(backend.call("identity", "list_jobcenter_staff", token)) if me.is_team_lead else []
     return {
         "assignee": _assignee(case.get("assignee_id"), me, colleagues, described),
-        "customer": {"customer_number": described.get(owner_id or "", {}).get("customer_number")},
+        "customer": {
+            "customer_number": described.get(owner_id or "", {}).get("customer_number"),
+            "customer_name": customer_name(described.get(owner_id or "", {})),
+        },
         "colleagues": colleagues,
         "case": case,
         "answers": answers["answers"],

@@ -249,6 +249,7 @@ def export(session: Session, account_id: str) -> dict[str, Any]:
             "account_id": account["account_id"],
             "email": account["email"],
             "customer_number": account.get("customer_number"),
+            **accounts.name_of(account),
             "role": account["role"],
             "institution_id": account.get("institution_id"),
             "status": account["status"],
@@ -279,10 +280,10 @@ def delete_account(
     """The citizen deletes their account after giving their password again (throttled like a login).
 
     What identifies the person goes: the e-mail address (replaced by a placeholder that cannot
-    receive mail), the customer number, the password, every second factor and every session. The
-    account id stays, because the cases the Jobcenter must keep (§ 84 SGB X, retention of its files)
-    name it as their owner, and so does the audit trail (the record of what happened to the account,
-    kept for the security of all). Nobody can log in to it again.
+    receive mail), the name (also when the customer number is kept), the customer number, the password,
+    every second factor and every session. The account id stays, because the cases the Jobcenter must
+    keep (§ 84 SGB X, retention of its files) name it as their owner, and so does the audit trail (the
+    record of what happened to the account, kept for the security of all). Nobody can log in to it again.
 
     With ``keep_customer_number`` (the citizen has submitted cases the Jobcenter keeps) the customer
     number stays too: it is the Jobcenter's own number for the person, without which caseworkers could
@@ -309,7 +310,8 @@ def delete_account(
                 .where(accounts_table.c.account_id == account_id)
                 .values(email=f"{account_id}@{DELETED_DOMAIN}", password_hash=None,
                         customer_number=account["customer_number"] if keep_customer_number else None,
-                        status=accounts.Status.DISABLED.value, disabled_at=datetime.now(UTC))
+                        status=accounts.Status.DISABLED.value, disabled_at=datetime.now(UTC),
+                        **accounts.name_columns(None))
             )  # fmt: skip
             for table in (totp_secrets, recovery_codes, passkeys):
                 session.execute(table.delete().where(table.c.account_id == account_id))

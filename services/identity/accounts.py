@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
@@ -79,10 +81,12 @@ def create_account(
     customer_number: str | None = None,
     status: Status = Status.ACTIVE,
     display_name: str | None = None,
+    name: PersonName | None = None,
 ) -> str:
     """Create an account; returns its random id. Raises InvalidInput or Conflict ``EMAIL_TAKEN``.
 
-    Staff belong to exactly one Jobcenter; a citizen's Jobcenter comes with the activation code.
+    Staff belong to exactly one Jobcenter; a citizen's Jobcenter comes with the activation code, their
+    ``name`` (checked with ``checked_name``) with the registration.
     """
     address = normalise_email(email)
     try:
@@ -104,6 +108,7 @@ def create_account(
                     institution_id=institution_id,
                     customer_number=customer_number,
                     display_name=checked_display_name(display_name) if role != Role.CITIZEN.value else None,
+                    **name_columns(name if account_role is Role.CITIZEN else None),
                     status=status.value,
                     created_at=datetime.now(UTC),
                     email_confirmed_at=None if status is Status.PENDING_CONFIRMATION else datetime.now(UTC),
@@ -126,6 +131,113 @@ def checked_display_name(name: str | None) -> str | None:
         raise InvalidInput("DISPLAY_NAME_INVALID", "Bitte geben Sie einen Namen mit höchstens 100 Zeichen an.",
                            {"field": "display_name"})  # fmt: skip
     return text
+
+
+# -- a citizen's name -------------------------------------------------------------------------------
+
+NAME_MAX_LENGTH = 80
+# Besides letters of any script (and their combining marks): space, hyphen, apostrophes and the dot of "Jr.".
+_NAME_PUNCTUATION = frozenset(" -'.\u2019\u02bc")
+_NAME_FIELDS = {"given_name": "Vornamen", "family_name": "Nachnamen"}
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A citizen's name as they gave it: given name(s) and family name, each checked by ``checked_name_part``."""
+
+    given_name: str
+    family_name: str
+
+    @property
+    def search_key(self) -> str:
+        return search_key(f"{self.given_name} {self.family_name}")
+
+
+def checked_name_part(value: object, field: str) -> str:
+    """One part of a name (``field``: ``given_name`` or ``family_name``), NFC and on one line with single spaces.
+
+    1 to 80 characters: letters of any language with their accents, spaces, hyphen, apostrophe and dot,
+    at least one letter; no digits, no control characters. InvalidInput ``NAME_INVALID`` naming the field.
+    """
+    text = one_line(value)
+    if not is_name_text(text):
+        what = _NAME_FIELDS.get(field, "Namen")
+        raise InvalidInput(
+            "NAME_INVALID",
+            f"Bitte geben Sie Ihren {what} mit 1 bis {NAME_MAX_LENGTH} Zeichen an: Buchstaben, auch mit Akzenten, "
+            "und wenn nötig Leerzeichen, Bindestrich, Apostroph oder Punkt. Ziffern gehören nicht dazu.",
+            {"field": field},
+        )
+    return text
+
+
+def one_line(value: object) -> str:
+    """Text as NFC on one line with single spaces; "" for what is no text."""
+    return " ".join(unicodedata.normalize("NFC", value).split()) if isinstance(value, str) else ""
+
+
+def is_name_text(text: str) -> bool:
+    """Whether ``text`` (``one_line``) can be a name or part of one: 1 to 80 characters, letters with their
+    accents, spaces, hyphen, apostrophe and dot, and at least one letter."""
+    allowed = all(c.isalpha() or unicodedata.category(c).startswith("M") or c in _NAME_PUNCTUATION for c in text)
+    return 0 < len(text) <= NAME_MAX_LENGTH and allowed and any(c.isalpha() for c in text)
+
+
+def checked_name(given_name: object, family_name: object) -> PersonName:
+    """Both parts of a name, checked; InvalidInput ``NAME_INVALID`` naming the first wrong field."""
+    return PersonName(checked_name_part(given_name, "given_name"), checked_name_part(family_name, "family_name"))
+
+
+def search_key(text: str) -> str:
+    """What a name is found by: lower case without accents ("Müller" and "muller" read "muller"), words split at
+    spaces, hyphens and dots, apostrophes dropped ("O'Brien" reads "obrien")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    plain = "".join("" if c in "'\u2019\u02bc" else " " if c in "-." else c for c in plain)
+    return " ".join(unicodedata.normalize("NFC", plain).split())
+
+
+def name_columns(name: PersonName | None) -> dict[str, str | None]:
+    """The account's name columns for ``name``; all None for none (staff, older accounts, a deleted account)."""
+    if name is None:
+        return {"given_name": None, "family_name": None, "name_key": None}
+    return {"given_name": name.given_name, "family_name": name.family_name, "name_key": name.search_key}
+
+
+def set_name(session: Session, account_id: str, name: PersonName) -> None:
+    """Give a citizen's account a new name; Conflict ``STAFF_ACCOUNT`` for staff (they have a display name)."""
+    if get(session, account_id)["role"] != Role.CITIZEN.value:
+        raise Conflict("STAFF_ACCOUNT", "Mitarbeitende ändern ihren angezeigten Namen über die Administration.")
+    session.execute(accounts.update().where(accounts.c.account_id == account_id).values(**name_columns(name)))
+
+
+def name_of(row: dict[str, Any]) -> dict[str, str | None]:
+    return {"given_name": row.get("given_name"), "family_name": row.get("family_name")}
+
+
+MAX_FOUND_BY_NAME = 200
+
+
+def citizens_named(session: Session, words: str, institution_id: str) -> list[str]:
+    """Up to 200 ids of citizens one of whose given or family names starts with each of the ``words``
+    (case and accents ignored), those whose activation code came from ``institution_id`` first.
+
+    A citizen of another Jobcenter's code may still have cases here (moved), so they are not left out.
+    """
+    wanted = search_key(words).split()
+    if not wanted:
+        return []
+    key = accounts.c.name_key
+    conditions = [or_(key.startswith(word, autoescape=True), key.contains(" " + word, autoescape=True))
+                  for word in wanted]  # fmt: skip
+    own_first = case((accounts.c.institution_id == institution_id, 0), else_=1)
+    query = (
+        select(accounts.c.account_id)
+        .where(accounts.c.role == Role.CITIZEN.value, key.is_not(None), *conditions)
+        .order_by(own_first, key, accounts.c.account_id)
+        .limit(MAX_FOUND_BY_NAME)
+    )
+    return [str(found) for found in session.execute(query).scalars()]
 
 
 def check_scope(role: Role, institution_id: str | None, customer_number: str | None) -> None:
@@ -155,17 +267,22 @@ def find_citizen_by_customer_number(session: Session, customer_number: str) -> s
     return str(found) if found else None
 
 
-def described_for_staff(session: Session, account_ids: list[str], institution_id: str) -> dict[str, dict[str, str]]:
-    """What a caseworker of ``institution_id`` reads beside a case: a citizen's Kundennummer, a colleague's
-    display name (the address where none was given). Other accounts, and citizens without a number, are left out."""
+def described_for_staff(
+    session: Session, account_ids: list[str], institution_id: str
+) -> dict[str, dict[str, str | None]]:
+    """What a caseworker of ``institution_id`` reads beside a case: a citizen's Kundennummer and name (None
+    where not given), a colleague's display name (the address where none was given). Other accounts, and
+    citizens with neither number nor name, are left out."""
     query = select(
         accounts.c.account_id, accounts.c.role, accounts.c.institution_id, accounts.c.customer_number,
-        accounts.c.display_name, accounts.c.email,
+        accounts.c.display_name, accounts.c.email, accounts.c.given_name, accounts.c.family_name,
     ).where(accounts.c.account_id.in_(account_ids))  # fmt: skip
-    described: dict[str, dict[str, str]] = {}
+    described: dict[str, dict[str, str | None]] = {}
     for row in session.execute(query):
-        if row.role == Role.CITIZEN.value and row.customer_number:
-            described[str(row.account_id)] = {"customer_number": str(row.customer_number)}
+        if row.role == Role.CITIZEN.value and (row.customer_number or row.family_name):
+            described[str(row.account_id)] = {
+                "customer_number": row.customer_number, "given_name": row.given_name, "family_name": row.family_name,
+            }  # fmt: skip
         elif row.role in {role.value for role in STAFF_ROLES} and row.institution_id == institution_id:
             described[str(row.account_id)] = {"display_name": str(row.display_name or row.email)}
     return described

@@ -34,6 +34,7 @@ ACTIONS = frozenset(
         "passkey_removed",
         "email_change_requested",
         "email_changed",
+        "name_changed",
         "recovery_codes_renewed",
         "role_changed",
         "signing_key_rotated",

@@ -20,12 +20,12 @@ DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - printed on purpose, for the
 DEMO_INSTITUTION = "jc-0394"
 DEMO_CUSTOMER_NUMBER = "922D123456"
 DEMO_NEW_CUSTOMER_NUMBER = "922D654321"
-# (e-mail, role, Jobcenter, customer number, TOTP switched on)
+# (e-mail, role, Jobcenter, customer number, the citizen's name, TOTP switched on)
 DEMO_ACCOUNTS = (
-    ("erika.mustermann@example.org", "citizen", DEMO_INSTITUTION, DEMO_CUSTOMER_NUMBER, True),
-    ("sachbearbeitung@jc-treptow-koepenick.example", "caseworker", DEMO_INSTITUTION, None, True),
-    ("teamleitung@jc-treptow-koepenick.example", "team_lead", DEMO_INSTITUTION, None, True),
-    ("betrieb@portal.example", "admin", None, None, True),
+    ("erika.mustermann@example.org", "citizen", DEMO_INSTITUTION, DEMO_CUSTOMER_NUMBER, ("Erika", "Mustermann"), True),
+    ("sachbearbeitung@jc-treptow-koepenick.example", "caseworker", DEMO_INSTITUTION, None, None, True),
+    ("teamleitung@jc-treptow-koepenick.example", "team_lead", DEMO_INSTITUTION, None, None, True),
+    ("betrieb@portal.example", "admin", None, None, None, True),
 )
 
 
@@ -33,9 +33,9 @@ def main() -> None:
     identity = Identity.open(load_config("identity"))
     rows = []
     try:
-        for email, role, institution, customer_number, with_totp in DEMO_ACCOUNTS:
+        for email, role, institution, customer_number, name, with_totp in DEMO_ACCOUNTS:
             try:
-                identity.create_account(email, role, institution, DEMO_PASSWORD, customer_number, with_totp)
+                identity.create_account(email, role, institution, DEMO_PASSWORD, customer_number, with_totp, name)
                 state = "created"
             except Conflict:
                 state = "exists"

@@ -47,15 +47,18 @@ class Identity:
         password: str | None = None,
         customer_number: str | None = None,
         with_totp: bool = False,
+        name: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
         """An active account; with ``with_totp`` its TOTP is switched on and the secret returned once.
+        A citizen's ``name`` is (given name, family name).
 
         Without a password, a link to set one (1 h) is returned for handing over.
         """
         result: dict[str, Any] = {}
+        checked = accounts.checked_name(*name) if name is not None else None
         with self.db.transaction() as session:
             account_id = accounts.create_account(
-                session, self.settings, email, password, role, institution_id, customer_number
+                session, self.settings, email, password, role, institution_id, customer_number, name=checked
             )
             audit.record(session, "account_created", account_id=account_id, detail=f"role={role};by=operator")
             result["account_id"] = account_id

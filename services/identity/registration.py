@@ -34,12 +34,14 @@ def register(
     password: str,
     activation_code: str,
     client_address: str,
+    name: accounts.PersonName | None,
 ) -> tuple[dict[str, str], EmailMessage | None]:
     """Create a citizen account linked by a valid activation code; its address must then be confirmed.
 
-    Raises InvalidInput for a bad address or password, Unauthenticated ``ACTIVATION_CODE_INVALID``
-    for a wrong, expired or used code (counted per client address) and ``TOO_MANY_ATTEMPTS``.
-    An address that already has an account gets the same answer and a notice by mail.
+    ``name`` is checked by the caller (``accounts.checked_name``); None only from the previous release's
+    gateway, which does not ask it. Raises InvalidInput for a bad address or password, Unauthenticated
+    ``ACTIVATION_CODE_INVALID`` for a wrong, expired or used code (counted per client address) and
+    ``TOO_MANY_ATTEMPTS``. An address that already has an account gets the same answer and a notice by mail.
     """
     address = accounts.normalise_email(email)
     accounts.check_password_policy(password, [address])
@@ -70,6 +72,7 @@ def register(
                 code["institution_id"],
                 code["customer_number"],
                 Status.PENDING_CONFIRMATION,
+                name=name,
             )
             if not activation.mark_used(session, code["code_id"], account_id):
                 raise Unauthenticated("ACTIVATION_CODE_INVALID", activation.CODE_REFUSED_MESSAGE)

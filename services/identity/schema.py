@@ -39,6 +39,12 @@ accounts = Table(
     Column("customer_number", String(32), nullable=True),
     # Staff: how colleagues see them (reassignment, access record); None for citizens and older accounts.
     Column("display_name", String(100), nullable=True),
+    # Citizen: the name they gave at registration or in the settings; None = not given (accounts made before
+    # names were asked, staff, deleted accounts). ``name_key`` is what the inbox's name search compares:
+    # both names in lower case without accents (accounts.search_key).
+    Column("given_name", String(80), nullable=True),
+    Column("family_name", String(80), nullable=True),
+    Column("name_key", String(500), nullable=True),
     Column("status", String(30), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("email_confirmed_at", DateTime(timezone=True), nullable=True),

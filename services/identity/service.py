@@ -32,7 +32,7 @@ from services.identity import (
 from services.identity.accounts import Role, Status
 from services.identity.schema import MIGRATIONS, metadata
 from services.identity.settings import IdentitySettings, Settings
-from shared.auth import ADMIN, CASEWORKER, TEAM_LEAD, AccessClaims, TokenVerifier, authorize
+from shared.auth import ADMIN, CASEWORKER, CITIZEN, TEAM_LEAD, AccessClaims, TokenVerifier, authorize
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from shared.service import PortalService
 from shared.smtp import SmtpRelay
@@ -89,11 +89,23 @@ class IdentityService(PortalService):
 
     @rpc
     def register_citizen(
-        self, email: str, password: str, activation_code: str, client_address: str = ""
+        self,
+        email: str,
+        password: str,
+        activation_code: str,
+        client_address: str = "",
+        given_name: str | None = None,
+        family_name: str | None = None,
     ) -> dict[str, str]:
-        """Register with an activation code; a confirmation link is mailed. See ``registration.register``."""
+        """Register with an activation code and the citizen's name; a confirmation link is mailed. See
+        ``registration.register``. Raises InvalidInput ``NAME_INVALID`` for a name that is none.
+
+        Without both names (the previous release's gateway, for one release) the account has none, as the
+        accounts made before names were asked; the gateway of this release always sends them.
+        """
+        name = None if given_name is None and family_name is None else accounts.checked_name(given_name, family_name)
         answer, message = registration.register(
-            self.db, self.settings, email, password, activation_code, client_address
+            self.db, self.settings, email, password, activation_code, client_address, name
         )
         self._send(message)
         log.info("registration_answered", extra={"status": answer["status"]})
@@ -219,6 +231,31 @@ class IdentityService(PortalService):
             return account_settings.overview(session, claims.account_id)
 
     @rpc
+    def get_my_name(self, access_token: str) -> dict[str, str | None]:
+        """The caller's name: ``{given_name, family_name}``, each None when not given (citizens only)."""
+        claims = self._caller(access_token)
+        authorize(claims, (CITIZEN,))
+        with self.db.transaction() as session:
+            return accounts.name_of(accounts.get(session, claims.account_id))
+
+    @rpc
+    def change_my_name(
+        self, access_token: str, given_name: str, family_name: str, client_address: str = ""
+    ) -> dict[str, str | None]:
+        """Give the caller's account a new name (citizens only); answers it as ``get_my_name``.
+
+        Raises InvalidInput ``NAME_INVALID`` naming the field, Forbidden for staff.
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CITIZEN,))
+        name = accounts.checked_name(given_name, family_name)
+        with self.db.transaction() as session:
+            accounts.set_name(session, claims.account_id, name)
+            audit.record(session, "name_changed", account_id=claims.account_id, client_address=client_address)
+        log.info("name_changed", extra={"account_id": claims.account_id})
+        return {"given_name": name.given_name, "family_name": name.family_name}
+
+    @rpc
     def list_passkeys(self, access_token: str) -> list[dict[str, Any]]:
         """The caller's passkeys: ``[{credential_id, created_at, last_used_at}]``, oldest first."""
         claims = self._caller(access_token)
@@ -319,9 +356,29 @@ class IdentityService(PortalService):
             return accounts.find_citizen_by_customer_number(session, number)
 
     @rpc
-    def describe_accounts(self, access_token: str, account_ids: list[str]) -> dict[str, dict[str, str]]:
-        """Caseworkers and team leads: for each of up to 200 account ids the customer's Kundennummer or the
-        colleague's display name (same Jobcenter only); ids of anyone else are left out.
+    def find_customers_by_name(self, access_token: str, name: str) -> list[str]:
+        """Up to 200 account ids of citizens one of whose given or family names starts with each word of
+        ``name`` ("muller" finds "Müller"; case and accents ignored), those of the caller's Jobcenter's
+        activation codes first; caseworkers and team leads only.
+
+        As ``find_customer``: staff filter their own Jobcenter's inbox with the ids, which never leave the
+        gateway. Raises Forbidden, InvalidInput ``NAME_INVALID`` (what cannot be part of a name, or fewer
+        than 2 letters).
+        """
+        claims = self._caller(access_token)
+        authorize(claims, (CASEWORKER, TEAM_LEAD), claims.institution_id or "")
+        wanted = accounts.one_line(name)
+        if not accounts.is_name_text(wanted) or sum(c.isalpha() for c in wanted) < 2:
+            raise InvalidInput("NAME_INVALID", "Suchen Sie nach mindestens 2 Buchstaben eines Namens, ohne Ziffern.",
+                               {"field": "name"})  # fmt: skip
+        with self.db.transaction() as session:
+            return accounts.citizens_named(session, wanted, claims.institution_id or "")
+
+    @rpc
+    def describe_accounts(self, access_token: str, account_ids: list[str]) -> dict[str, dict[str, str | None]]:
+        """Caseworkers and team leads: for each of up to 200 account ids the customer's Kundennummer and name
+        (``given_name``, ``family_name``; None where not given) or the colleague's display name (same Jobcenter
+        only); ids of anyone else are left out.
 
         The gateway asks only for the owners and assignees of cases submissions just listed for the same
         token (the own Jobcenter's), as with ``find_customer``. Raises Forbidden, InvalidInput

@@ -511,7 +511,7 @@ def inbox(
     limit: int,
     offset: int,
     overdue: bool = False,
-    owner_id: str | None = None,
+    owner_ids: Sequence[str] | None = None,
     category: str | None = None,
     assignee: str | None = None,
     receipt_part: str | None = None,
@@ -523,14 +523,14 @@ def inbox(
 
     Overdue cases (assigned, not yet received) are read from their partial index; one category's
     cases from the categories table's (Jobcenter, category, submitted) index; ``assignee`` (an
-    account id, or ``UNASSIGNED``) walks the (Jobcenter, assignee, submitted) index; one customer's
-    cases the owner index.
+    account id, or ``UNASSIGNED``) walks the (Jobcenter, assignee, submitted) index; the cases of
+    ``owner_ids`` (None: anyone's; empty: nobody's) the owner index.
     """
     conditions = [case_list.c.jobcenter_id == jobcenter_id]
     if overdue:
         conditions.append(_OVERDUE)
-    if owner_id:
-        conditions.append(case_list.c.owner_id == owner_id)
+    if owner_ids is not None:
+        conditions.append(case_list.c.owner_id.in_(list(owner_ids)))
     if status:
         conditions.append(case_list.c.status == status)
     if kind:

@@ -79,6 +79,25 @@ def flag_overdue(cases: Cases, runner: ProjectionRunner, today: date) -> list[st
     return flagged
 
 
+MAX_OWNERS = 200  # identity's find_customers_by_name finds at most as many
+
+
+def checked_owner_ids(owner_ids: Any, owner_id: Any = None) -> list[str] | None:
+    """The customers an inbox page is narrowed to, None for all: ``owner_ids`` or the older single ``owner_id``.
+
+    An empty list keeps no case. InvalidInput ``SEARCH_INVALID`` for anything but up to 200 ids.
+    """
+    if owner_ids is None:
+        return [str(owner_id)] if owner_id else None
+    if (
+        not isinstance(owner_ids, list)
+        or len(owner_ids) > MAX_OWNERS
+        or not all(isinstance(owner, str) and 0 < len(owner) <= 64 for owner in owner_ids)
+    ):
+        raise InvalidInput("SEARCH_INVALID", "Die Suche findet höchstens 200 Kundinnen und Kunden auf einmal.")
+    return sorted(set(owner_ids))
+
+
 def _may_read(who: Actor, case: dict[str, Any]) -> bool:
     if who.role == "citizen":
         return bool(case["owner_id"] == who.account_id)
@@ -477,10 +496,13 @@ class SubmissionsService(PortalService):
         assignee: str | None = None,
         receipt_part: str | None = None,
         sort: str = "received",
+        owner_ids: list[str] | None = None,
     ) -> dict[str, Any]:
         """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status.
 
-        ``overdue`` keeps the cases not received in time; ``owner_id`` one customer's cases;
+        ``overdue`` keeps the cases not received in time; ``owner_ids`` the cases of these customers (up to
+        200: those identity found by a name or a Kundennummer); ``owner_id`` one customer's cases (kept for
+        the previous release's gateway, for one release);
         ``category`` the VÄM reporting that change or category (``arbeitsaufnahme``, ``einkommen``);
         ``assignee`` ``me``, ``nobody`` or a colleague's account id; ``receipt_part`` the cases whose
         receipt number contains it (``7K3M``); ``sort`` ``received`` (oldest first), ``due`` (Frist,
@@ -499,6 +521,7 @@ class SubmissionsService(PortalService):
             raise InvalidInput(
                 "SEARCH_INVALID", "Ein Teil der Eingangsnummer hat 2 bis 20 Buchstaben, Ziffern oder Striche."
             )
+        owners = checked_owner_ids(owner_ids, owner_id)
         if assignee == "me":
             assignee = staff.account_id
         elif assignee == "nobody":
@@ -506,7 +529,7 @@ class SubmissionsService(PortalService):
         with self.case_list.session() as session:
             rows, counts = readmodel.inbox(
                 session, staff.institution_id, status, kind, INBOX_PAGE, (page - 1) * INBOX_PAGE,
-                overdue=bool(overdue), owner_id=owner_id or None, category=category or None,
+                overdue=bool(overdue), owner_ids=owners, category=category or None,
                 assignee=assignee or None, receipt_part=receipt_part, sort=sort,
             )  # fmt: skip
             reported = readmodel.categories_of(session, [row["case_id"] for row in rows])

@@ -52,6 +52,8 @@ def register(page: Page, portal: Portal, tmp_path: Path, screenshots: Screenshot
     address = f"browser.{secrets.token_hex(5)}@example.org"
     page.goto("/registrieren")
     page.get_by_label("Freischaltcode").fill(activation_code(portal, tmp_path))
+    page.get_by_label("Vorname").fill("Zoë")
+    page.get_by_label("Nachname").fill("Çelik-Brandt")
     page.get_by_label("E-Mail-Adresse").fill(address)
     page.get_by_label("Passwort", exact=True).fill(PASSWORD)
     page.get_by_label("Passwort wiederholen").fill(PASSWORD)
@@ -130,6 +132,20 @@ def test_registration_first_login_and_settings_pages_are_accessible(
     expect(page.locator(".error-summary")).to_be_visible()
     assert_accessible(page)
     screenshots.take(page, "email change errors")
+    page.goto("/einstellungen")
+    expect(page.locator("#name")).to_have_text("Zoë Çelik-Brandt")  # as given at the registration
+    page.get_by_role("link", name="Namen ändern").click()
+    page.get_by_label("Nachname").fill("Çelik 2")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.locator(".error-summary")).to_contain_text("Ziffern gehören nicht dazu")
+    assert_accessible(page)
+    screenshots.take(page, "name change errors")
+    page.get_by_label("Nachname").fill("Brandt")
+    page.get_by_role("button", name="Speichern").click()
+    expect(page.get_by_role("status")).to_have_text("Ihr Name ist gespeichert.")
+    expect(page.locator("#name")).to_have_text("Zoë Brandt")
+    assert_accessible(page)
+    screenshots.take(page, "settings with the name")
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
         eventually(listed)  # routing assigns the case to jc-0394 from the Berlin address
         assert_accessible(desk)
         screenshots.take(desk, "inbox filtered: new cases")
-        desk.get_by_label("Eingangsnummer oder Kundennummer").fill(receipt_number)
+        desk.get_by_label("Eingangsnummer, Kundennummer oder Name").fill(receipt_number)
         desk.get_by_role("button", name="Anzeigen").click()
         expect(desk.get_by_role("link", name=receipt_number)).to_be_visible()
 
@@ -271,7 +271,7 @@ def test_a_caseworker_of_treptow_koepenick_decides_the_arbeitsaufnahme_and_the_c
         stranger = stranger_context.new_page()
         log_in(stranger, email, secret)
         expect(stranger).to_have_url(re.compile(r"/sachbearbeitung$"))
-        stranger.get_by_label("Eingangsnummer oder Kundennummer").fill(receipt_number)
+        stranger.get_by_label("Eingangsnummer, Kundennummer oder Name").fill(receipt_number)
         stranger.get_by_role("button", name="Anzeigen").click()
         expect(stranger.get_by_text("Keine Vorgänge gefunden.")).to_be_visible()
         assert_accessible(stranger)

@@ -104,6 +104,8 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
         address = f"browser.{secrets.token_hex(5)}@example.org"
         citizen.goto("/registrieren")
         citizen.get_by_label("Freischaltcode").fill(code)
+        citizen.get_by_label("Vorname").fill("Jonas")
+        citizen.get_by_label("Nachname").fill("Weiß")
         citizen.get_by_label("E-Mail-Adresse").fill(address)
         citizen.get_by_label("Passwort", exact=True).fill(PASSWORD)
         citizen.get_by_label("Passwort wiederholen").fill(PASSWORD)
@@ -124,6 +126,8 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
         citizen.context.clear_cookies()
         citizen.goto("/registrieren")
         citizen.get_by_label("Freischaltcode").fill(unused_code)
+        citizen.get_by_label("Vorname").fill("Jonas")
+        citizen.get_by_label("Nachname").fill("Weiß")
         citizen.get_by_label("E-Mail-Adresse").fill(f"browser.{secrets.token_hex(5)}@example.org")
         citizen.get_by_label("Passwort", exact=True).fill(PASSWORD)
         citizen.get_by_label("Passwort wiederholen").fill(PASSWORD)

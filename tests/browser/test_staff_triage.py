@@ -1,5 +1,6 @@
-"""The caseworker triages and decides a VÄM in Chromium (#20): who the customer is, the inbox sorted by Frist,
-a part of a receipt number, feedback after each action, the decisions a VÄM can end in, and the staff pages
+"""The caseworker triages and decides a VÄM in Chromium (#20): who the customer is (name and Kundennummer in the
+inbox and on the case page), the inbox sorted by Frist, the start of a name and a part of a receipt number as
+searches, feedback after each action, the decisions a VÄM can end in, and the staff pages
 on a 320 px wide screen without sideways scrolling (WCAG 1.4.10). Screenshots under
 ``test-artifacts/screenshots/<test>/``.
 """
@@ -45,13 +46,15 @@ WBA = {
 }  # fmt: skip
 NARROW: dict[str, Any] = {"viewport": {"width": 320, "height": 640}, "is_mobile": True, "has_touch": True}
 GERMAN_TIME = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d")
+# The demo citizen as she registered (services/identity/demo.py), as the Jobcenter files names.
+DEMO_CUSTOMER_NAME = "Mustermann, Erika"
 
 
 def scroll_width(page: Page) -> int:
     return int(page.evaluate("document.scrollingElement.scrollWidth"))
 
 
-def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_ends_a_vaem_in_a_change_notice(
+def test_a_caseworker_triages_by_frist_finds_a_case_by_name_and_part_of_its_number_and_ends_a_vaem_in_a_change_notice(
     chromium: Browser, portal: Portal, screenshots: Screenshots
 ) -> None:
     citizen_context = open_context(chromium, portal, DESKTOP)
@@ -91,6 +94,7 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
         desk.goto("/sachbearbeitung")
         row = desk.get_by_role("row").filter(has=desk.get_by_role("link", name=receipt_number))
         expect(row).to_contain_text(f"Kundennummer {DEMO_CUSTOMER_NUMBER}")
+        expect(row.locator('td[data-label="Name"]')).to_have_text(DEMO_CUSTOMER_NAME)
         expect(row).to_contain_text("Veränderungsmitteilung: Ich habe eine Arbeit aufgenommen")
         expect(row).to_contain_text("noch niemand")
         expect(row).to_contain_text(re.compile(r"Eingang bestätigen bis \d\d\.\d\d\.\d{4}"))
@@ -116,8 +120,17 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
         assert_accessible(desk)
         screenshots.take(desk, "inbox sorted by frist")
 
+        desk.get_by_label("Eingangsnummer, Kundennummer oder Name").fill("muster")  # the start of her family name
+        desk.get_by_role("button", name="Anzeigen").click()
+        expect(desk.get_by_role("link", name=receipt_number)).to_be_visible()
+        expect(desk.get_by_role("link", name=other_receipt)).to_be_visible()
+        names = desk.locator('td[data-label="Name"]').all_inner_texts()
+        assert names and all(name.startswith("Mustermann") for name in names), names
+        assert_accessible(desk)
+        screenshots.take(desk, "inbox: start of the name")
+
         part = receipt_number[-4:]
-        desk.get_by_label("Eingangsnummer oder Kundennummer").fill(part.lower())
+        desk.get_by_label("Eingangsnummer, Kundennummer oder Name").fill(part.lower())
         desk.get_by_role("button", name="Anzeigen").click()
         expect(desk.get_by_role("link", name=receipt_number)).to_be_visible()
         expect(desk.get_by_text("Keine Vorgänge gefunden.")).to_have_count(0)
@@ -128,10 +141,14 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
         desk.get_by_role("link", name=receipt_number).click()
         expect(desk.get_by_role("heading", level=1)).to_contain_text(receipt_number)
         expect(desk.locator("#kundennummer")).to_have_text(DEMO_CUSTOMER_NUMBER)
+        expect(desk.locator("#kundenname")).to_have_text(DEMO_CUSTOMER_NAME)
+        expect(desk.locator("h1 + #kunde")).to_contain_text(
+            f"{DEMO_CUSTOMER_NAME} · Kundennummer {DEMO_CUSTOMER_NUMBER}"
+        )
         expect(desk.locator("dd time").first).to_have_text(re.compile(GERMAN_TIME.pattern + " Uhr"))
         expect(desk.get_by_text("2.400,00 €")).to_be_visible()
         expect(desk.get_by_text("01.12.2026").first).to_be_visible()
-        screenshots.take(desk, "case page with kundennummer and german values")
+        screenshots.take(desk, "case page with name, kundennummer and german values")
 
         desk.get_by_role("button", name="Als erhalten bestätigen").click()  # once: the first click counts
         expect(desk.get_by_role("status").filter(has_text="Eingang bestätigt.")).to_be_visible()
@@ -181,6 +198,7 @@ def test_a_caseworker_triages_by_frist_finds_a_case_by_part_of_its_number_and_en
             for name, path in (
                 ("inbox", "/sachbearbeitung?sort=due"),
                 ("inbox search", f"/sachbearbeitung?q={part}"),
+                ("inbox name search", "/sachbearbeitung?q=muster"),
                 ("case page", f"/sachbearbeitung/faelle/{case_id}"),
                 ("decision", f"/sachbearbeitung/faelle/{case_id}/entscheidung"),
                 ("access codes", "/sachbearbeitung/freischaltcodes"),

@@ -52,6 +52,8 @@ EXPECTED: dict[str, Row] = {
     "GET /session":                              Row(401,       200, 200, 200,        200,      200),
     "DELETE /session":                           Row(403,       204, 204, 204,        204,      204, fresh=True),
     "POST /registration":                        Row(400,       400, 400, 400,        400,      400),
+    "GET /account/name":                         Row(401,       200, 200, 403,        403,      403),
+    "PUT /account/name":                         Row(401,       200, 200, 403,        403,      403),
     "GET /cases":                                Row(401,       200, 200, 200,        200,      200),
     "POST /cases":                               Row(401,       201, 201, 403,        403,      403),
     "GET /cases/{case_id}":                      Row(401,       200, 404, 200,        404,      404),
@@ -131,7 +133,16 @@ SENT: dict[str, dict[str, Any]] = {
     "POST /session/second-factor": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
     "POST /session/enrolment": {"json": {"login_ticket": "not-a-ticket"}},
     "POST /session/enrolment/confirm": {"json": {"login_ticket": "not-a-ticket", "code": "123456"}},
-    "POST /registration": {"json": {"email": "neu@example.org", "password": "passwort", "activation_code": "X"}},
+    "POST /registration": {
+        "json": {
+            "email": "neu@example.org",
+            "password": "passwort",
+            "activation_code": "X",
+            "given_name": "Erika",
+            "family_name": "Mustermann",
+        }
+    },
+    "PUT /account/name": {"json": {"given_name": "Erika", "family_name": "Mustermann"}},
     "POST /cases": {"json": {"kind": "veraenderungsmitteilung"}},
     "PUT /cases/{case_id}/sections/{section_id}": {"json": {"aenderungen": ["arbeitsaufnahme"]}},
     "POST /cases/{case_id}/messages": {"json": {"text": "Guten Tag, ich habe eine Frage."}},

@@ -234,3 +234,41 @@ def test_a_rollback_works_on_a_schema_ahead_and_the_upgrade_after_it_too(databas
     assert recorded_revision(engine, "identity") == [head_of("identity")]
     assert differences(engine, "identity") == []
     engine.dispose()
+
+
+def test_identity_0004_gives_existing_accounts_no_name_and_goes_down_and_up_again(database_url):
+    """The citizen's name (0004): accounts made before it read "nicht angegeben" (NULL); a downgrade drops the
+    columns and the upgrade after it brings them back."""
+    from alembic import command
+
+    engine = make_engine(database_url)
+    settings = AlembicConfig()
+    settings.set_main_option("script_location", str(migrations_of("identity")))
+    settings.attributes["version_table"] = "identity_alembic_version"
+
+    def to(revision: str, down: bool = False) -> None:
+        with engine.begin() as connection:
+            settings.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(settings, revision)
+
+    def columns() -> set[str]:
+        return {column["name"] for column in inspect(engine).get_columns("identity_accounts")}
+
+    to("0003")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO identity_accounts (account_id, email, role, customer_number, status, created_at) "
+            "VALUES ('a-before-names', 'before@example.org', 'citizen', '922D000001', 'active', CURRENT_TIMESTAMP)"
+        ))  # fmt: skip
+    to("0004")
+    with engine.connect() as connection:
+        row = connection.execute(text(
+            "SELECT given_name, family_name, name_key FROM identity_accounts WHERE account_id = 'a-before-names'"
+        )).one()  # fmt: skip
+    assert tuple(row) == (None, None, None)
+    to("0003", down=True)
+    assert not {"given_name", "family_name", "name_key"} & columns()
+    to("head")
+    assert {"given_name", "family_name", "name_key"} <= columns()
+    assert differences(engine, "identity") == []
+    engine.dispose()

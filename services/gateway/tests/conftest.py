@@ -59,9 +59,11 @@ class Portal:
         (provider,) = [d for d in self.containers["gateway"].dependencies if isinstance(d, Gateway)]
         return provider.state
 
-    def account(self, customer_number: str | None = None) -> Account:
+    def account(self, customer_number: str | None = None, name: tuple[str, str] | None = None) -> Account:
+        """A citizen with password and TOTP; ``name`` (given, family) as registration asks it, else none given."""
         email = f"citizen.{secrets.token_hex(5)}@example.org"
-        created = self.operator.create_account(email, "citizen", None, PASSWORD, customer_number, with_totp=True)
+        created = self.operator.create_account(email, "citizen", None, PASSWORD, customer_number, with_totp=True,
+                                               name=name)  # fmt: skip
         return Account(email, str(created["account_id"]), str(created["secret"]), list(created["recovery_codes"]))
 
     def staff_account(self, role: str = "caseworker", institution: str | None = "jc-0394") -> Account:

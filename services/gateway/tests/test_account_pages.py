@@ -73,8 +73,8 @@ def test_registration_confirmation_and_first_login_with_totp_enrolment(portal, m
     browser = Browser(portal)
     email = f"neu.{secrets.token_hex(5)}@example.org"
     form = browser.request("GET", "/registrieren").text
-    done = post_form(browser, "/registrieren", form, activation_code=activation_code, email=email,
-                     password=PASSWORD, password_repeat=PASSWORD)  # fmt: skip
+    done = post_form(browser, "/registrieren", form, activation_code=activation_code, given_name="Zoë",
+                     family_name="Çelik-Schmidt", email=email, password=PASSWORD, password_repeat=PASSWORD)  # fmt: skip
     assert done.status_code == 200, done.text
     assert "Bitte prüfen Sie Ihre E-Mails" in done.text
     (mail,) = mails_to(mailbox, email)
@@ -107,6 +107,8 @@ def test_registration_confirmation_and_first_login_with_totp_enrolment(portal, m
     ticket = found(r'name="login_ticket" value="([^"]+)"', code_page.text)
     dashboard = post_form(browser, "/anmelden/code", code_page.text, login_ticket=ticket, code=codes[0])
     assert path_of(dashboard.url) == "/uebersicht", dashboard.text
+    settings = browser.request("GET", "/einstellungen")
+    assert '<p id="name">Zoë Çelik-Schmidt</p>' in settings.text  # the name given at the registration
 
 
 def test_registration_errors_are_summarised_and_link_to_their_fields(portal, activation_code):
@@ -114,17 +116,24 @@ def test_registration_errors_are_summarised_and_link_to_their_fields(portal, act
     form = browser.request("GET", "/registrieren").text
     empty = post_form(browser, "/registrieren", form)
     assert empty.status_code == 400
-    assert error_links(empty.text) == ["activation_code", "email", "password", "password_repeat"]
+    assert error_links(empty.text) == ["activation_code", "given_name", "family_name", "email", "password",
+                                       "password_repeat"]  # fmt: skip
+    digits = post_form(browser, "/registrieren", form, activation_code=activation_code, given_name="Erika",
+                       family_name="Muster1", email="x@example.org", password=PASSWORD,
+                       password_repeat=PASSWORD)  # fmt: skip
+    assert digits.status_code == 400 and error_links(digits.text) == ["family_name"]
+    assert "Ziffern gehören nicht dazu" in digits.text and 'value="Muster1"' in digits.text
     assert 'id="email" name="email"' in empty.text and 'aria-invalid="true"' in empty.text
+    named = {"given_name": "Erika", "family_name": "Mustermann"}
     differ = post_form(browser, "/registrieren", form, activation_code=activation_code, email="x@example.org",
-                       password=PASSWORD, password_repeat=PASSWORD + "!")  # fmt: skip
+                       password=PASSWORD, password_repeat=PASSWORD + "!", **named)  # fmt: skip
     assert error_links(differ.text) == ["password_repeat"]
     wrong_code = post_form(browser, "/registrieren", form, activation_code="AAAABBBBCCCCDDDD", email="x@example.org",
-                           password=PASSWORD, password_repeat=PASSWORD)  # fmt: skip
+                           password=PASSWORD, password_repeat=PASSWORD, **named)  # fmt: skip
     assert wrong_code.status_code == 400 and error_links(wrong_code.text) == ["activation_code"]
     assert 'value="x@example.org"' in wrong_code.text
     weak = post_form(browser, "/registrieren", form, activation_code=activation_code, email="x@example.org",
-                     password="kurz", password_repeat="kurz")  # fmt: skip
+                     password="kurz", password_repeat="kurz", **named)  # fmt: skip
     assert error_links(weak.text) == ["password"]
 
 
@@ -366,3 +375,57 @@ def test_the_second_factor_page_offers_what_the_account_has(methods, code_label,
     assert f'<label for="code">{code_label}</label>' in html
     assert ('id="passkey-anmelden-knopf"' in html) is passkey
     assert ('<script src="/static/passkeys.js" defer></script>' in html) is passkey
+
+
+def test_a_citizen_gives_and_changes_their_name_in_the_settings(portal):
+    browser = Browser(portal)
+    browser.log_in(portal.account())
+    before = browser.request("GET", "/einstellungen")
+    assert (
+        '<p id="name">nicht angegeben</p>' in before.text and 'href="/einstellungen/name">Namen angeben' in before.text
+    )
+    form = browser.request("GET", "/einstellungen/name").text
+    refused = post_form(browser, "/einstellungen/name", form, given_name="Erika", family_name="Muster<mann>")
+    assert refused.status_code == 400 and error_links(refused.text) == ["family_name"]
+    assert 'value="Muster&lt;mann&gt;"' in refused.text  # what was typed, escaped, to correct
+    empty = post_form(browser, "/einstellungen/name", refused.text, given_name="", family_name="")
+    assert error_links(empty.text) == ["given_name", "family_name"]
+    saved = post_form(browser, "/einstellungen/name", empty.text, given_name="Anna Maria", family_name="O’Brien-Şahin")
+    assert saved.status_code == 200 and saved.url.endswith("/einstellungen?gespeichert=name#ihr-name")
+    assert "Ihr Name ist gespeichert." in saved.text and '<p id="name">Anna Maria O’Brien-Şahin</p>' in saved.text
+    assert 'value="Anna Maria"' in browser.request("GET", "/einstellungen/name").text
+
+
+def test_the_api_reads_and_changes_the_citizens_name_and_refuses_staff(portal):
+    citizen = Browser(portal)
+    citizen.log_in(portal.account(name=("Erika", "Mustermann")))
+    assert citizen.request("GET", f"{API}/account/name").json() == {"given_name": "Erika", "family_name": "Mustermann"}
+    wrong = citizen.request("PUT", f"{API}/account/name", json={"given_name": "Erika", "family_name": "M4"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "NAME_INVALID"
+    assert wrong.json()["error"]["details"] == {"field": "family_name"}
+    missing = citizen.request("PUT", f"{API}/account/name", json={"given_name": "Erika"})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "NAME_INVALID"
+    changed = citizen.request("PUT", f"{API}/account/name", json={"given_name": "Erika", "family_name": "Gabler"})
+    assert changed.status_code == 200 and changed.json() == {"given_name": "Erika", "family_name": "Gabler"}
+    assert citizen.request("GET", f"{API}/account/name").json()["family_name"] == "Gabler"
+    staff = Browser(portal)
+    staff.log_in(portal.staff_account())
+    assert staff.request("GET", f"{API}/account/name").status_code == 403
+    assert (
+        staff.request("PUT", f"{API}/account/name", json={"given_name": "Max", "family_name": "M"}).status_code == 403
+    )
+
+
+def test_the_api_registers_only_with_a_name(portal, mailbox, activation_code):
+    client = Browser(portal)
+    body = {
+        "email": f"neu.{secrets.token_hex(5)}@example.org",
+        "password": PASSWORD,
+        "activation_code": activation_code,
+    }
+    unnamed = client.request("POST", f"{API}/registration", json=body)
+    assert unnamed.status_code == 400 and unnamed.json()["error"]["details"] == {"field": "given_name"}
+    digits = client.request("POST", f"{API}/registration", json={**body, "given_name": "Erika", "family_name": "1"})
+    assert digits.status_code == 400 and digits.json()["error"]["code"] == "NAME_INVALID"
+    named = client.request("POST", f"{API}/registration", json={**body, "given_name": "Erika", "family_name": "Muster"})
+    assert named.status_code == 202, named.text

@@ -72,7 +72,7 @@ def test_revoking_an_open_code_on_the_page_makes_it_unusable_for_registration(po
     form = citizen.request("GET", "/registrieren").text
     email = f"n.{secrets.token_hex(4)}@example.org"
     refused = post_form(citizen, "/registrieren", form, activation_code=code, email=email, password=PASSWORD,
-                        password_repeat=PASSWORD)  # fmt: skip
+                        password_repeat=PASSWORD, given_name="Erika", family_name="Mustermann")  # fmt: skip
     assert refused.status_code in (400, 401) and "nicht gültig, abgelaufen oder schon benutzt" in refused.text
 
 

@@ -7,11 +7,13 @@ import subprocess
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import select
 
 from services.documents.tests import samples
 from services.gateway.tests.conftest import PASSWORD, Browser, wait_until
 from services.gateway.tests.test_staff_api import RoutingRelay
 from services.identity.operations import current_totp
+from services.identity.schema import accounts
 from services.submissions.receipt import verify_receipt
 from shared.errors import NotFound
 
@@ -404,7 +406,8 @@ def test_the_api_deletes_a_draft_but_not_a_submitted_case(portal):
 
 def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
     """#21: what must be kept under SGB X is kept and said so; the account cannot log in again."""
-    account = portal.account(customer_number=f"{secrets.randbelow(900) + 100}D{secrets.randbelow(900000) + 100000}")
+    account = portal.account(customer_number=f"{secrets.randbelow(900) + 100}D{secrets.randbelow(900000) + 100000}",
+                             name=("Erika", "Mustermann"))  # fmt: skip
     citizen = Browser(portal)
     citizen.log_in(account)
     submitted = report_arbeitsaufnahme(citizen, portal).rsplit("/", 1)[1]
@@ -428,6 +431,12 @@ def test_a_citizen_deletes_their_account_drafts_go_submitted_cases_stay(portal):
         assert cluster.submissions.get_case(submitted)["status"] != "discarded"  # kept for the Jobcenter
         # The Jobcenter still tells whose kept case it is (outside pass of #21: it read null before).
         assert cluster.identity.get_account(account.account_id)["customer_number"] == customer_number
+    with portal.operator.db.transaction() as session:  # but the name goes with the account (docs/retention.md)
+        named = session.execute(
+            select(accounts.c.given_name, accounts.c.family_name, accounts.c.name_key)
+            .where(accounts.c.account_id == account.account_id)
+        ).one()  # fmt: skip
+    assert tuple(named) == (None, None, None)
 
 
 def test_the_api_deletes_the_account_only_with_the_password_and_never_a_staff_account(portal):

@@ -45,10 +45,10 @@ def relay_routing(portal):
     relay.close()
 
 
-def submitted_case(portal, customer_number=None):
+def submitted_case(portal, customer_number=None, name=None):
     """A citizen of Treptow-Köpenick submits an Arbeitsaufnahme; returns their browser, account and case id."""
     citizen = Browser(portal)
-    account = portal.account(customer_number)
+    account = portal.account(customer_number, name)
     citizen.log_in(account)
     case_id = citizen.request("POST", f"{API}/cases", json={"kind": "veraenderungsmitteilung"}).json()["case_id"]
     for section_id, data in ARBEITSAUFNAHME.items():
@@ -86,7 +86,7 @@ def assigned(portal, relay_routing, caseworker, case_id):
 def story(portal, relay_routing):
     """The first acceptance scenario through the staff API, step by step; the tests read what happened."""
     customer_number = f"922D{secrets.randbelow(10**6):06d}"
-    citizen, account, case_id, receipt_number = submitted_case(portal, customer_number)
+    citizen, account, case_id, receipt_number = submitted_case(portal, customer_number, ("Zoë", "Çelik"))
     caseworker = staff_browser(portal)
     steps = {"opened": assigned(portal, relay_routing, caseworker, case_id)}
     steps["inbox"] = caseworker.request("GET", f"{STAFF}/inbox", params={"status": "assigned"}).json()
@@ -207,6 +207,7 @@ def test_the_citizen_takes_away_everything_the_portal_holds_as_json_and_pdf(stor
     assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
     data = answer.json()
     assert data["identity"]["account"]["customer_number"] and "@" in data["identity"]["account"]["email"]
+    assert (data["identity"]["account"]["given_name"], data["identity"]["account"]["family_name"]) == ("Zoë", "Çelik")
     assert "password_hash" not in answer.text and "secret" not in answer.text.lower()
     (entry,) = [e for e in data["cases"] if e["case"]["case_id"] == case_id]
     assert entry["answers"]["arbeitsaufnahme"]["arbeitgeber"] == "Muster GmbH"
@@ -217,7 +218,7 @@ def test_the_citizen_takes_away_everything_the_portal_holds_as_json_and_pdf(stor
     pdf = citizen.request("GET", "/einstellungen/meine-daten.pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
-    for expected in ("Ihr Konto", data["identity"]["account"]["email"], "Arbeitgeber: Muster GmbH",
+    for expected in ("Ihr Konto", "Name: Zoë Çelik", data["identity"]["account"]["email"], "Arbeitgeber: Muster GmbH",
                      "Voraussichtlicher Bruttolohn im Monat: 2.400,00 €", "Gehaltsabrechnung.pdf"):  # fmt: skip
         assert expected in text, expected
     # Read as German text: the kind, status, times, consents and account records by name, never as codes.

@@ -3,6 +3,7 @@ Frist and status; sorting, a part of a receipt number, and decisions that fit th
 
 import re
 import secrets
+import string
 from datetime import timedelta
 
 import pytest
@@ -18,18 +19,26 @@ from shared.dates import german_today
 INBOX = "/sachbearbeitung"
 
 
+def unique_word() -> str:
+    """Letters only (a name has no digits), so that this module's customer is the only one found by it."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(8))
+
+
 @pytest.fixture(scope="module")
 def triage(portal):
-    """Two assigned Arbeitsaufnahmen of customers with a Kundennummer; the caseworker took the first."""
+    """Two assigned Arbeitsaufnahmen of customers with a Kundennummer, the first named at registration, the
+    second without a name (an account made before names were asked); the caseworker took the first."""
     relay = RoutingRelay(portal)
     caseworker_account = portal.staff_account()
     api = staff_browser(portal)
     cases = []
-    for _ in range(2):
+    tag = unique_word()
+    for name in (("Jürgen", f"Mü{tag}-Lüdenscheidt"), None):
         number = f"922E{secrets.randbelow(10**6):06d}"
-        citizen, _account, case_id, receipt_number = submitted_case(portal, number)
+        citizen, _account, case_id, receipt_number = submitted_case(portal, number, name)
         assigned(portal, relay, api, case_id)
-        cases.append({"citizen": citizen, "case_id": case_id, "receipt_number": receipt_number, "number": number})
+        cases.append({"citizen": citizen, "case_id": case_id, "receipt_number": receipt_number, "number": number,
+                      "name": name, "tag": tag})  # fmt: skip
     desk, _landed = log_in_on_pages(portal, caseworker_account)
     taken = post_form(desk, f"{INBOX}/faelle/{cases[0]['case_id']}/erhalten",
                       desk.request("GET", f"{INBOX}/faelle/{cases[0]['case_id']}").text)  # fmt: skip
@@ -109,13 +118,71 @@ def test_another_jobcenter_finds_nothing_by_a_part_of_the_receipt_number_or_the_
     assert rows(stranger, q=first["number"]) == {}
 
 
-def test_the_case_page_and_the_api_name_the_customers_kundennummer(triage):
-    first, _ = triage["cases"]
+def test_the_case_page_and_the_api_name_the_customers_name_and_kundennummer_under_the_heading(triage):
+    first, second = triage["cases"]
+    family = f"Mü{first['tag']}-Lüdenscheidt"
     page = triage["desk"].request("GET", f"{INBOX}/faelle/{first['case_id']}")
-    assert f'<dd id="kundennummer">{first["number"]}</dd>' in page.text
+    heading_and_customer = re.search(r"</h1>\s*<p class=\"customer\" id=\"kunde\">(.*?)</p>", page.text, re.S)
+    assert heading_and_customer is not None, page.text
+    assert f'<span id="kundenname">{family}, Jürgen</span>' in heading_and_customer.group(1)
+    assert f'Kundennummer <span id="kundennummer">{first["number"]}</span>' in heading_and_customer.group(1)
+    assert f"Vorgang {first['receipt_number']}" in page.text.split("</title>")[0]  # the name stays out of the title
+    assert family not in page.text.split("</title>")[0]
     detail = triage["api"].request("GET", f"{STAFF}/cases/{first['case_id']}").json()
-    assert detail["customer"] == {"customer_number": first["number"]}
+    assert detail["customer"] == {"customer_number": first["number"], "customer_name": f"{family}, Jürgen"}
     assert "owner_id" not in detail["case"]
+    unnamed = triage["desk"].request("GET", f"{INBOX}/faelle/{second['case_id']}")
+    assert '<span id="kundenname">Name nicht angegeben</span>' in unnamed.text
+    unnamed_detail = triage["api"].request("GET", f"{STAFF}/cases/{second['case_id']}").json()
+    assert unnamed_detail["customer"] == {"customer_number": second["number"], "customer_name": None}
+
+
+def test_the_inbox_has_a_name_column_nachname_vorname_or_nicht_angegeben(triage):
+    first, second = triage["cases"]
+    page = triage["desk"].request("GET", INBOX)
+    assert '<th scope="col">Name</th>' in page.text
+    assert f'<td data-label="Name">Mü{first["tag"]}-Lüdenscheidt, Jürgen</td>' in page.text
+    second_row = re.search(rf'(?s)<tr>\s*<td data-label="Vorgang">[^<]*<a [^>]*>{second["receipt_number"]}</a>.*?</tr>',
+                           page.text)  # fmt: skip
+    assert second_row is not None and '<td data-label="Name">nicht angegeben</td>' in second_row.group(0)
+    listed = rows(triage["api"])
+    assert listed[first["case_id"]]["customer_name"] == f"Mü{first['tag']}-Lüdenscheidt, Jürgen"
+    assert listed[second["case_id"]]["customer_name"] is None
+
+
+def test_the_start_of_a_name_finds_the_customers_cases_without_case_or_accents(triage):
+    first, second = triage["cases"]
+    tag = first["tag"]
+    for typed in (f"mu{tag}", f"MÜ{tag.upper()}", f"jürgen mu{tag}", f"Mü{tag}-Lü"):
+        found = triage["api"].request("GET", f"{STAFF}/inbox", params={"q": typed}).json()
+        assert [row["case_id"] for row in found["cases"]] == [first["case_id"]], typed
+        assert found["search"] == "name"
+    page = triage["desk"].request("GET", INBOX, params={"q": f"Müq{tag[:3]}"})  # no name starts so
+    assert page.status_code == 200 and "Keine Vorgänge gefunden" in page.text
+    assert "Kundinnen und Kunden, die ihren Namen nicht angegeben haben, finden Sie über die Kundennummer" in page.text
+    found_on_page = triage["desk"].request("GET", INBOX, params={"q": f"mu{tag}"})
+    assert first["receipt_number"] in found_on_page.text and second["receipt_number"] not in found_on_page.text
+
+
+def test_another_jobcenter_finds_nothing_by_the_customers_name(triage, portal):
+    first, _ = triage["cases"]
+    stranger = staff_browser(portal, institution="jc-0001")
+    assert rows(stranger, q=f"mu{first['tag']}") == {}
+
+
+def test_letters_no_name_starts_with_search_a_part_of_the_receipt_number(triage):
+    """ "JC" may be a name's start or a part of every receipt number: as no customer's name starts so, the part."""
+    found = rows(triage["api"], q="jc")
+    assert {case["case_id"] for case in triage["cases"]} <= set(found)
+
+
+def test_a_search_that_is_no_receipt_number_kundennummer_or_name_is_explained(triage):
+    refused = triage["api"].request("GET", f"{STAFF}/inbox", params={"q": "Müller 3"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "SEARCH_INVALID"
+    assert "den Anfang eines Namens" in refused.json()["error"]["message"]
+    page = triage["desk"].request("GET", INBOX, params={"q": "#?"})
+    assert page.status_code == 400 and "den Anfang eines Namens (mindestens 2 Buchstaben, ohne Ziffern)" in page.text
+    assert "Eingangsnummer, Kundennummer oder Name" in page.text
 
 
 def test_a_document_request_offers_a_due_date_in_two_weeks_as_a_german_date(triage):

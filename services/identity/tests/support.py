@@ -12,6 +12,7 @@ from services.identity.operations import Identity, current_totp
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
 PUBLIC_URL = "https://portal.test"
+NAME = ("Erika", "Mustermann")  # given and family name, as registration asks them
 RP_ID = "portal.test"
 
 
@@ -38,11 +39,21 @@ def link_token(message: EmailMessage) -> str:
 class Person:
     """An account made by the operator, with what its owner knows: address, password, TOTP secret."""
 
-    def __init__(self, operator: Identity, role: str, institution_id: str | None = None, totp: bool = True) -> None:
+    def __init__(
+        self,
+        operator: Identity,
+        role: str,
+        institution_id: str | None = None,
+        totp: bool = True,
+        customer_number: str | None = None,
+        name: tuple[str, str] | None = None,
+    ) -> None:
         self.email = random_email(role)
         self.password = PASSWORD
         self.address = random_address()
-        created = operator.create_account(self.email, role, institution_id, self.password, with_totp=totp)
+        created = operator.create_account(
+            self.email, role, institution_id, self.password, customer_number, with_totp=totp, name=name
+        )
         self.account_id: str = created["account_id"]
         self.totp_secret: str | None = created.get("secret")
         self.recovery_codes: list[str] = created.get("recovery_codes", [])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from services.identity.schema import audit_records
 from services.identity.tests.conftest import Person
-from services.identity.tests.support import PASSWORD, random_address, random_customer_number, random_email
+from services.identity.tests.support import NAME, PASSWORD, random_address, random_customer_number, random_email
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
@@ -59,7 +59,7 @@ def test_a_revoked_code_can_never_be_redeemed_and_the_revocation_is_recorded(ide
     with rpc() as cluster:
         cluster.identity.revoke_activation_code(desk["own_token"], issued["code_id"])
         with pytest.raises(Unauthenticated) as refused:
-            cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address())
+            cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address(), *NAME)
         (row,) = [
             r for r in cluster.identity.list_activation_codes(desk["own_token"]) if r["code_id"] == issued["code_id"]
         ]
@@ -82,7 +82,7 @@ def test_a_revoked_code_can_never_be_redeemed_and_the_revocation_is_recorded(ide
 def test_a_used_code_cannot_be_revoked(identity, rpc, desk):
     issued = issue(rpc, desk["own_token"])
     with rpc() as cluster:
-        cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address())
+        cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address(), *NAME)
         with pytest.raises(Conflict):
             cluster.identity.revoke_activation_code(desk["own_token"], issued["code_id"])
         (row,) = [
@@ -133,7 +133,7 @@ def test_admins_list_any_jobcenters_staff_and_team_leads_disable_only_own_casewo
 def test_a_caseworker_reads_the_kundennummer_of_customers_and_the_names_of_own_colleagues_only(identity, rpc, desk):
     issued = issue(rpc, desk["own_token"])
     with rpc() as cluster:
-        cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address())
+        cluster.identity.register_citizen(random_email(), PASSWORD, issued["code"], random_address(), *NAME)
         (row,) = [
             r for r in cluster.identity.list_activation_codes(desk["own_token"]) if r["code_id"] == issued["code_id"]
         ]
@@ -144,7 +144,8 @@ def test_a_caseworker_reads_the_kundennummer_of_customers_and_the_names_of_own_c
         elsewhere = cluster.identity.describe_accounts(desk["other_token"], wanted)
         with pytest.raises(Forbidden):
             cluster.identity.describe_accounts(desk["citizen_token"], [customer])
-    assert described[customer] == {"customer_number": issued["customer_number"]}
+    assert described[customer] == {"customer_number": issued["customer_number"], "given_name": NAME[0],
+                                   "family_name": NAME[1]}  # fmt: skip
     assert set(described[colleague]) == {"display_name"} and described[colleague]["display_name"]
     assert "no-such-account" not in described
     assert colleague not in elsewhere, "another Jobcenter's caseworker learns no colleague's name"

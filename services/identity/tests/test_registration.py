@@ -15,6 +15,7 @@ from services.identity.operations import current_totp
 from services.identity.schema import activation_codes
 from services.identity.settings import fingerprint
 from services.identity.tests.support import (
+    NAME,
     PASSWORD,
     link_token,
     random_address,
@@ -41,7 +42,7 @@ def confirmation_link(mailbox, to):
 def test_a_valid_code_registers_a_citizen_who_logs_in_after_confirming_the_address(identity, rpc, code, mailbox):
     email, address = random_email(), random_address()
     with rpc() as cluster:
-        answer = cluster.identity.register_citizen(email, PASSWORD, code["code"], address)
+        answer = cluster.identity.register_citizen(email, PASSWORD, code["code"], address, *NAME)
         assert answer["status"] == "confirmation_sent"
         with pytest.raises(Unauthenticated) as unconfirmed:
             cluster.identity.login_with_password(email, PASSWORD, address)
@@ -68,7 +69,7 @@ def test_a_valid_code_registers_a_citizen_who_logs_in_after_confirming_the_addre
 def test_the_confirmation_mail_carries_only_the_link(identity, rpc, code, mailbox):
     email = random_email()
     with rpc() as cluster:
-        cluster.identity.register_citizen(email, PASSWORD, code["code"], random_address())
+        cluster.identity.register_citizen(email, PASSWORD, code["code"], random_address(), *NAME)
     body = mailbox.wait_for(1)[0].get_content()
     assert "https://portal.test/konto/bestaetigen?token=" in body
     assert code["customer_number"] not in body
@@ -78,7 +79,7 @@ def test_the_confirmation_mail_carries_only_the_link(identity, rpc, code, mailbo
 def test_a_confirmation_link_works_once(identity, rpc, code, mailbox):
     email = random_email()
     with rpc() as cluster:
-        cluster.identity.register_citizen(email, PASSWORD, code["code"], random_address())
+        cluster.identity.register_citizen(email, PASSWORD, code["code"], random_address(), *NAME)
         token = confirmation_link(mailbox, email)
         cluster.identity.confirm_email(token)
         with pytest.raises(Unauthenticated) as again:
@@ -88,9 +89,9 @@ def test_a_confirmation_link_works_once(identity, rpc, code, mailbox):
 
 def test_a_used_code_is_refused(identity, rpc, code):
     with rpc() as cluster:
-        cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address())
+        cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address(), *NAME)
         with pytest.raises(Unauthenticated) as refused:
-            cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address())
+            cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address(), *NAME)
     assert refused.value.code == "ACTIVATION_CODE_INVALID"
 
 
@@ -102,7 +103,7 @@ def test_an_expired_code_is_refused(identity, rpc, code, operator):
             .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
     with rpc() as cluster, pytest.raises(Unauthenticated) as refused:
-        cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address())
+        cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address(), *NAME)
     assert refused.value.code == "ACTIVATION_CODE_INVALID"
 
 
@@ -121,11 +122,11 @@ def test_wrong_codes_are_refused_and_then_rate_limited(identity, rpc, code):
         codes = []
         for _ in range(6):
             with pytest.raises(Unauthenticated) as refused:
-                cluster.identity.register_citizen(random_email(), PASSWORD, "AAAA-BBBB-CCCC-DDDD", address)
+                cluster.identity.register_citizen(random_email(), PASSWORD, "AAAA-BBBB-CCCC-DDDD", address, *NAME)
             codes.append(refused.value.code)
         # Even the right code waits now: the address is locked for a while.
         with pytest.raises(Unauthenticated) as locked:
-            cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], address)
+            cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], address, *NAME)
     assert codes[:5] == ["ACTIVATION_CODE_INVALID"] * 5
     assert codes[5] == "TOO_MANY_ATTEMPTS"
     assert locked.value.code == "TOO_MANY_ATTEMPTS"
@@ -135,8 +136,8 @@ def test_wrong_codes_are_refused_and_then_rate_limited(identity, rpc, code):
 def test_an_address_with_an_account_gets_the_same_answer_and_a_notice(identity, rpc, code, person, mailbox):
     someone = person("citizen")
     with rpc() as cluster:
-        answer = cluster.identity.register_citizen(someone.email, PASSWORD, code["code"], random_address())
-        again = cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address())
+        answer = cluster.identity.register_citizen(someone.email, PASSWORD, code["code"], random_address(), *NAME)
+        again = cluster.identity.register_citizen(random_email(), PASSWORD, code["code"], random_address(), *NAME)
     assert answer["status"] == again["status"] == "confirmation_sent"
     notices = [m for m in mailbox.wait_for(2) if m["To"] == someone.email]
     assert "schon ein Konto" in notices[0]["Subject"]
@@ -145,12 +146,12 @@ def test_an_address_with_an_account_gets_the_same_answer_and_a_notice(identity, 
 def test_common_passwords_are_refused_without_composition_rules(identity, rpc, code):
     with rpc() as cluster:
         with pytest.raises(InvalidInput) as common:
-            cluster.identity.register_citizen(random_email(), "passwort1234", code["code"], random_address())
+            cluster.identity.register_citizen(random_email(), "passwort1234", code["code"], random_address(), *NAME)
         with pytest.raises(InvalidInput) as short:
-            cluster.identity.register_citizen(random_email(), "kurz", code["code"], random_address())
+            cluster.identity.register_citizen(random_email(), "kurz", code["code"], random_address(), *NAME)
         # Lower case words only, no digit, no symbol: long and uncommon is enough.
         answer = cluster.identity.register_citizen(
-            random_email(), "wolke tanzt leise über dem kanal", code["code"], random_address()
+            random_email(), "wolke tanzt leise über dem kanal", code["code"], random_address(), *NAME
         )
     assert common.value.code == "PASSWORD_TOO_COMMON"
     assert short.value.code == "PASSWORD_TOO_SHORT"

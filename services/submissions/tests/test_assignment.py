@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from services.submissions.domainmodel import Actor
 from services.submissions.readmodel import UNASSIGNED, inbox
+from services.submissions.service import checked_owner_ids
 from services.submissions.tests.scenarios import (
     ARBEITSAUFNAHME,
     CASEWORKER,
@@ -206,3 +207,27 @@ def test_the_timeline_says_by_which_area_the_case_was_assigned(cases):
     assert entries["Submitted"]["jobcenter_id"] == entries["Assigned"]["jobcenter_id"] == JOBCENTER
     assert entries["Assigned"]["matched_key"] == "berlin_bezirk:09"
     assert "matched_key" not in entries["Reassigned"]
+
+
+def test_the_inbox_keeps_the_cases_of_the_owners_named_by_a_search_and_none_for_an_empty_list(cases, runner):
+    other = Actor("citizen-found-by-name", "citizen", None)
+    mine = assigned_case(cases)
+    theirs = str(cases.start_draft(other.account_id, "veraenderungsmitteilung"))
+    fill(cases, theirs, ARBEITSAUFNAHME, other)
+    cases.submit(theirs, other, "k", ROUTED, MOVED_TO)
+    cases.assign(theirs, JOBCENTER, "bezirk", "2026-1")
+    assert {mine, theirs} <= set(page(runner, owner_ids=[CITIZEN.account_id, other.account_id]))
+    assert theirs in page(runner, owner_ids=[other.account_id])
+    assert mine not in page(runner, owner_ids=[other.account_id])
+    assert page(runner, owner_ids=[]) == []
+
+
+def test_the_owner_filter_takes_a_list_of_up_to_200_ids_and_the_older_single_id_for_one_release():
+    assert checked_owner_ids(None) is None
+    assert checked_owner_ids(None, "owner-1") == ["owner-1"]  # the previous release's gateway
+    assert checked_owner_ids(["b", "a", "b"]) == ["a", "b"]
+    assert checked_owner_ids([]) == []
+    for wrong in (["x"] * 201, "owner-1", [1], [""]):
+        with pytest.raises(InvalidInput) as refused:
+            checked_owner_ids(wrong)
+        assert refused.value.code == "SEARCH_INVALID"
