@@ -501,8 +501,8 @@ class SubmissionsService(PortalService):
         """A page (50) of the caseworker's own Jobcenter's cases, oldest first, and counts per status.
 
         ``overdue`` keeps the cases not received in time; ``owner_ids`` the cases of these customers (up to
-        200: those identity found by a name or a Kundennummer); ``owner_id`` one customer's cases (kept for
-        the previous release's gateway, for one release);
+        200: those identity found by a name); ``owner_id`` one customer's cases (a Kundennummer's, or a name's
+        one customer: the previous release knows it too);
         ``category`` the VÄM reporting that change or category (``arbeitsaufnahme``, ``einkommen``);
         ``assignee`` ``me``, ``nobody`` or a colleague's account id; ``receipt_part`` the cases whose
         receipt number contains it (``7K3M``); ``sort`` ``received`` (oldest first), ``due`` (Frist,

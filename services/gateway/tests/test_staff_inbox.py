@@ -270,3 +270,16 @@ def test_no_change_is_decided_on_the_page_without_a_file_any_other_decision_stil
         "csrf_token": (None, csrf_of(form)), "outcome": (None, "unchanged"), "bescheid": empty_file})  # fmt: skip
     assert decided.url.endswith(f"{path}?erledigt=entschieden#entscheidung"), decided.text
     assert "<dt>Ergebnis</dt><dd>Keine Änderung</dd>" in decided.text and "<dt>Bescheid</dt>" not in decided.text
+
+
+def test_a_name_shared_by_several_customers_finds_the_cases_of_each(triage, portal):
+    tag = unique_word()
+    cases = []
+    for given in ("Anna", "Bert"):
+        _citizen, _account, case_id, _receipt = submitted_case(
+            portal, f"922E{secrets.randbelow(10**6):06d}", (given, f"{tag.capitalize()}-Brandt")
+        )
+        assigned(portal, triage["relay"], triage["api"], case_id)
+        cases.append(case_id)
+    assert set(rows(triage["api"], q=tag)) == set(cases)
+    assert set(rows(triage["api"], q=f"bert {tag}")) == {cases[1]}
