@@ -359,6 +359,8 @@ def test_the_same_story_works_with_the_keyboard_only(
 
     # Withdrawing asks first: "no" changes nothing, "yes" withdraws and the Postfach says so.
     page.get_by_role("link", name="Zum Vorgang").first.click()
+    # Tabbing starts only once the case page is there: on the page being left, Tab meets a context that ends.
+    expect(page.get_by_role("heading", name="Zurücknehmen")).to_be_visible()
     press_button(page, "Zurücknehmen …")
     expect(page.locator("h1")).to_have_text("Wollen Sie das wirklich zurücknehmen?")
     assert_accessible(page)
