@@ -328,11 +328,16 @@ PASSKEY_ANSWER = {
     "properties": {"ticket": STRING, "credential": open_object("the authenticator's answer as JSON (WebAuthn)")},
 }
 TAKEN_OVER = map_of(array(STRING), "per section: the fields a WBA draft took over from earlier cases")
+NOT_TAKEN_OVER = array(
+    STRING,
+    description="the sections a prefilled WBA draft had nothing for: absent from the last WBA, or out of date since "
+    "a later VÄM reported a change there; the citizen enters them anew",
+)
 CASE_DETAIL = obj(
     {"case": CASE, **ANSWERS_VIEW, "documents": array(DOCUMENT)},
-    {"taken_over": TAKEN_OVER},
+    {"taken_over": TAKEN_OVER, "not_taken_over": NOT_TAKEN_OVER},
 )
-SAVED_SECTION = obj({"case_id": STRING, **ANSWERS_VIEW}, {"taken_over": TAKEN_OVER})
+SAVED_SECTION = obj({"case_id": STRING, **ANSWERS_VIEW}, {"taken_over": TAKEN_OVER, "not_taken_over": NOT_TAKEN_OVER})
 
 # Error codes that several routes share (the rest are written at each route).
 LOGIN_CODES = ("FIELD_REQUIRED", "TOO_MANY_REQUESTS", "TOO_MANY_ATTEMPTS")

@@ -122,6 +122,8 @@ def case_detail(backend: Backend, token: str, case_id: str) -> dict[str, Any]:
         "problems": answers["problems"],
         # per section, the fields a WBA draft took over from earlier cases and still holds unchanged
         "taken_over": answers.get("taken_over") or {},
+        # the sections a prefilled WBA draft had nothing for (absent before, or out of date since a VÄM)
+        "not_taken_over": answers.get("not_taken_over") or [],
         "documents": documents,
     }
 

@@ -483,6 +483,7 @@ def section(x: Exchange, case_id: str, section_id: str) -> Response:
         x, "section.html", status=400 if errors else 200, case=detail["case"], section=described[section_id],
         values=values, errors=errors, steps=detail["sections"], categories=form.get("categories", {}),
         taken_over=taken_over(detail, section_id) if x.request.method == "GET" else (), routing=routing,
+        not_taken_over=section_id in detail.get("not_taken_over", ()),
         residence_step=section_id in RESIDENCE_SECTIONS,
     )  # fmt: skip
 

@@ -443,6 +443,9 @@ class Cases(PortalApplication):
             ],
             "problems": form.problems_before_submit(case.answers),
             "taken_over": case.taken_over_fields() if case.status == CaseStatus.DRAFT else {},
+            "not_taken_over": (
+                case.not_taken_over_sections(form.prefill_sections) if case.status == CaseStatus.DRAFT else []
+            ),
         }
 
     def timeline(self, case_id: str) -> list[dict[str, Any]]:

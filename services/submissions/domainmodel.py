@@ -554,6 +554,14 @@ class Case(Aggregate):
                 taken[section_id] = fields
         return taken
 
+    def not_taken_over_sections(self, prefill_sections: tuple[str, ...] | list[str]) -> list[str]:
+        """The sections a prefilled draft would take over but had nothing for: absent from the earlier case, or
+        dropped because a later VÄM reported a change there without the new answers. Empty if not prefilled."""
+        prefilled: dict[str, Any] = getattr(self, "prefilled", None) or {}
+        if not getattr(self, "prefilled_from", None):
+            return []
+        return [section_id for section_id in prefill_sections if section_id not in prefilled]
+
     def receipt_claims(self) -> dict[str, Any]:
         """What the receipt attests: the submission - ids, codes, its time and the hash of the content.
 

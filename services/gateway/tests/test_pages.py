@@ -299,6 +299,9 @@ def test_the_weiterbewilligungsantrag_starts_prefilled_from_the_last_submitted_c
     assert re.search(r'id="plz"[^>]*aria-describedby="[^"]*plz-uebernommen', first.text)  # each value taken over
     vermoegen = citizen.request("GET", first.url.split(portal.base)[1].replace("wohnsitz", "vermoegen")).text
     assert "aus Ihrem letzten Antrag" not in vermoegen and "-uebernommen" not in vermoegen  # nothing taken over
+    assert 'id="nicht-uebernommen"' not in vermoegen  # never taken over: nothing to explain
+    bank = citizen.request("GET", first.url.split(portal.base)[1].replace("wohnsitz", "bankverbindung")).text
+    assert '<p class="notice" id="nicht-uebernommen">Diese Angaben haben wir nicht aus Ihren früheren Angaben' in bank
 
 
 def test_the_household_of_a_weiterbewilligungsantrag_is_filled_in_rows_with_yes_no_questions(portal):

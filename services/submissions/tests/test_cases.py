@@ -498,6 +498,11 @@ def test_a_later_vaem_reporting_the_work_ended_leaves_the_income_to_be_filled_in
     })  # fmt: skip
     sources = [cases.prefill_source(earlier), cases.prefill_source(ended)]
     case_id = str(cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag", prefill_from=sources))
-    answers = cases.get_answers(case_id)["answers"]
+    view = cases.get_answers(case_id)
+    answers = view["answers"]
     assert "einkommen" not in answers
     assert answers["bankverbindung"] == WEITERBEWILLIGUNG["bankverbindung"]
+    assert "einkommen" in view["not_taken_over"], "the page says why the income is empty"
+    assert "bankverbindung" not in view["not_taken_over"]
+    fresh = str(cases.start_draft(CITIZEN.account_id, "weiterbewilligungsantrag"))
+    assert cases.get_answers(fresh)["not_taken_over"] == []  # nothing was prefilled: nothing to explain
