@@ -369,6 +369,16 @@ def with_open_requests(backend: Backend, token: str, messages: list[dict[str, An
         message["document_request"] = case.get("document_request")
 
 
+def decision_letter(backend: Backend, token: str, case_id: str) -> dict[str, str] | None:
+    """The Postfach attachment of the case's decision (``message_id``, ``document_id``, ``kind``: a Bescheid, or
+    the letter of a VÄM that changes nothing), for a download link on the case page; None while none is there."""
+    for message in postfach(backend, token)["messages"]:
+        if message.get("case_id") == case_id and message.get("kind") in ("bescheid", "no_change"):
+            for document_id in message.get("attachments") or []:
+                return {"message_id": message["message_id"], "document_id": document_id, "kind": message["kind"]}
+    return None
+
+
 def mark_read(backend: Backend, token: str, message_id: str) -> None:
     backend.call("notify", "mark_read", token, message_id)
 

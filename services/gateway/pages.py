@@ -640,8 +640,10 @@ def case_page(x: Exchange, case_id: str, status: int = 200, **context: Any) -> R
     events = timeline_in_german(x, citizen.timeline(x.backend, token, case_id))
     thread = citizen.messages(x.backend, token, case_id)
     first = detail["sections"][0]["id"] if detail["sections"] else "aenderungen"
+    letter = citizen.decision_letter(x.backend, token, case_id) if detail["case"].get("decision") else None
     return render(x, "case.html", status=status, detail=detail, case=detail["case"], events=events,
-                  messages=thread, first_section=first, outcome_names=OUTCOME_NAMES, **context)  # fmt: skip
+                  messages=thread, first_section=first, outcome_names=OUTCOME_NAMES, decision_letter=letter,
+                  **context)  # fmt: skip
 
 
 HIDDEN_EVENTS = {"SectionSaved"}  # every saved step would crowd the timeline

@@ -150,7 +150,7 @@ DONE = {
     "bestritten": "Vermerkt: Der Zugang der E-Mail-Benachrichtigung ist bestritten.",
     "nachricht": "Die Nachricht ist gesendet.",
     "angefordert": "Die Unterlagen sind angefordert; die Kundin oder der Kunde hat eine Nachricht im Postfach.",
-    "entschieden": "Die Entscheidung ist gespeichert; der Bescheid geht in das Postfach.",
+    "entschieden": "Die Entscheidung ist gespeichert; die Kundin oder der Kunde findet sie im Postfach.",
 }
 
 

@@ -262,6 +262,8 @@ def test_the_citizen_gets_the_bescheid_in_the_postfach_with_its_delivery_date(st
     (message,) = wait_until(bescheid, timeout=30)
     assert not message["paper_delivery"]
     assert date.fromisoformat(message["legal_delivery_date"]) > german_today()
+    page = story["citizen"].request("GET", f"/antraege/{story['case_id']}").text  # the case page links it too
+    assert f'<a href="/postfach/{message["message_id"]}/anhang/{bescheid_id}">Bescheid herunterladen (PDF)</a>' in page
 
 
 def test_the_citizen_downloads_the_bescheid_and_a_denied_notice_leaves_the_day_of_retrieval(story, portal):

@@ -233,6 +233,8 @@ def test_a_vaem_is_decided_by_aenderungsbescheid_aufhebungsbescheid_or_no_change
     assert message["attachments"] == [] and message["bekanntgabe"] is None and message["legal_delivery_date"] is None
     postfach = first["citizen"].request("GET", "/postfach").text
     assert "Ihre Mitteilung ist bearbeitet" in postfach and "Bescheid herunterladen" not in postfach
+    case_page = first["citizen"].request("GET", f"/antraege/{first['case_id']}").text
+    assert "Die Nachricht dazu finden Sie in Ihrem Postfach." in case_page and "/anhang/" not in case_page
     citizen_page = first["citizen"].request("GET", f"/antraege/{first['case_id']}").text
     assert "Ergebnis: <strong>Keine Änderung: Ihre Leistung bleibt, wie sie ist</strong>" in citizen_page
     assert (
