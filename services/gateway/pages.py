@@ -442,6 +442,8 @@ def new_case(x: Exchange) -> Response:
 def section(x: Exchange, case_id: str, section_id: str) -> Response:
     token = x.access_token()
     detail = citizen.case_detail(x.backend, token, case_id)
+    if detail["case"]["status"] != "draft":  # sent (say, reached by the back button): nothing to fill in any more
+        return redirect(x, f"/antraege/{case_id}")
     form = citizen.form_of(x.backend, detail["case"])
     described = {s["id"]: s for s in form["sections"]}
     if section_id not in described:
@@ -610,6 +612,8 @@ def upload(x: Exchange, case_id: str) -> Response:
 
 def review(x: Exchange, case_id: str) -> Response:
     detail = citizen.case_detail(x.backend, x.access_token(), case_id)
+    if detail["case"]["status"] != "draft":  # sent already: the case page shows what happens to it
+        return redirect(x, f"/antraege/{case_id}")
     form = citizen.form_of(x.backend, detail["case"])
     return render(x, "review.html", detail=detail, case=detail["case"], form=form, submit_key=str(uuid.uuid4()),
                   schemas=section_schemas(form))  # fmt: skip

@@ -517,3 +517,15 @@ def test_a_wba_is_due_in_the_last_two_months_of_the_approval_period():
     assert not wba_due(end, started, date(2026, 6, 1))
     withdrawn = [*decided, _case("weiterbewilligungsantrag", "withdrawn", "2026-05-02T09:00:00+00:00")]
     assert wba_due(end, withdrawn, date(2026, 6, 1))
+
+
+def test_a_sent_case_leads_back_from_its_form_pages_to_the_case_page_never_to_a_dead_end(portal):
+    """The back button after sending reaches the form again: its pages send the citizen to the case instead."""
+    citizen = log_in_fresh(portal)
+    case_path = report_arbeitsaufnahme(citizen, portal)
+    for page in ("/pruefen", "/abschnitt/wohnsitz"):
+        answer = citizen.request("GET", case_path + page, allow_redirects=False)
+        assert (answer.status_code, answer.headers["Location"]) == (303, case_path), page
+    case_page = citizen.request("GET", case_path).text
+    sent = post_form(citizen, case_path + "/abschnitt/wohnsitz", case_page, plz="10115")
+    assert sent.url.endswith(case_path) and "Eingangsnummer" in sent.text
