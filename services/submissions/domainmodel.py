@@ -46,8 +46,8 @@ OUTCOMES_WITHOUT_BESCHEID = ("unchanged",)
 
 # The citizen's timeline names each event in plain German; events not named here show their class name.
 TIMELINE_LABELS = {
-    "DraftStarted": "Antrag begonnen",
-    "Submitted": "Antrag abgeschickt",
+    "DraftStarted": "Begonnen",
+    "Submitted": "Abgeschickt",
     "Assigned": "Dem zuständigen Jobcenter zugeordnet",
     "Reassigned": "An ein anderes Jobcenter weitergegeben",
     "HandedOver": "An eine andere Stelle abgegeben",
@@ -1086,7 +1086,7 @@ class Case(Aggregate):
             return
         if self.status in (CaseStatus.DISCARDED, CaseStatus.EXPIRED):
             raise Conflict("DRAFT_GONE", "Dieser Entwurf wurde verworfen oder ist abgelaufen.")
-        raise Conflict("CASE_ALREADY_SUBMITTED", "Dieser Antrag wurde schon abgeschickt.")
+        raise Conflict("CASE_ALREADY_SUBMITTED", "Das haben Sie schon abgeschickt.")
 
     def check_is_submitted(self) -> None:
         if self.status == CaseStatus.DRAFT:

@@ -206,7 +206,7 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
         "Eingangsnummer, den Zeitpunkt des Eingangs, die Art, die Formularversion und die Prüfsumme Ihrer "
         "Angaben. Jeder kann sie prüfen, ohne uns zu fragen: mit den öffentlichen Schlüsseln des Portals unter "
         f"{letter.keys_url} (JWKS). Der passende Schlüssel trägt die Kennung „kid“ aus dem Kopf der Signatur. "
-        "Ist die Signatur gültig, ist Ihr Antrag mit diesen Angaben zu diesem Zeitpunkt eingegangen.",
+        "Ist die Signatur gültig, sind Ihre Angaben genau so zu diesem Zeitpunkt eingegangen.",
         size=9,
         height=4.5,
     )
