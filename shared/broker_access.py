@@ -157,7 +157,8 @@ PRINCIPALS: tuple[Principal, ...] = (
                 "list_documents", "merge_photos", "start_upload",
             ),
             "routing": (
-                *HEALTH, "explain_area", "get_jobcenter", "lookup_postcode", "override_assignment", "resolve_residence",
+                *HEALTH, "explain_area", "get_jobcenter", "list_jobcenters", "lookup_postcode", "override_assignment",
+                "resolve_residence",
             ),
             "notify": (
                 *HEALTH, "forget_deleted_account", "get_consents", "list_accessibility_feedback", "list_case_messages",

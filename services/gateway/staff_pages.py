@@ -40,9 +40,14 @@ OUTCOME_HINTS = {
 }
 NACHWEIS_STATUS_NAMES = {"missing": "fehlt", "supplied": "liegt vor", "waived": "nicht mehr nötig"}
 STATUS_NAMES = {**CITIZEN_STATUS_NAMES, "assigned": "Neu"}  # for staff an assigned case is new
+# The inbox's filters and counts: the same names as the rows and the case page, every status once, so
+# that the counts add up to "Alle".
 STATUS_FILTERS = {
-    "assigned": "Neu (noch nicht erhalten)", "received": "Erhalten", "in_progress": "In Bearbeitung",
-    "waiting_for_documents": "Wartet auf Unterlagen", "decided": "Entschieden", "closed": "Abgeschlossen",
+    "assigned": "Neu (Eingang noch nicht bestätigt)", **{
+        status: STATUS_NAMES[status]
+        for status in ("received", "in_progress", "waiting_for_documents", "decided", "closed", "withdrawn",
+                       "handed_over")
+    },
 }  # fmt: skip
 # How the inbox is sorted, as its caption says.
 SORT_NAMES = {"received": "nach Eingang, die ältesten zuerst", "due": "nach Frist, die nächste zuerst",
@@ -309,13 +314,20 @@ def reassign(x: Exchange, case_id: str) -> Response:
             errors[field or ("reason" if refused.code == "OVERRIDE_REASON_MISSING" else "jobcenter_id")] = (
                 refused.message
             )
-        except Forbidden as refused:
+        except (Forbidden, NotFound) as refused:  # another's own Jobcenter, or an id the register lacks
             errors["jobcenter_id"] = refused.message
         else:
             return redirect(x, INBOX + "?erledigt=abgegeben")
     detail = staff.case_detail(x.backend, token, case_id)
+    # The choice is by name: every other gE of the register (a zkT does not use the portal).
+    others = sorted(
+        (j for j in x.backend.call("routing", "list_jobcenters") if j["form"] == "gE"
+         and j["jobcenter_id"] != detail["case"].get("jobcenter_id")),
+        key=lambda j: str(j.get("display_name") or j["name"]),
+    )  # fmt: skip
     return staff_render(x, "reassign.html", status=400 if errors else 200, detail=detail, case=detail["case"],
-                        values=values, errors=errors, title="An ein anderes Jobcenter abgeben")  # fmt: skip
+                        values=values, errors=errors, jobcenters=others,
+                        title="An ein anderes Jobcenter abgeben")  # fmt: skip
 
 
 # -- the access record -----------------------------------------------------------------------------

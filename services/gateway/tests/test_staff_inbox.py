@@ -248,6 +248,12 @@ def test_a_team_lead_handing_a_case_to_another_ge_is_told_so_in_the_inbox(triage
     assigned(portal, triage["relay"], triage["api"], case_id)
     lead, _landed = log_in_on_pages(portal, portal.staff_account("team_lead"))
     form = lead.request("GET", f"{INBOX}/faelle/{case_id}/abgabe").text
+    assert '<option value="jc-0001">Jobcenter Vorpommern-Greifswald</option>' in form  # chosen by name
+    assert '<option value="jc-0394">' not in form  # not its own
+    unknown = post_form(lead, f"{INBOX}/faelle/{case_id}/abgabe", form, jobcenter_id="jc-9999",
+                        reason="Umzug nach Vorpommern-Greifswald")  # fmt: skip
+    assert unknown.status_code == 400 and 'id="jobcenter_id-fehler"' in unknown.text
+    assert "Umzug nach Vorpommern-Greifswald</textarea>" in unknown.text  # the reason stays
     handed = post_form(lead, f"{INBOX}/faelle/{case_id}/abgabe", form, jobcenter_id="jc-0001",
                        reason="Umzug nach Vorpommern-Greifswald")  # fmt: skip
     assert handed.url.endswith(f"{INBOX}?erledigt=abgegeben"), handed.text

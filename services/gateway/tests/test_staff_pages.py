@@ -57,7 +57,7 @@ def test_the_inbox_lists_the_new_case_with_filters_counts_and_the_documented_sho
     page = desk["caseworker"].request("GET", INBOX, params={"status": "assigned", "kind": "veraenderungsmitteilung"})
     assert page.status_code == 200
     assert desk["receipt_number"] in page.text
-    assert re.search(r"Neu \(noch nicht erhalten\): [1-9]", page.text)
+    assert re.search(r"Neu \(Eingang noch nicht bestätigt\): [1-9]", page.text)
     assert "Tastenkürzel" in page.text and '<script src="/static/staff.js" defer></script>' in page.text
     assert " style=" not in page.text and "onclick" not in page.text
 
