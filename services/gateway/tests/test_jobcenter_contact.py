@@ -4,9 +4,9 @@
 import base64
 import html
 
-from services.gateway.tests.conftest import API, Browser
+from services.gateway.tests.conftest import API, Browser, wait_until
 from services.gateway.tests.test_pages import found, pdf_text, post_form
-from services.gateway.tests.test_staff_api import staff_browser
+from services.gateway.tests.test_staff_api import relay_routing, staff_browser, submitted_case  # noqa: F401
 from services.gateway.tests.test_staff_pages import log_in_on_pages
 
 PAGE = "/verwaltung/jobcenter"
@@ -125,3 +125,19 @@ def test_the_freischaltcode_letter_is_headed_with_the_jobcenter_s_name_and_posta
     letter = pdf_text(base64.b64decode(issued.json()["letter_pdf"]))
     assert letter.startswith(f"{set_.json()['display_name']}\nFeldstraße 85 a\n17489 Greifswald\n"), letter[:200]
     assert "jc-0001" not in letter
+
+
+def test_the_receipt_is_headed_with_the_assigned_jobcenter_s_name_and_postal_address(portal, relay_routing):  # noqa: F811
+    lead = staff_browser(portal, "team_lead", "jc-0394")
+    assert lead.request("PUT", CONTACT, json=TREPTOW).status_code == 200
+    citizen, _account, case_id, _number = submitted_case(portal)
+
+    def receipt_of_the_assigned_case():
+        portal.relay()
+        relay_routing()
+        text = pdf_text(citizen.request("GET", f"{API}/cases/{case_id}/receipt").content)
+        return text if "weitergeleitet" not in text else None
+
+    lines = [line for line in wait_until(receipt_of_the_assigned_case, timeout=30).splitlines() if line.strip()]
+    assert lines[:4] == ["Jobcenter-Portal · Eingangsbestätigung", "Jobcenter Berlin Treptow-Köpenick",
+                         "Groß-Berliner Damm 73", "12487 Berlin"]  # fmt: skip
