@@ -219,7 +219,7 @@ JOBCENTER = obj(
     },
     {"contact": {**nullable(CONTACT), "description": "the responsible Jobcenter of an answer (outcome assigned): "
                  "its address and how to reach it; null while the Jobcenter has not set it"}},
-)
+)  # fmt: skip
 PLACE = obj({"ags": STRING, "ort": STRING})
 FINDER_ANSWER = obj(
     {

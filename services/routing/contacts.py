@@ -57,17 +57,24 @@ def checked_contact(given: Any) -> dict[str, Any]:
     for name in given:
         if name not in FIELDS:
             raise InvalidInput("CONTACT_INVALID", "Diese Angabe gibt es nicht.", {"field": str(name)[:50]})
+    postal = _address(given.get("postal_address"), "postal_address", ADDRESS_LABELS)
     visitor = given.get("visitor_address")
+    visitor = None if _left_empty(visitor) else _address(visitor, "visitor_address", VISITOR_LABELS)
+    phone = _optional(given, "phone", "Telefon", PHONE_MAX_LENGTH, multiline=False)
+    if phone is not None and not (PHONE.fullmatch(phone) and sum(char.isdigit() for char in phone) >= 3):
+        raise InvalidInput("PHONE_INVALID", "Bitte geben Sie die Telefonnummer mit Ziffern an, getrennt höchstens "
+                           "durch Leerzeichen, + / - oder Klammern.", {"field": "phone"})  # fmt: skip
+    email = _optional(given, "email", "E-Mail-Adresse", EMAIL_MAX_LENGTH, multiline=False)
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidInput("EMAIL_INVALID", "Bitte geben Sie eine E-Mail-Adresse wie post@jobcenter.example an.",
+                           {"field": "email"})  # fmt: skip
     return {
-        "postal_address": _address(given.get("postal_address"), "postal_address", ADDRESS_LABELS),
-        "visitor_address": None if _left_empty(visitor) else _address(visitor, "visitor_address", VISITOR_LABELS),
-        "phone": _optional(given, "phone", "Telefon", PHONE_MAX_LENGTH, PHONE, "PHONE_INVALID",
-                           "Bitte geben Sie die Telefonnummer mit Ziffern an, getrennt höchstens durch "
-                           "Leerzeichen, + / - oder Klammern."),
-        "email": _optional(given, "email", "E-Mail-Adresse", EMAIL_MAX_LENGTH, EMAIL, "EMAIL_INVALID",
-                           "Bitte geben Sie eine E-Mail-Adresse wie post@jobcenter.example an."),
+        "postal_address": postal,
+        "visitor_address": visitor,
+        "phone": phone,
+        "email": email,
         "opening_hours": _optional(given, "opening_hours", "Öffnungszeiten", OPENING_HOURS_MAX_LENGTH),
-    }  # fmt: skip
+    }
 
 
 def _left_empty(value: Any) -> bool:
@@ -93,26 +100,14 @@ def _address(value: Any, field: str, labels: dict[str, str]) -> dict[str, str]:
     return {"street": street, "postcode": postcode, "city": city}
 
 
-def _optional(
-    given: dict[str, Any],
-    field: str,
-    label: str,
-    max_length: int,
-    pattern: re.Pattern[str] | None = None,
-    code: str = "",
-    message: str = "",
-) -> str | None:
+def _optional(given: dict[str, Any], field: str, label: str, max_length: int, multiline: bool = True) -> str | None:
+    """A field that may be left out or empty (None); else text as ``checked_text`` allows it."""
     value = given.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
         raise InvalidInput("CONTACT_INVALID", "Diese Angabe können wir nicht lesen.", {"field": field})
-    text = checked_text(value, field, label, max_length, multiline=pattern is None)
-    if pattern is not None and not pattern.fullmatch(text):
-        raise InvalidInput(code, message, {"field": field})
-    if field == "phone" and sum(char.isdigit() for char in text) < 3:
-        raise InvalidInput(code, message, {"field": field})
-    return text
+    return checked_text(value, field, label, max_length, multiline)
 
 
 class JobcenterContacts:

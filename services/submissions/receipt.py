@@ -3,10 +3,10 @@
 The claims (receipt number, time, kind, form version, content hash, Jobcenter) are signed as a
 compact JWS with the service's Ed25519 key (``alg: EdDSA``, ``kid`` = key thumbprint); the public
 key is published as a JWKS, so anyone can verify a receipt later without asking us. The PDF reads as
-a letter: headed with the responsible Jobcenter's name and postal address (or saying that the case is being
-forwarded), the same claims, what was submitted, the Nachweise with their SHA-256, how to verify it, and the JWS itself. Only the JWS is signed:
-the PDF is drawn anew at every download, so the Jobcenter's name appears once the case is assigned, and its
-address once the Jobcenter has set it.
+a letter: headed with the responsible Jobcenter's name and postal address (or saying that the case is
+being forwarded), the same claims, what was submitted, the Nachweise with their SHA-256, how to verify
+it, and the JWS itself. Only the JWS is signed: the PDF is drawn anew at every download, so the
+Jobcenter's name appears once the case is assigned, and its address once the Jobcenter has set it.
 """
 
 from __future__ import annotations

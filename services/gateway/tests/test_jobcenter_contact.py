@@ -3,6 +3,7 @@
 
 import base64
 import html
+from typing import Any
 
 from services.gateway.tests.conftest import API, Browser, wait_until
 from services.gateway.tests.test_pages import found, pdf_text, post_form
@@ -11,7 +12,7 @@ from services.gateway.tests.test_staff_pages import log_in_on_pages
 
 PAGE = "/verwaltung/jobcenter"
 CONTACT = f"{API}/staff/jobcenter-contact"
-TREPTOW = {
+TREPTOW: dict[str, Any] = {
     "postal_address": {"street": "Groß-Berliner Damm 73", "postcode": "12487", "city": "Berlin"},
     "visitor_address": {"street": "Alt-Köpenick 21", "postcode": "12555", "city": "Berlin"},
     "phone": "030 5555 1234", "email": "post@jobcenter.example", "opening_hours": "Mo–Fr 8–12 Uhr\nDo 14–18 Uhr",
@@ -120,7 +121,8 @@ def test_the_freischaltcode_letter_is_headed_with_the_jobcenter_s_name_and_posta
                                                                   "city": "Greifswald"}})  # fmt: skip
     assert set_.status_code == 200, set_.text
     issued = staff_browser(portal, "caseworker", "jc-0001").request(
-        "POST", f"{API}/staff/activation-codes", json={"customer_number": "922D123456"})
+        "POST", f"{API}/staff/activation-codes", json={"customer_number": "922D123456"}
+    )
     assert issued.status_code == 201, issued.text
     letter = pdf_text(base64.b64decode(issued.json()["letter_pdf"]))
     assert letter.startswith(f"{set_.json()['display_name']}\nFeldstraße 85 a\n17489 Greifswald\n"), letter[:200]

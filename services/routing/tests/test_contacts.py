@@ -22,8 +22,9 @@ def test_a_postal_address_alone_is_enough_and_the_rest_is_none():
 
 
 def test_text_is_stored_stripped_and_opening_hours_keep_their_lines():
-    checked = checked_contact({"postal_address": {**POSTAL, "city": " Berlin "}, "phone": " +49 (30) 555-1234 ",
-                               "email": "post@jobcenter.example", "opening_hours": "Mo 8–12 Uhr\nDi 8–12 Uhr\n"})  # fmt: skip
+    given = {"postal_address": {**POSTAL, "city": " Berlin "}, "phone": " +49 (30) 555-1234 ",
+             "email": "post@jobcenter.example", "opening_hours": "Mo 8–12 Uhr\nDi 8–12 Uhr\n"}  # fmt: skip
+    checked = checked_contact(given)
     assert (checked["postal_address"]["city"], checked["phone"]) == ("Berlin", "+49 (30) 555-1234")
     assert checked["opening_hours"] == "Mo 8–12 Uhr\nDi 8–12 Uhr"
 
@@ -42,8 +43,10 @@ def test_text_is_stored_stripped_and_opening_hours_keep_their_lines():
         ({"postal_address": {**POSTAL, "city": "Ber\u202elin"}}, ("HIDDEN_CHARACTERS", "postal_address.city")),
         ({"postal_address": {**POSTAL, "street": 7}}, ("CONTACT_INVALID", "postal_address.street")),
         ({"postal_address": {**POSTAL, "floor": "2"}}, ("CONTACT_INVALID", "postal_address")),
-        ({"postal_address": POSTAL, "visitor_address": {"street": "Am Markt 2"}}, ("FIELD_REQUIRED",
-                                                                                  "visitor_address.postcode")),
+        (
+            {"postal_address": POSTAL, "visitor_address": {"street": "Am Markt 2"}},
+            ("FIELD_REQUIRED", "visitor_address.postcode"),
+        ),
         ({"postal_address": POSTAL, "phone": "030 call me"}, ("PHONE_INVALID", "phone")),
         ({"postal_address": POSTAL, "phone": "+-"}, ("PHONE_INVALID", "phone")),
         ({"postal_address": POSTAL, "phone": "0" * 31}, ("TEXT_TOO_LONG", "phone")),

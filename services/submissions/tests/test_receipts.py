@@ -132,13 +132,16 @@ def test_the_letterhead_gives_the_jobcenter_s_name_and_postal_address(cases, sig
                "visitor_address": None, "phone": None, "email": None, "opening_hours": None}  # fmt: skip
     address = receipt.postal_address_lines(contact)
     with_address = receipt.Letter("Jobcenter Berlin Treptow-Köpenick", jobcenter_address=address)
-    name_alone = receipt.Letter("Jobcenter Berlin Treptow-Köpenick", jobcenter_address=receipt.postal_address_lines(None))
+    name_alone = receipt.Letter(
+        "Jobcenter Berlin Treptow-Köpenick", jobcenter_address=receipt.postal_address_lines(None)
+    )
     assert letterhead(pdf_text(receipt.receipt_pdf(claims, form, content, jws, with_address))) == [
         "Jobcenter-Portal · Eingangsbestätigung", "Jobcenter Berlin Treptow-Köpenick", "Groß-Berliner Damm 73",
         "12487 Berlin",
     ]  # fmt: skip
     assert letterhead(pdf_text(receipt.receipt_pdf(claims, form, content, jws, name_alone))) == [
-        "Jobcenter-Portal · Eingangsbestätigung", "Jobcenter Berlin Treptow-Köpenick",
+        "Jobcenter-Portal · Eingangsbestätigung",
+        "Jobcenter Berlin Treptow-Köpenick",
     ]
     forwarded = pdf_text(receipt.receipt_pdf(claims, form, content, jws, receipt.Letter()))
     assert letterhead(forwarded) == ["Jobcenter-Portal · Eingangsbestätigung"]
