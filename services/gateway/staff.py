@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from nameko.exceptions import IncorrectSignature, MethodNotFound
+
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.gateway import citizen
 from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
@@ -688,8 +690,13 @@ def issue_activation_code(
     sender = found.get("display_name") or found.get("name")
     address = citizen.postal_address_lines(found.get("contact"))
     try:
-        return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter, sender,
-                                 address or None))  # fmt: skip
+        try:
+            return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter, sender,
+                                     address or None))  # fmt: skip
+        except IncorrectSignature:
+            # An identity of the release before, during a rollout, takes no letterhead (checked before it
+            # issues anything): its letter names the Jobcenter by its id.
+            return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter))
     except InvalidInput as refused:
         field = "customer_number" if refused.code == "CUSTOMER_NUMBER_INVALID" else "institution_id"
         raise InvalidInput(refused.code, refused.message, {"field": field}) from None
@@ -747,7 +754,11 @@ def set_jobcenter_contact(backend: Backend, token: str, contact: Any, institutio
     finder, "Mein Jobcenter" and the letters show; routing checks them and records who set them."""
     me = staff_member(backend, token, roles=("admin", "team_lead"))
     jobcenter = _jobcenter(backend, me, institution_id)
-    backend.call("routing", "set_jobcenter_contact", jobcenter, contact, token)
+    try:
+        backend.call("routing", "set_jobcenter_contact", jobcenter, contact, token)
+    except MethodNotFound:  # a routing of the release before, during a rollout: it cannot keep them yet
+        raise Unavailable("ROUTING_UNAVAILABLE", "Die Angaben können gerade nicht gespeichert werden. Bitte "
+                          "versuchen Sie es in einigen Minuten noch einmal.") from None  # fmt: skip
     return _contact_of(citizen.jobcenter(backend, jobcenter))
 
 

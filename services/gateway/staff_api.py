@@ -319,7 +319,7 @@ ROUTES: tuple[Route, ...] = (
           "postal_address.postcode)", request=JOBCENTER_CONTACT_INPUT, response=JOBCENTER_CONTACT,
           codes=(*STAFF_CODES, *INSTITUTION_CODES, "CONTACT_INVALID", "FIELD_REQUIRED", "POSTCODE_INVALID",
                  "PHONE_INVALID", "EMAIL_INVALID", "TEXT_TOO_LONG", "HIDDEN_CHARACTERS", "JOBCENTER_NOT_FOUND",
-                 "JOBCENTER_NOT_SERVED")),
+                 "JOBCENTER_NOT_SERVED", "ROUTING_UNAVAILABLE")),
     Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
           "case, documents supplied, case overdue, ...), newest first; admins every Jobcenter's, or those of "
           "institution_id", response=listing("alerts", STAFF_ALERT), codes=(*STAFF_CODES, *INSTITUTION_CODES),

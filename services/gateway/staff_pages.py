@@ -464,13 +464,15 @@ def jobcenter_contact(x: Exchange) -> Response:
     jobcenter = (x.form() if x.request.method == "POST" else x.request.args).get("jobcenter", "").strip()
     errors: dict[str, str] = {}
     values: dict[str, str] | None = None
+    status = 200
     if x.request.method == "POST":
         x.check_csrf(x.form_csrf())
         values = {name: x.form().get(name, "") for name in CONTACT_FIELDS}
         try:
             staff.set_jobcenter_contact(x.backend, token, contact_of_form(values), jobcenter)
-        except (InvalidInput, Conflict, NotFound) as refused:
+        except (InvalidInput, Conflict, NotFound, Unavailable) as refused:
             errors[form_field((refused.details or {}).get("field"))] = refused.message
+            status = 503 if isinstance(refused, Unavailable) else 400
         else:
             query = {"jobcenter": jobcenter} if me.is_admin else {}
             return redirect(x, CONTACT + "?" + urlencode({**query, "erledigt": "gespeichert"}))
@@ -479,10 +481,10 @@ def jobcenter_contact(x: Exchange) -> Response:
         try:
             current = staff.jobcenter_contact(x.backend, token, jobcenter)
         except InvalidInput as refused:
-            errors = {"jobcenter": refused.message}
+            errors, status = {"jobcenter": refused.message}, 400
     if values is None:
         values = form_of_contact(current["contact"] if current else None)
-    return staff_render(x, "jobcenter_contact.html", status=400 if errors else 200, me=me, jobcenter=jobcenter,
+    return staff_render(x, "jobcenter_contact.html", status=status, me=me, jobcenter=jobcenter,
                         current=current, values=values, errors=errors, title="Angaben des Jobcenters",
                         done=CONTACT_DONE.get(x.request.args.get("erledigt", "")))  # fmt: skip
 
