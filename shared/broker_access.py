@@ -158,7 +158,7 @@ PRINCIPALS: tuple[Principal, ...] = (
             ),
             "routing": (
                 *HEALTH, "explain_area", "get_jobcenter", "list_jobcenters", "lookup_postcode", "override_assignment",
-                "resolve_residence",
+                "resolve_residence", "set_jobcenter_contact",
             ),
             "notify": (
                 *HEALTH, "forget_deleted_account", "get_consents", "list_accessibility_feedback", "list_case_messages",

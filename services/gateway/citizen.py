@@ -420,7 +420,7 @@ def my_jobcenter(backend: Backend, token: str) -> dict[str, Any]:
         if address:
             residence = {key: str(value) for key, value in address.items() if key in RESIDENCE_FIELDS and value}
             resolution = backend.call("routing", "resolve_residence", residence)
-            return {"case_id": row["case_id"], "resolution": resolution}
+            return {"case_id": row["case_id"], "resolution": with_contact(backend, resolution)}
     raise NotFound("ADDRESS_UNKNOWN", "Wir kennen Ihre Anschrift noch nicht. Sie steht in Ihrem ersten Antrag.")
 
 
@@ -440,6 +440,15 @@ def jobcenter_name(backend: Backend, jobcenter_id: str) -> str | None:
     except NotFound:
         return None
     return str(found.get("display_name") or found["name"])
+
+
+def postal_address_lines(contact: dict[str, Any] | None) -> list[str]:
+    """A Jobcenter's postal address as a letter prints it (``["Musterstraße 1", "12345 Musterstadt"]``); none
+    while the Jobcenter has not set its contact details."""
+    if not contact:
+        return []
+    postal = contact["postal_address"]
+    return [str(postal["street"]), f"{postal['postcode']} {postal['city']}"]
 
 
 def area_reason(backend: Backend, matched_key: str) -> str:
@@ -479,7 +488,20 @@ def find_jobcenter(backend: Backend, query: dict[str, str], on_date: str | None)
         candidate["jobcenter"] = _named(candidate["jobcenter"])
     if resolution["outcome"] == "not_served":
         resolution["how_to_reach"] = ZKT_HOW_TO_REACH.format(name=resolution["jobcenter"]["display_name"])
-    return resolution
+    return with_contact(backend, resolution)
+
+
+def with_contact(backend: Backend, resolution: dict[str, Any]) -> dict[str, Any]:
+    """The resolution with the responsible Jobcenter's ``contact`` when it is this portal's (a gE sets its own:
+    routing's ``get_jobcenter``); None while not set. A zkT has none here: ``how_to_reach`` says where to go."""
+    if resolution.get("outcome") != "assigned" or not resolution.get("jobcenter"):
+        return resolution
+    try:
+        found = backend.call("routing", "get_jobcenter", resolution["jobcenter"]["jobcenter_id"],
+                             resolution.get("on_date"))  # fmt: skip
+    except NotFound:
+        found = {}
+    return {**resolution, "jobcenter": {**resolution["jobcenter"], "contact": found.get("contact")}}
 
 
 def _named(jobcenter_of_resolution: dict[str, Any]) -> dict[str, Any]:

@@ -197,6 +197,18 @@ CONSENTS = map_of(obj({"granted": BOOLEAN, "changed_at": nullable(TIME)}), "per 
 
 # -- Jobcenters -------------------------------------------------------------------------------------------
 
+POSTCODE: Schema = {"type": "string", "pattern": "^[0-9]{5}$"}
+ADDRESS = obj({"street": {**STRING, "description": "Straße und Hausnummer"}, "postcode": POSTCODE, "city": STRING})
+CONTACT = obj(
+    {
+        "postal_address": ADDRESS, "visitor_address": {**nullable(ADDRESS), "description": "where to go, when "
+                                                       "it is not the postal address"},
+        "phone": nullable(STRING), "email": nullable(STRING),
+        "opening_hours": {**nullable(STRING), "description": "free text, may have several lines"},
+        "updated_at": TIME,
+    },
+    description="how citizens reach the Jobcenter, as its team lead or an admin set it (public data)",
+)  # fmt: skip
 JOBCENTER = obj(
     {
         "jobcenter_id": {"type": "string", "description": "the portal's stable id (jc-NNNN)"},
@@ -204,8 +216,10 @@ JOBCENTER = obj(
         "form": enum("gE", "zkT", description="gE: served by this portal; zkT: a municipal Jobcenter"),
         "name": STRING,
         "display_name": {"type": "string", "description": "as the citizen reads it: Jobcenter Berlin Mitte"},
-    }
-)
+    },
+    {"contact": {**nullable(CONTACT), "description": "the responsible Jobcenter of an answer (outcome assigned): "
+                 "its address and how to reach it; null while the Jobcenter has not set it"}},
+)  # fmt: skip
 PLACE = obj({"ags": STRING, "ort": STRING})
 FINDER_ANSWER = obj(
     {
@@ -309,6 +323,23 @@ ISSUED_ACTIVATION_CODE = obj(
         "letter_pdf": {"type": "string", "contentEncoding": "base64", "contentMediaType": "application/pdf"},
     }
 )  # fmt: skip
+ADDRESS_INPUT = obj(
+    {"street": {"type": "string", "maxLength": 100}, "postcode": POSTCODE, "city": {"type": "string", "maxLength": 80}}
+)
+JOBCENTER_CONTACT = obj(
+    {"jobcenter_id": STRING, "display_name": STRING, "contact": nullable(CONTACT)},
+    description="the Jobcenter's contact details as set so far (contact null: not yet)",
+)
+JOBCENTER_CONTACT_INPUT = obj(
+    {"postal_address": ADDRESS_INPUT},
+    {
+        "visitor_address": {**nullable(ADDRESS_INPUT), "description": "null or left out: the postal address"},
+        "phone": {**nullable(STRING), "maxLength": 30, "description": "digits, spaces and + / - ( )"},
+        "email": {**nullable(STRING), "maxLength": 254},
+        "opening_hours": {**nullable(STRING), "maxLength": 500, "description": "free text, lines allowed"},
+        "institution_id": {"type": "string", "description": "admins: the Jobcenter (team leads set their own)"},
+    },
+)
 STAFF_ALERT = obj({"case_id": STRING, "jobcenter_id": STRING, "kind": STRING, "text": STRING, "at": TIME})
 BARRIER_REPORT = obj({"feedback_id": STRING, "barrier": STRING, "page": STRING, "contact": STRING, "received_at": TIME})
 ACCESS = {"account_id": STRING, "role": STRING, "institution_id": nullable(STRING), "action": STRING, "at": TIME}

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from nameko.exceptions import IncorrectSignature, MethodNotFound
+
 from services.documents.streaming import UploadFailed, UploadRefused, stream_upload
 from services.gateway import citizen
 from services.gateway.citizen import CHECK_TIMEOUT_SECONDS, Backend
@@ -680,9 +682,21 @@ def issue_activation_code(
     if not isinstance(customer_number, str) or not customer_number.strip():
         raise InvalidInput("FIELD_REQUIRED", "Bitte geben Sie die Kundennummer an.", {"field": "customer_number"})
     jobcenter = _jobcenter(backend, me, institution_id)
-    sender = citizen.jobcenter_name(backend, jobcenter)  # the letter's head: the register's name
+    # The letter's head: the register's name and the postal address the Jobcenter set (public data).
     try:
-        return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter, sender))
+        found = citizen.jobcenter(backend, jobcenter)
+    except NotFound:
+        found = {}
+    sender = found.get("display_name") or found.get("name")
+    address = citizen.postal_address_lines(found.get("contact"))
+    try:
+        try:
+            return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter, sender,
+                                     address or None))  # fmt: skip
+        except IncorrectSignature:
+            # An identity of the release before, during a rollout, takes no letterhead (checked before it
+            # issues anything): its letter names the Jobcenter by its id.
+            return dict(backend.call("identity", "issue_activation_code", token, customer_number, jobcenter))
     except InvalidInput as refused:
         field = "customer_number" if refused.code == "CUSTOMER_NUMBER_INVALID" else "institution_id"
         raise InvalidInput(refused.code, refused.message, {"field": field}) from None
@@ -726,6 +740,31 @@ def disable_account(backend: Backend, token: str, account_id: str) -> None:
     """Disable a staff account (admins: any; team leads: a caseworker of their own Jobcenter)."""
     staff_member(backend, token, roles=("admin", "team_lead"))
     backend.call("identity", "disable_account", token, account_id)
+
+
+def jobcenter_contact(backend: Backend, token: str, institution_id: Any = None) -> dict[str, Any]:
+    """How citizens reach the Jobcenter (team leads: their own; admins: ``institution_id``'s), as set so far:
+    ``{jobcenter_id, display_name, contact}`` (``contact`` None while nobody has set it)."""
+    me = staff_member(backend, token, roles=("admin", "team_lead"))
+    return _contact_of(citizen.jobcenter(backend, _jobcenter(backend, me, institution_id)))
+
+
+def set_jobcenter_contact(backend: Backend, token: str, contact: Any, institution_id: Any = None) -> dict[str, Any]:
+    """Set the Jobcenter's postal address (and visitors' address, telephone, e-mail, opening hours), which the
+    finder, "Mein Jobcenter" and the letters show; routing checks them and records who set them."""
+    me = staff_member(backend, token, roles=("admin", "team_lead"))
+    jobcenter = _jobcenter(backend, me, institution_id)
+    try:
+        backend.call("routing", "set_jobcenter_contact", jobcenter, contact, token)
+    except MethodNotFound:  # a routing of the release before, during a rollout: it cannot keep them yet
+        raise Unavailable("ROUTING_UNAVAILABLE", "Die Angaben können gerade nicht gespeichert werden. Bitte "
+                          "versuchen Sie es in einigen Minuten noch einmal.") from None  # fmt: skip
+    return _contact_of(citizen.jobcenter(backend, jobcenter))
+
+
+def _contact_of(jobcenter: dict[str, Any]) -> dict[str, Any]:
+    return {"jobcenter_id": jobcenter["jobcenter_id"], "display_name": jobcenter.get("display_name") or
+            jobcenter["name"], "contact": jobcenter.get("contact")}  # fmt: skip
 
 
 def staff_alerts(backend: Backend, token: str, institution_id: str | None = None) -> list[dict[str, Any]]:

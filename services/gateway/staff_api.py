@@ -26,6 +26,8 @@ from services.gateway.schemas import (
     DOCUMENT_TYPES,
     INBOX,
     ISSUED_ACTIVATION_CODE,
+    JOBCENTER_CONTACT,
+    JOBCENTER_CONTACT_INPUT,
     STAFF_ALERT,
     STAFF_CASE,
     STRING,
@@ -174,6 +176,16 @@ def disable_account(x: Exchange, account_id: str) -> Response:
     return empty(x)
 
 
+def jobcenter_contact(x: Exchange) -> Response:
+    return ok(x, staff.jobcenter_contact(x.backend, x.access_token(), x.request.args.get("institution_id")))
+
+
+def set_jobcenter_contact(x: Exchange) -> Response:
+    body = x.json_object()
+    institution_id = body.pop("institution_id", None)
+    return ok(x, staff.set_jobcenter_contact(x.backend, x.access_token(), body, institution_id))
+
+
 def staff_alerts(x: Exchange) -> Response:
     institution = x.request.args.get("institution_id") or None
     return ok(x, {"alerts": staff.staff_alerts(x.backend, x.access_token(), institution)})
@@ -296,6 +308,18 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/staff/accounts/{account_id}/disable", disable_account, "Admins (any) and team leads (a "
           "caseworker of their own Jobcenter): disable a staff account; its sessions end", ok=204,
           codes=(*STAFF_CODES, "ACCOUNT_NOT_FOUND", "INSTITUTION_NOT_ALLOWED", "OWN_ACCOUNT")),
+    Route("GET", "/staff/jobcenter-contact", jobcenter_contact, "Team leads and admins: how citizens reach the "
+          "own Jobcenter (admins: institution_id's) as set so far: postal and visitors' address, telephone, e-mail, "
+          "opening hours", response=JOBCENTER_CONTACT, codes=(*STAFF_CODES, *INSTITUTION_CODES),
+          filters=(("institution_id", {"type": "string", "description": "admins: the Jobcenter"}),)),
+    Route("PUT", "/staff/jobcenter-contact", set_jobcenter_contact, "Team leads (their own Jobcenter) and admins "
+          "(institution_id, a Jobcenter of the portal): set how citizens reach the Jobcenter; the finder, \"Mein "
+          "Jobcenter\", the Eingangsbestätigung and the Freischaltcode letter show it. Who set it and when is "
+          "recorded; a refusal names the field (details.field, dotted for an address part: "
+          "postal_address.postcode)", request=JOBCENTER_CONTACT_INPUT, response=JOBCENTER_CONTACT,
+          codes=(*STAFF_CODES, *INSTITUTION_CODES, "CONTACT_INVALID", "FIELD_REQUIRED", "POSTCODE_INVALID",
+                 "PHONE_INVALID", "EMAIL_INVALID", "TEXT_TOO_LONG", "HIDDEN_CHARACTERS", "JOBCENTER_NOT_FOUND",
+                 "JOBCENTER_NOT_SERVED", "ROUTING_UNAVAILABLE")),
     Route("GET", "/staff/alerts", staff_alerts, "Caseworkers and team leads: the own Jobcenter's alerts (new "
           "case, documents supplied, case overdue, ...), newest first; admins every Jobcenter's, or those of "
           "institution_id", response=listing("alerts", STAFF_ALERT), codes=(*STAFF_CODES, *INSTITUTION_CODES),

@@ -458,6 +458,76 @@ def _team_page(x: Exchange, me: staff.Staff, jobcenter: str, status: int, **cont
                         role_names=ROLE_NAMES, title="Mitarbeitende", **context)  # fmt: skip
 
 
+# -- the Jobcenter's contact details (admins, team leads) -------------------------------------------
+
+CONTACT = "/verwaltung/jobcenter"
+CONTACT_DONE = {"gespeichert": "Die Angaben sind gespeichert. Die Jobcenter-Suche, „Mein Jobcenter“ und die "
+                "Eingangsbestätigungen zeigen sie ab jetzt."}  # fmt: skip
+ADDRESS_PARTS = ("street", "postcode", "city")
+CONTACT_FIELDS = (*(f"postal_{part}" for part in ADDRESS_PARTS), *(f"visitor_{part}" for part in ADDRESS_PARTS),
+                  "phone", "email", "opening_hours")  # fmt: skip
+
+
+def jobcenter_contact(x: Exchange) -> Response:
+    """Angaben des Jobcenters: the postal address (and visitors' address, telephone, e-mail, opening hours) the
+    citizens see; team leads their own Jobcenter's, admins the one they name."""
+    token = x.access_token()
+    me = staff.staff_member(x.backend, token, roles=("admin", "team_lead"))
+    jobcenter = (x.form() if x.request.method == "POST" else x.request.args).get("jobcenter", "").strip()
+    errors: dict[str, str] = {}
+    values: dict[str, str] | None = None
+    status = 200
+    if x.request.method == "POST":
+        x.check_csrf(x.form_csrf())
+        values = {name: x.form().get(name, "") for name in CONTACT_FIELDS}
+        try:
+            staff.set_jobcenter_contact(x.backend, token, contact_of_form(values), jobcenter)
+        except (InvalidInput, Conflict, NotFound, Unavailable) as refused:
+            errors[form_field((refused.details or {}).get("field"))] = refused.message
+            status = 503 if isinstance(refused, Unavailable) else 400
+        else:
+            query = {"jobcenter": jobcenter} if me.is_admin else {}
+            return redirect(x, CONTACT + "?" + urlencode({**query, "erledigt": "gespeichert"}))
+    current = None
+    if not me.is_admin or jobcenter:
+        try:
+            current = staff.jobcenter_contact(x.backend, token, jobcenter)
+        except InvalidInput as refused:
+            errors, status = {"jobcenter": refused.message}, 400
+    if values is None:
+        values = form_of_contact(current["contact"] if current else None)
+    return staff_render(x, "jobcenter_contact.html", status=status, me=me, jobcenter=jobcenter,
+                        current=current, values=values, errors=errors, title="Angaben des Jobcenters",
+                        done=CONTACT_DONE.get(x.request.args.get("erledigt", "")))  # fmt: skip
+
+
+def contact_of_form(values: dict[str, str]) -> dict[str, Any]:
+    """The form's flat fields as routing takes them; an empty visitors' address is none."""
+    return {
+        "postal_address": {part: values[f"postal_{part}"] for part in ADDRESS_PARTS},
+        "visitor_address": {part: values[f"visitor_{part}"] for part in ADDRESS_PARTS},
+        "phone": values["phone"], "email": values["email"], "opening_hours": values["opening_hours"],
+    }  # fmt: skip
+
+
+def form_of_contact(contact: dict[str, Any] | None) -> dict[str, str]:
+    contact = contact or {}
+    postal, visitor = contact.get("postal_address") or {}, contact.get("visitor_address") or {}
+    return {
+        **{f"postal_{part}": postal.get(part, "") for part in ADDRESS_PARTS},
+        **{f"visitor_{part}": visitor.get(part, "") for part in ADDRESS_PARTS},
+        **{name: contact.get(name) or "" for name in ("phone", "email", "opening_hours")},
+    }
+
+
+def form_field(field: str | None) -> str:
+    """The form's field of a refusal's ``details.field`` (``postal_address.postcode`` → ``postal_postcode``)."""
+    name = str(field or "postal_street").replace("postal_address.", "postal_").replace("visitor_address.", "visitor_")
+    if name == "institution_id":
+        return "jobcenter"
+    return name if name in CONTACT_FIELDS else "postal_street"
+
+
 # -- barrier reports (admins) ----------------------------------------------------------------------
 
 
@@ -505,6 +575,7 @@ PAGES: tuple[Page, ...] = (
     Page(("POST",), CODES + "/<code_id>/widerrufen", revoke_activation_code),
     Page(("GET", "POST"), TEAM, team),
     Page(("POST",), TEAM + "/<account_id>/sperren", disable_account),
+    Page(("GET", "POST"), CONTACT, jobcenter_contact),
     Page(("GET",), "/verwaltung/barrieren", barrier_reports),
     Page(("GET",), "/verwaltung/hinweise", admin_alerts),
     Page(("GET",), "/static/" + STAFF_SCRIPT, script),

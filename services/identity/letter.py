@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from fpdf import FPDF
 
 from shared.text import has_hidden_characters
 
 SENDER_MAX_LENGTH = 120
+ADDRESS_MAX_LINES = 4
 
 
 def is_plain_name(text: str) -> bool:
@@ -16,13 +19,38 @@ def is_plain_name(text: str) -> bool:
     return 0 < len(text.strip()) <= SENDER_MAX_LENGTH and not has_hidden_characters(text)
 
 
-def activation_letter(
-    code: str, customer_number: str, institution_id: str, expires_at: str, portal_url: str, sender: str | None = None
-) -> bytes:
-    """An A4 PDF with the code, how to use it and until when it is valid; no name, no address.
+TYPOGRAPHIC = str.maketrans({"„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'", "–": "-", "—": "-"})
 
-    ``sender`` is the Jobcenter's name as the register gives it (``Jobcenter Berlin Treptow-Köpenick``);
-    without it the letter names the Jobcenter by its id.
+
+def drawable(text: str) -> str:
+    """Text Helvetica can draw (Latin-1): typographic quotes and dashes made plain, anything else ``?``."""
+    return text.translate(TYPOGRAPHIC).encode("latin-1", "replace").decode("latin-1")
+
+
+def plain_lines(lines: Any) -> tuple[str, ...]:
+    """An address given as lines, when each is plain text (``is_plain_name``) and there are at most
+    ``ADDRESS_MAX_LINES``; else none, so that the letter shows the name alone."""
+    if not isinstance(lines, list | tuple) or len(lines) > ADDRESS_MAX_LINES:
+        return ()
+    if not all(isinstance(line, str) and is_plain_name(line) for line in lines):
+        return ()
+    return tuple(line.strip() for line in lines)
+
+
+def activation_letter(
+    code: str,
+    customer_number: str,
+    institution_id: str,
+    expires_at: str,
+    portal_url: str,
+    sender: str | None = None,
+    sender_address: Sequence[str] = (),
+) -> bytes:
+    """An A4 PDF with the code, how to use it and until when it is valid; not the customer's name or address.
+
+    ``sender`` is the Jobcenter's name as the register gives it (``Jobcenter Berlin Treptow-Köpenick``), and
+    ``sender_address`` the lines of its postal address below it; without a name the letter names the Jobcenter
+    by its id.
     """
     valid_until = datetime.fromisoformat(expires_at).strftime("%d.%m.%Y")
     pdf = FPDF(format="A4")
@@ -31,8 +59,10 @@ def activation_letter(
     pdf.add_page()
     pdf.set_margins(25, 25, 20)
     pdf.set_font("Helvetica", size=10)
-    pdf.cell(0, 6, sender or f"Jobcenter {institution_id}", new_x="LMARGIN", new_y="NEXT", align="L")
-    pdf.ln(30)
+    pdf.cell(0, 6, drawable(sender or f"Jobcenter {institution_id}"), new_x="LMARGIN", new_y="NEXT", align="L")
+    for line in sender_address:
+        pdf.cell(0, 5, drawable(line), new_x="LMARGIN", new_y="NEXT", align="L")
+    pdf.ln(30 - 5 * len(sender_address))
     pdf.set_font("Helvetica", style="B", size=14)
     pdf.cell(0, 8, "Ihr Freischaltcode für das Jobcenter-Portal", new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.ln(4)

@@ -410,13 +410,20 @@ class IdentityService(PortalService):
 
     @rpc
     def issue_activation_code(
-        self, access_token: str, customer_number: str, institution_id: str, institution_name: str | None = None
+        self,
+        access_token: str,
+        customer_number: str,
+        institution_id: str,
+        institution_name: str | None = None,
+        institution_address: list[str] | None = None,
     ) -> dict[str, Any]:
         """A new activation code and its letter (PDF, base64) for a customer of ``institution_id``.
 
         ``institution_name`` is the Jobcenter's name for the letter's head, as the caller found it in routing's
-        register (public data; plain text of up to 120 characters, else the letter names the id). Caseworkers
-        and team leads only for their own Jobcenter, admins for any; raises Forbidden.
+        register (public data; plain text of up to 120 characters, else the letter names the id);
+        ``institution_address`` its postal address as lines (``["Musterstraße 1", "12345 Musterstadt"]``, as
+        the Jobcenter set it in routing; left out unless every line is such plain text, at most 4).
+        Caseworkers and team leads only for their own Jobcenter, admins for any; raises Forbidden.
         """
         claims = self._caller(access_token)
         authorize(claims, (CASEWORKER, TEAM_LEAD, ADMIN), institution_id)
@@ -429,7 +436,7 @@ class IdentityService(PortalService):
         sender = str(institution_name) if plain else None
         pdf = letter.activation_letter(
             issued["code"], issued["customer_number"], institution_id, issued["expires_at"], self.settings.public_url,
-            sender,
+            sender, letter.plain_lines(institution_address) if sender else (),
         )  # fmt: skip
         log.info("activation_code_issued", extra={"institution_id": institution_id, "account_id": claims.account_id})
         return {**issued, "letter_pdf": base64.b64encode(pdf).decode()}

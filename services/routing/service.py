@@ -9,6 +9,7 @@ from typing import Any
 from nameko.rpc import RpcProxy, rpc
 
 from services.routing.application import Assignments
+from services.routing.contacts import ContactStore, JobcenterContacts, checked_contact
 from services.routing.index import RoutingIndex
 from services.routing.register import Form
 from services.routing.resolver import (
@@ -36,6 +37,7 @@ class RoutingService(PortalService):
     name = "routing"
 
     assignments: Assignments = EventSourcedApplication(Assignments)
+    contacts: JobcenterContacts = ContactStore()
     index: Resolver = RoutingIndex()
     submissions: Any = RpcProxy("submissions")
     tokens: TokenVerifier = AccessTokens()
@@ -67,13 +69,37 @@ class RoutingService(PortalService):
 
     @rpc
     def get_jobcenter(self, jobcenter_id: str, on_date: str | None = None) -> dict[str, Any]:
-        """A Jobcenter as it stands on ``on_date``, with its areas. Raises NotFound ``JOBCENTER_NOT_FOUND``."""
+        """A Jobcenter as it stands on ``on_date``, with its areas and ``contact`` (None while its team lead or
+        an admin has not set it). Raises NotFound ``JOBCENTER_NOT_FOUND``."""
         view = self.index.register.at(parse_on_date(on_date))
         jobcenter = view.jobcenters.get(jobcenter_id)
         if jobcenter is None:
             raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
         areas = [{"kind": area.kind.value, "key": area.key, "name": area.name} for area in view.areas_of[jobcenter_id]]
-        return {**jobcenter.as_dict(), "areas": areas, "register_version": view.version}
+        contact = self.contacts.get(jobcenter_id)
+        return {**jobcenter.as_dict(), "areas": areas, "register_version": view.version, "contact": contact}
+
+    @rpc
+    def set_jobcenter_contact(self, jobcenter_id: str, contact: dict[str, Any], token: str) -> dict[str, Any]:
+        """Set how citizens reach a Jobcenter that uses the portal (contacts.py), recorded with who and when;
+        returns the stored ``contact``.
+
+        The caller's token is verified here: an admin, or a team lead of that Jobcenter. Raises
+        Unauthenticated, Forbidden ``ROLE_NOT_ALLOWED`` / ``INSTITUTION_NOT_ALLOWED``, NotFound
+        ``JOBCENTER_NOT_FOUND``, Conflict ``JOBCENTER_NOT_SERVED``, InvalidInput naming the field
+        (``CONTACT_INVALID``, ``FIELD_REQUIRED``, ``POSTCODE_INVALID``, ``PHONE_INVALID``, ``EMAIL_INVALID``,
+        ``TEXT_TOO_LONG``, ``HIDDEN_CHARACTERS``).
+        """
+        caller = self.tokens.verify(token)
+        authorize(caller, (TEAM_LEAD, ADMIN), str(jobcenter_id))
+        jobcenter = self.index.register.at(today_in_germany()).jobcenters.get(jobcenter_id)
+        if jobcenter is None:
+            raise NotFound("JOBCENTER_NOT_FOUND", "Dieses Jobcenter gibt es zu diesem Datum nicht.")
+        if jobcenter.form is not Form.GE:
+            raise Conflict("JOBCENTER_NOT_SERVED", "Dieses Jobcenter nutzt das Portal nicht.")
+        stored = self.contacts.set(jobcenter_id, checked_contact(contact), caller.account_id)
+        log.info("jobcenter_contact_set", extra={"institution_id": jobcenter_id, "account_id": caller.account_id})
+        return stored
 
     @rpc
     def list_jobcenters(self, on_date: str | None = None) -> list[dict[str, Any]]:

@@ -3,9 +3,10 @@
 The claims (receipt number, time, kind, form version, content hash, Jobcenter) are signed as a
 compact JWS with the service's Ed25519 key (``alg: EdDSA``, ``kid`` = key thumbprint); the public
 key is published as a JWKS, so anyone can verify a receipt later without asking us. The PDF reads as
-a letter: the same claims, the responsible Jobcenter (or that the case is being forwarded), what was
-submitted, the Nachweise with their SHA-256, how to verify it, and the JWS itself. Only the JWS is signed:
-the PDF is drawn anew at every download, so the Jobcenter's name appears once the case is assigned.
+a letter: headed with the responsible Jobcenter's name and postal address (or saying that the case is
+being forwarded), the same claims, what was submitted, the Nachweise with their SHA-256, how to verify
+it, and the JWS itself. Only the JWS is signed: the PDF is drawn anew at every download, so the
+Jobcenter's name appears once the case is assigned, and its address once the Jobcenter has set it.
 """
 
 from __future__ import annotations
@@ -126,11 +127,23 @@ class Letter:
 
     ``jobcenter``: the assigned Jobcenter's name as the register gives it, None while routing's
     assignment is not recorded yet. ``keys_url``: where the public keys are published.
+    ``jobcenter_address``: the lines of its postal address for the letterhead, as the Jobcenter set them in
+    routing (``postal_address_lines``); none while it has not.
     """
 
     jobcenter: str | None = None
     documents: tuple[SubmittedDocument, ...] = ()
     keys_url: str = KEYS_PATH
+    jobcenter_address: tuple[str, ...] = ()
+
+
+def postal_address_lines(contact: dict[str, Any] | None) -> tuple[str, ...]:
+    """A Jobcenter's postal address from routing's ``contact`` as a letterhead prints it:
+    ``("Musterstraße 1", "12345 Musterstadt")``; none when it has not set one."""
+    postal = (contact or {}).get("postal_address")
+    if not postal:
+        return ()
+    return str(postal["street"]), f"{postal['postcode']} {postal['city']}"
 
 
 def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], token: str, letter: Letter) -> bytes:
@@ -152,6 +165,11 @@ def receipt_pdf(claims: dict[str, Any], form: Form, content: dict[str, Any], tok
         paragraph(text, size=13, height=8)
 
     paragraph("Jobcenter-Portal · Eingangsbestätigung", size=9, height=5)
+    if letter.jobcenter:  # the letterhead: who has the case, and where to write
+        pdf.ln(2)
+        paragraph(letter.jobcenter, size=11, height=5.5)
+        for line in letter.jobcenter_address:
+            paragraph(line, size=10, height=5)
     pdf.ln(4)
     paragraph("Eingangsbestätigung", size=16, height=10)
     submitted = _berlin_time(claims["submitted_at"])

@@ -324,10 +324,12 @@ class SubmissionsService(PortalService):
         attachments = self.cases.submitted_attachments(case_id)
         try:
             with eventlet.Timeout(RECEIPT_LOOKUP_SECONDS, TimeoutError):
+                jobcenter, address = self._letterhead(case["jobcenter_id"], case["submitted_at"])
                 letter = receipt.Letter(
-                    jobcenter=self._jobcenter_name(case["jobcenter_id"], case["submitted_at"]),
+                    jobcenter=jobcenter,
                     documents=self._submitted_documents(token, case_id, form.labels, attachments),
                     keys_url=self.signer.keys_url,
+                    jobcenter_address=address,
                 )
         except (TimeoutError, Unavailable):
             log.warning("receipt_letter_unavailable", extra={"case_id": case_id})
@@ -339,17 +341,19 @@ class SubmissionsService(PortalService):
         document = receipt.receipt_pdf(claims, form, content, signed, letter)
         return {"receipt_number": case["receipt_number"], "jws": signed, "pdf": base64.b64encode(document).decode()}
 
-    def _jobcenter_name(self, jobcenter_id: str | None, submitted_at: str) -> str | None:
-        """The assigned Jobcenter's name from routing's register (today's, else the one of the submission day)."""
+    def _letterhead(self, jobcenter_id: str | None, submitted_at: str) -> tuple[str | None, tuple[str, ...]]:
+        """The assigned Jobcenter's name from routing's register (today's, else the one of the submission day)
+        and the lines of the postal address it set there (none while it has not)."""
         if not jobcenter_id:
-            return None  # routing's assignment is not recorded yet: the receipt says it is being forwarded
+            return None, ()  # routing's assignment is not recorded yet: the receipt says it is being forwarded
         for on_date in (None, submitted_at[:10]):
             try:
                 found = self.routing.get_jobcenter(jobcenter_id, on_date)
             except NotFound:
                 continue
-            return str(found.get("display_name") or found["name"])
-        return jobcenter_id
+            name = str(found.get("display_name") or found["name"])
+            return name, receipt.postal_address_lines(found.get("contact"))
+        return jobcenter_id, ()
 
     def _submitted_documents(
         self, token: str, case_id: str, labels: dict[str, str], attachments: dict[str, str]

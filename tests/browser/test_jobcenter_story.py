@@ -1,16 +1,18 @@
-"""The Jobcenter's own work in Chromium: staff accounts, Freischaltcodes, barrier reports.
+"""The Jobcenter's own work in Chromium: staff accounts, the Jobcenter's address, Freischaltcodes, barrier reports.
 
-An admin invites a new caseworker of Treptow-Köpenick, who sets a password by the mailed link, sets up
-the second factor at the first login and reaches the inbox. The caseworker issues a Freischaltcode
-and downloads its letter; a new citizen registers with it, and the caseworker sees the code used;
-another code is revoked and can no longer be used. The admin reads a reported barrier. axe-core
-checks every new page.
+An admin invites a new caseworker of Treptow-Köpenick and sets the Jobcenter's postal address ("Angaben
+des Jobcenters", a wrong postcode first). The caseworker sets a password by the mailed link, sets up the
+second factor at the first login and reaches the inbox, issues a Freischaltcode and downloads its letter,
+headed with the Jobcenter's name and address; a new citizen registers with it, and the caseworker sees
+the code used; another code is revoked and can no longer be used. The admin reads a reported barrier.
+axe-core checks every new page.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import subprocess
 
 import pyotp
 from playwright.sync_api import Browser, Page, expect
@@ -64,6 +66,24 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
         assert_accessible(admin)
         screenshots.take(admin, "admin: caseworker invited")
 
+        admin.get_by_role("link", name="Angaben des Jobcenters").click()
+        admin.get_by_label("Jobcenter (Kennung)").fill("jc-0394")
+        admin.get_by_role("button", name="Anzeigen").click()
+        postal = admin.get_by_role("group", name="Postanschrift (Pflicht)")
+        postal.get_by_label("Straße und Hausnummer").fill("Groß-Berliner Damm 73")
+        postal.get_by_label("Postleitzahl").fill("1248")
+        postal.get_by_label("Ort").fill("Berlin")
+        admin.get_by_label("Öffnungszeiten (freiwillig)").fill("Montag bis Freitag 8 bis 12 Uhr")
+        admin.get_by_role("button", name="Angaben speichern").click()
+        expect(admin.locator(".error-summary")).to_contain_text("Die Postleitzahl hat 5 Ziffern.")
+        assert_accessible(admin)
+        screenshots.take(admin, "admin: the Jobcenter's address with a wrong postcode")
+        postal.get_by_label("Postleitzahl").fill("12487")
+        admin.get_by_role("button", name="Angaben speichern").click()
+        expect(admin.get_by_role("status")).to_contain_text("Die Angaben sind gespeichert.")
+        assert_accessible(admin)
+        screenshots.take(admin, "admin: the Jobcenter's address saved")
+
         desk = staff_context.new_page()
         desk.goto(link_mailed_to(portal, newcomer))
         desk.get_by_label("Neues Passwort", exact=True).fill(PASSWORD)
@@ -95,7 +115,12 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
         assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", code), code
         with desk.expect_download() as download:
             desk.get_by_role("link", name="Brief als PDF herunterladen").click()
-        assert download.value.path().read_bytes().startswith(b"%PDF-")
+        letter = download.value.path().read_bytes()
+        assert letter.startswith(b"%PDF-")
+        heading = subprocess.run(["pdftotext", "-l", "1", "-", "-"], input=letter, capture_output=True,
+                                 check=True).stdout.decode().splitlines()[:3]  # fmt: skip
+        assert heading == ["Jobcenter Berlin Treptow-Köpenick", "Groß-Berliner Damm 73", "12487 Berlin"], heading
+        screenshots.take_pdf(letter, "the Freischaltcode letter, headed with the Jobcenter's address")
         expect(code_row(desk, number)).to_contain_text("Offen")
         assert_accessible(desk)
         screenshots.take(desk, "activation code issued")
@@ -147,7 +172,9 @@ def test_a_new_caseworker_issues_a_code_a_citizen_registers_with_it_and_the_admi
 
         too_wide = {}  # WCAG 1.4.10: the new pages reflow on a 320 px wide screen
         team = "/verwaltung/mitarbeitende?jobcenter=jc-0394"
-        for page, path in [(desk, "/sachbearbeitung/freischaltcodes"), (admin, team), (admin, "/verwaltung/barrieren")]:
+        pages = [(desk, "/sachbearbeitung/freischaltcodes"), (admin, team), (admin, "/verwaltung/barrieren"),
+                 (admin, "/verwaltung/jobcenter?jobcenter=jc-0394")]  # fmt: skip
+        for page, path in pages:
             page.set_viewport_size({"width": 320, "height": 640})
             page.goto(path)
             width = page.evaluate("document.documentElement.scrollWidth")

@@ -124,6 +124,9 @@ EXPECTED: dict[str, Row] = {
     "POST /staff/accounts/{account_id}/disable": Row(403,       403, 403, 403,        403,      404),
     "GET /staff/alerts":                         Row(401,       403, 403, 200,        200,      200),
     "GET /staff/accessibility-feedback":         Row(401,       403, 403, 403,        403,      200),
+    # the Jobcenter's contact details: its team lead's or an admin's (who must name the Jobcenter: 400 without)
+    "GET /staff/jobcenter-contact":              Row(401,       403, 403, 403,        403,      400),
+    "PUT /staff/jobcenter-contact":              Row(401,       403, 403, 403,        403,      400),
 }
 # fmt: on
 
@@ -150,6 +153,9 @@ SENT: dict[str, dict[str, Any]] = {
     "POST /me/deletion": {"json": {"password": "falsch-falsch-falsch"}},
     "POST /staff/activation-codes": {"json": {"customer_number": "123D456789"}},
     "POST /staff/accounts": {"json": {"email": "neu.kollegin@jobcenter.example", "role": "caseworker"}},
+    "PUT /staff/jobcenter-contact": {
+        "json": {"postal_address": {"street": "Groß-Berliner Damm 73", "postcode": "12487", "city": "Berlin"}}
+    },
     "POST /staff/cases/{case_id}/bescheid-notice-denied": {"json": {"message_id": "no-such-message"}},
     "POST /staff/cases/{case_id}/document-requests": {
         "json": {"items": ["lohnabrechnung_erste"], "due_date": "2026-12-31"}

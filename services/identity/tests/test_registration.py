@@ -175,6 +175,23 @@ def test_the_letter_is_headed_with_the_jobcenters_name_given_else_its_id(identit
     assert heads == ["Jobcenter Dahme-Spreewald", "Jobcenter jc-0042", "Jobcenter jc-0042"]
 
 
+def test_the_letter_gives_the_jobcenters_postal_address_below_its_name_when_it_is_plain_text(
+    identity, rpc, admin_token
+):
+    heads = []
+    for address in (["Am Markt 1–3", "15711 Königs Wusterhausen"], ["Am Markt 1", "15711\x00 Ort"], ["x"] * 5):
+        with rpc() as cluster:
+            issued = cluster.identity.issue_activation_code(
+                admin_token, random_customer_number(), "jc-0042", "Jobcenter Dahme-Spreewald", address
+            )
+        text = subprocess.run(["pdftotext", "-", "-"], input=base64.b64decode(issued["letter_pdf"]),
+                              capture_output=True, check=True).stdout.decode()  # fmt: skip
+        heads.append([line for line in text.splitlines() if line][:3])
+    assert heads[0] == ["Jobcenter Dahme-Spreewald", "Am Markt 1-3", "15711 Königs Wusterhausen"]
+    # A line with a control character, or too many lines: the name alone, then the letter's title.
+    assert heads[1][1] == heads[2][1] == "Ihr Freischaltcode für das Jobcenter-Portal"
+
+
 def test_a_citizen_cannot_issue_activation_codes(identity, rpc, person):
     citizen = person("citizen", totp=False)
     with rpc() as cluster:

@@ -11,12 +11,13 @@ import eventlet
 import pytest
 from nameko.containers import ServiceContainer
 from nameko.rpc import rpc as rpc_entrypoint
+from sqlalchemy import text
 
 from services.routing.application import Assignments
 from services.routing.domainmodel import assignment_id
 from shared.config import load_config
 from shared.envelope import IntegrationEvent
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shared.messaging import EventPublisher, integration_event_handler
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.servers import principal_environ
@@ -319,3 +320,75 @@ def test_an_erased_case_s_assignment_is_gone_and_another_case_s_stays(routing, r
         assert application.recorder.select_events(assignment_id(erased)), "ids and versions stay, unreadable"
     finally:
         application.close()
+
+
+HAMBURG_CONTACT = {
+    "postal_address": {"street": "  Kurt-Schumacher-Allee 16 ", "postcode": "20097", "city": "Hamburg"},
+    "visitor_address": {"street": "", "postcode": "", "city": ""},
+    "phone": "040 2485-0", "email": "post@jobcenter.example", "opening_hours": "Mo–Fr 8–12 Uhr\nDo 14–18 Uhr",
+}  # fmt: skip
+
+
+def test_a_jobcenter_s_contact_set_by_an_admin_is_shown_with_the_jobcenter_and_records_who(routing, rpc):
+    admin = TEST_ISSUER.token_for("admin-contact", "admin")
+    with rpc() as cluster:
+        before = cluster.routing.get_jobcenter("jc-0001")
+        stored = cluster.routing.set_jobcenter_contact("jc-0083", HAMBURG_CONTACT, admin)
+        shown = cluster.routing.get_jobcenter("jc-0083")
+    assert before["contact"] is None  # nobody has set it
+    assert shown["contact"] == stored
+    assert stored["postal_address"] == {"street": "Kurt-Schumacher-Allee 16", "postcode": "20097", "city": "Hamburg"}
+    assert stored["visitor_address"] is None  # left blank
+    assert (stored["phone"], stored["opening_hours"]) == ("040 2485-0", "Mo–Fr 8–12 Uhr\nDo 14–18 Uhr")
+    engine = make_engine(routing.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        who = connection.execute(text("SELECT updated_by, updated_at FROM routing_jobcenter_contacts "
+                                      "WHERE jobcenter_id = 'jc-0083'")).one()  # fmt: skip
+    engine.dispose()
+    assert who[0] == "admin-contact" and who[1] is not None and "updated_by" not in stored
+
+
+def test_a_team_lead_sets_the_contact_of_the_own_jobcenter_and_changes_it(routing, rpc):
+    lead = TEST_ISSUER.token_for("lead-contact", "team_lead", "jc-0394")
+    visitors = {"street": "Alt-Köpenick 21", "postcode": "12555", "city": "Berlin"}
+    with rpc() as cluster:
+        cluster.routing.set_jobcenter_contact("jc-0394", HAMBURG_CONTACT, lead)
+        changed = cluster.routing.set_jobcenter_contact(
+            "jc-0394", {"postal_address": {"street": "Postfach 1", "postcode": "12430", "city": "Berlin"},
+                        "visitor_address": visitors}, lead)  # fmt: skip
+        shown = cluster.routing.get_jobcenter("jc-0394")["contact"]
+    assert shown == changed and shown["visitor_address"] == visitors
+    assert (shown["postal_address"]["postcode"], shown["phone"], shown["email"]) == ("12430", None, None)
+
+
+@pytest.mark.parametrize(
+    ("caller", "code"),
+    [
+        (("lead-other", "team_lead", "jc-0001"), "INSTITUTION_NOT_ALLOWED"),  # another Jobcenter's team lead
+        (("worker-own", "caseworker", "jc-0394"), "ROLE_NOT_ALLOWED"),
+        (("citizen-1", "citizen", None), "ROLE_NOT_ALLOWED"),
+    ],
+)
+def test_only_an_admin_or_the_jobcenter_s_team_lead_sets_its_contact(routing, rpc, caller, code):
+    with rpc() as cluster:
+        with pytest.raises(Forbidden) as refused:
+            cluster.routing.set_jobcenter_contact("jc-0394", HAMBURG_CONTACT, TEST_ISSUER.token_for(*caller))
+    assert refused.value.code == code
+
+
+def test_a_contact_is_set_only_for_a_jobcenter_of_the_portal_and_only_when_valid(routing, rpc):
+    admin = TEST_ISSUER.token_for("admin-contact", "admin")
+    with rpc() as cluster:
+        main_kinzig = cluster.routing.resolve_residence({"kreis": "06435"}, None)["jobcenter"]["jobcenter_id"]
+        with pytest.raises(Conflict) as zkt:
+            cluster.routing.set_jobcenter_contact(main_kinzig, HAMBURG_CONTACT, admin)
+        with pytest.raises(NotFound) as unknown:
+            cluster.routing.set_jobcenter_contact("jc-9999", HAMBURG_CONTACT, admin)
+        with pytest.raises(InvalidInput) as invalid:
+            cluster.routing.set_jobcenter_contact(
+                "jc-0083", {**HAMBURG_CONTACT, "postal_address": {"street": "A 1", "postcode": "2009", "city": "X"}},
+                admin)  # fmt: skip
+        with pytest.raises(Unauthenticated):
+            cluster.routing.set_jobcenter_contact("jc-0083", HAMBURG_CONTACT, "not-a-token")
+    assert (zkt.value.code, unknown.value.code) == ("JOBCENTER_NOT_SERVED", "JOBCENTER_NOT_FOUND")
+    assert (invalid.value.code, invalid.value.details["field"]) == ("POSTCODE_INVALID", "postal_address.postcode")

@@ -115,3 +115,34 @@ def test_before_the_assignment_the_receipt_says_the_case_is_being_forwarded(case
     assert "Zuständiges Jobcenter: wird weitergeleitet" in text
     assert "Ihre Angaben werden an das zuständige Jobcenter weitergeleitet." in text
     assert "Mit diesem Antrag haben Sie keine Nachweise hochgeladen." in text
+
+
+def letterhead(text: str) -> list[str]:
+    """The receipt's first lines up to its title, blank lines left out."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[: lines.index("Eingangsbestätigung")]
+
+
+def test_the_letterhead_gives_the_jobcenter_s_name_and_postal_address(cases, signer):
+    case_id = submitted(cases)
+    jws = cases.issue_receipt(case_id, signer.sign)
+    form, content = cases.submitted_form_and_content(case_id)
+    claims = receipt.receipt_claims(cases.get_case(case_id))
+    contact = {"postal_address": {"street": "Groß-Berliner Damm 73", "postcode": "12487", "city": "Berlin"},
+               "visitor_address": None, "phone": None, "email": None, "opening_hours": None}  # fmt: skip
+    address = receipt.postal_address_lines(contact)
+    with_address = receipt.Letter("Jobcenter Berlin Treptow-Köpenick", jobcenter_address=address)
+    name_alone = receipt.Letter(
+        "Jobcenter Berlin Treptow-Köpenick", jobcenter_address=receipt.postal_address_lines(None)
+    )
+    assert letterhead(pdf_text(receipt.receipt_pdf(claims, form, content, jws, with_address))) == [
+        "Jobcenter-Portal · Eingangsbestätigung", "Jobcenter Berlin Treptow-Köpenick", "Groß-Berliner Damm 73",
+        "12487 Berlin",
+    ]  # fmt: skip
+    assert letterhead(pdf_text(receipt.receipt_pdf(claims, form, content, jws, name_alone))) == [
+        "Jobcenter-Portal · Eingangsbestätigung",
+        "Jobcenter Berlin Treptow-Köpenick",
+    ]
+    forwarded = pdf_text(receipt.receipt_pdf(claims, form, content, jws, receipt.Letter()))
+    assert letterhead(forwarded) == ["Jobcenter-Portal · Eingangsbestätigung"]
+    assert "Zuständiges Jobcenter: wird weitergeleitet" in forwarded
