@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("jobcenter_id"),
+        # A database adopted from a release before the histories got its tables from the metadata (as 0002).
+        if_not_exists=True,
     )
 
 
