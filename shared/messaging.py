@@ -285,6 +285,37 @@ def transient_rpc_messages() -> None:
     Responder.publisher_cls = ReplyPublisher
 
 
+# The longest a service waits for another service's answer (the gateway's own calls wait 5 s, a
+# document check 60 s). nameko's RpcProxy would wait for ever.
+SERVICE_RPC_TIMEOUT_SECONDS = 60.0
+
+
+def bounded_rpc_waits(seconds: float = SERVICE_RPC_TIMEOUT_SECONDS) -> None:
+    """Let a service's call of another service give up after ``seconds`` with ``TimeoutError``.
+
+    nameko 2.14's ``RpcProxy`` waits for the reply without a limit. A request or reply lost with a
+    broker restart (both are transient, see transient_rpc_messages) then holds its worker for ever:
+    an event handler never acks, and a timer, which waits for its worker before the next tick,
+    never fires again (notify sent no e-mail after the broker restarted while it asked identity for
+    an address). The request also expires in its queue after ``seconds``, so that it does not run
+    once its caller has given up. A caller with a shorter wait of its own keeps it.
+    """
+    from nameko.rpc import MethodProxy
+
+    if getattr(MethodProxy.__call__, "bounded", False):
+        return
+
+    def call(self: MethodProxy, *args: Any, **kwargs: Any) -> Any:
+        if self.publisher.expiration is None:
+            self.publisher.expiration = seconds
+        reply = self._call(*args, **kwargs)
+        with eventlet.Timeout(seconds, TimeoutError(f"no answer from {self.service_name}.{self.method_name}")):
+            return reply.result()
+
+    call.bounded = True  # type: ignore[attr-defined]
+    MethodProxy.__call__ = call
+
+
 Proxy = TypeVar("Proxy", bound=type)
 
 

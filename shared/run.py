@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     from nameko.cli.run import run
 
     from shared.messaging import (
+        bounded_rpc_waits,
         identify_rpc_callers,
         look_up_exchanges_only,
         survive_broker_restarts,
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     look_up_exchanges_only()
     survive_broker_restarts()
     transient_rpc_messages()
+    bounded_rpc_waits()
     identify_rpc_callers()  # after transient_rpc_messages: it builds on its request publisher
     run([service_class(service)], config)
 

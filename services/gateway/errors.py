@@ -42,9 +42,10 @@ class Refused(Exception):
 
 # What a broker, database or object-store outage raises (kombu's in the gateway; SQLAlchemy's,
 # psycopg's and eventsourcing's in a service, urllib3's under minio when S3 cannot be reached; they
-# reach the gateway as a RemoteError of that name): the caller may try again later, so the answer
-# is 503 SERVICE_UNAVAILABLE, not 500.
-OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError", "MaxRetryError"})
+# reach the gateway as a RemoteError of that name), and a service's call of another that got no
+# answer in time (shared.messaging.bounded_rpc_waits): the caller may try again later, so the
+# answer is 503 SERVICE_UNAVAILABLE, not 500.
+OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError", "MaxRetryError", "TimeoutError"})
 
 
 def dependency_down(exc: BaseException) -> bool:

@@ -41,6 +41,7 @@ def test_an_unexpected_remote_error_says_nothing_of_its_content():
         RemoteError("OperationalError", "connection refused"),
         RemoteError("InterfaceError", "closed"),
         RemoteError("MaxRetryError", "HTTPConnectionPool(host='127.0.0.1'): connection refused"),  # S3 down
+        RemoteError("TimeoutError", "no answer from routing.get_jobcenter, connection refused"),  # a lost call
     ],
 )
 def test_a_database_broker_or_storage_outage_is_service_unavailable_not_an_internal_error(error):
