@@ -25,7 +25,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.errors import Refused, response_for
-from services.gateway.exchange import GatewayState, RpcBackend
+from services.gateway.exchange import GatewayState, RpcBackend, load_json
 from shared.errors import InvalidInput, NotFound, Unauthenticated
 
 PREFIX = "/backoffice/v1"
@@ -66,7 +66,7 @@ class Call:
         if self.request.mimetype != "application/json":
             raise InvalidInput("BODY_INVALID", "Bitte senden Sie die Angaben als JSON (application/json).")
         try:
-            body = json.loads(self.body() or b"null")
+            body = load_json(self.body())
         except ValueError as problem:
             raise InvalidInput("BODY_INVALID", "Die Angaben sind kein gültiges JSON.") from problem
         if not isinstance(body, dict):

@@ -36,6 +36,16 @@ CSRF_FAILED = Forbidden(
 )
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON number")
+
+
+def load_json(data: bytes) -> Any:
+    """Standard JSON: Python's reader also takes NaN and Infinity, which no schema's minimum stops and no
+    database's JSON type stores."""
+    return json.loads(data or b"null", parse_constant=_refuse_constant)
+
+
 @dataclass
 class GatewayState:
     """What one gateway process keeps in memory: settings, cached access tokens, rate-limit counts."""
@@ -168,7 +178,7 @@ class Exchange:
         if not self.is_json():
             raise InvalidInput("BODY_INVALID", "Bitte senden Sie die Angaben als JSON (application/json).")
         try:
-            return json.loads(self.body_bytes() or b"null")
+            return load_json(self.body_bytes())
         except ValueError as problem:
             raise InvalidInput("BODY_INVALID", "Die Angaben sind kein gültiges JSON.") from problem
 

@@ -169,6 +169,9 @@ def german_date(value: str | date | None, language: str = i18n.DEFAULT_LANGUAGE)
 
 
 GROUPED_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+# A number as people write it: digits, German grouping and decimal comma, or a decimal point; not
+# what Python's float() also reads ("1e5", "inf", "nan", "1_000").
+WRITTEN_NUMBER = re.compile(r"-?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?|-?\d+\.\d+")
 
 
 def number_input(value: Any, field: dict[str, Any]) -> str:
@@ -571,11 +574,11 @@ def typed(field: dict[str, Any], raw: str) -> Any:
     if kind in {"number", "integer"}:
         # German first: a comma is the decimal mark and dots group thousands ("1.710,55", "1.710");
         # a lone dot before other than three digits is a decimal point ("1710.55", "12.5").
-        in_german = "," in raw or GROUPED_THOUSANDS.fullmatch(raw) is not None
-        try:
-            number = float(raw.replace(".", "").replace(",", ".") if in_german else raw)
-        except ValueError:
+        if not WRITTEN_NUMBER.fullmatch(raw.strip()):
             return raw
+        raw = raw.strip()
+        in_german = "," in raw or GROUPED_THOUSANDS.fullmatch(raw.lstrip("-")) is not None
+        number = float(raw.replace(".", "").replace(",", ".") if in_german else raw)
         return int(number) if kind == "integer" and number.is_integer() else number
     return raw
 

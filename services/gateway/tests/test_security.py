@@ -130,6 +130,16 @@ def test_a_malformed_body_is_answered_without_the_parsers_words(citizen, draft):
     assert "Expecting" not in answer.text
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_no_json_numbers(citizen, draft, constant):
+    # Python's reader takes them; a schema's minimum does not stop NaN, and no database stores it.
+    body = '{"arbeitgeber": "Muster GmbH", "beginn": "2026-12-01", "wochenstunden": 30, "brutto_monatlich": %s}'
+    answer = citizen.request("PUT", f"{API}/cases/{draft}/sections/arbeitsaufnahme", data=(body % constant).encode(),
+                             headers={"Content-Type": "application/json"})  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "BODY_INVALID"
+
+
 def test_an_unknown_api_route_is_a_json_404(portal):
     answer = Browser(portal).request("GET", f"{API}/nowhere")
     assert answer.status_code == 404

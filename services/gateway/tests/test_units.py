@@ -139,6 +139,13 @@ def test_numbers_are_read_the_german_way_first(raw, number):
     assert typed({"type": "number"}, "zwölf") == "zwölf"  # the service names the field
 
 
+@pytest.mark.parametrize("raw", ["1e5", "inf", "nan", "-Infinity", "1_000", "1.2.3", "1,2,3", "0x10", "1.710,5.5", ""])
+def test_what_only_python_reads_as_a_number_is_left_as_text_for_the_service_to_name(raw):
+    from services.gateway.pages import typed
+
+    assert typed({"type": "number", "format": "euro"}, raw) == raw
+
+
 @pytest.mark.parametrize(
     ("value", "field", "shown"),
     [(1710.55, {"type": "number", "format": "euro"}, "1710,55"), (2400.0, {"type": "number", "format": "euro"},
