@@ -23,6 +23,12 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
+if not BROWSER_RUN:
+    from shared.messaging import quick_consumer_stops  # noqa: E402
+
+    # Services started in this process stop as quickly as those of shared.run (seconds per test).
+    quick_consumer_stops()
+
 pytest_plugins = ["shared.testing.fixtures", "shared.testing.services", "shared.testing.tokens"]
 
 

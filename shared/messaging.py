@@ -316,6 +316,31 @@ def bounded_rpc_waits(seconds: float = SERVICE_RPC_TIMEOUT_SECONDS) -> None:
     MethodProxy.__call__ = call
 
 
+# How often a service's consumer loop looks up from the broker to see whether it should stop.
+CONSUMER_STOP_CHECK_SECONDS = 0.1
+
+
+def quick_consumer_stops(interval: float = CONSUMER_STOP_CHECK_SECONDS) -> None:
+    """Let a service stop within a fraction of a second instead of two to three seconds.
+
+    nameko's QueueConsumer waits for messages for kombu's ``safety_interval`` of one second between
+    looks at what it was asked to do, and stopping a service asks it several things one after the
+    other (each entrypoint's consumer cancelled, then the loop ended). A shorter wait lets a rolling
+    update, ``make run``'s Ctrl-C and every test's services stop at once; the loop costs nothing more
+    than ten wake-ups a second.
+    """
+    from kombu.mixins import ConsumerMixin
+    from nameko.messaging import QueueConsumer
+
+    consume = ConsumerMixin.consume
+
+    def quick(self: Any, limit: int | None = None, timeout: float | None = None, safety_interval: float = interval,
+              **kwargs: Any) -> Any:  # fmt: skip
+        return consume(self, limit, timeout, safety_interval, **kwargs)
+
+    QueueConsumer.consume = quick
+
+
 Proxy = TypeVar("Proxy", bound=type)
 
 

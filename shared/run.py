@@ -44,11 +44,13 @@ def main(argv: list[str] | None = None) -> None:
         bounded_rpc_waits,
         identify_rpc_callers,
         look_up_exchanges_only,
+        quick_consumer_stops,
         survive_broker_restarts,
         transient_rpc_messages,
     )
 
     look_up_exchanges_only()
+    quick_consumer_stops()
     survive_broker_restarts()
     transient_rpc_messages()
     bounded_rpc_waits()
