@@ -35,18 +35,31 @@ run: $(STAMP)
 machine: $(STAMP)
 	@$(PY) -m shared.testing.machine
 
-# The three parts of `make test`; each runs even when one before it failed (tests/test_makefile.py
-# replaces them to check that), so one red run shows every failure at once.
+# The parts of `make test`; each runs even when another failed (tests/test_makefile.py replaces them to
+# check that), so one red run shows every failure at once. The system tests (whole systems started as
+# processes, mostly waiting on them) run beside the service tests and then the browser tests, which have
+# a pytest process of their own (Playwright cannot run under eventlet): two cores kept busy instead of
+# one. The side's output is printed when both sides are done; Ctrl-C stops both.
 TEST_LINT ?= $(MAKE) --no-print-directory lint
-TEST_MAIN ?= $(PY) -m pytest
+TEST_SYSTEM ?= $(PY) -m pytest tests --ignore=tests/upgrade
+TEST_SERVICES ?= $(PY) -m pytest shared services tests/upgrade
 TEST_BROWSER ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
 
-## make test: ruff, mypy and every test against real servers, then the browser tests (their own process)
+## make test: ruff, mypy and every test against real servers; the browser tests in their own process
 test: $(STAMP) machine tools
 	@failed=""; \
 	$(TEST_LINT) || failed="$$failed lint"; \
-	$(TEST_MAIN) || failed="$$failed main-tests"; \
-	$(TEST_BROWSER) || failed="$$failed browser-tests"; \
+	side=$$(mktemp -d); \
+	trap 'trap - INT TERM; kill -TERM 0' INT TERM; \
+	{ $(TEST_SERVICES) > $$side/services.log 2>&1; echo $$? > $$side/services.rc; \
+	  $(TEST_BROWSER) > $$side/browser.log 2>&1; echo $$? > $$side/browser.rc; } & \
+	$(TEST_SYSTEM) || failed="$$failed system-tests"; \
+	wait; \
+	echo "--- service tests (run beside the system tests)"; cat $$side/services.log; \
+	test "$$(cat $$side/services.rc)" = 0 || failed="$$failed service-tests"; \
+	echo "--- browser tests (run beside the system tests, after the service tests)"; cat $$side/browser.log; \
+	test "$$(cat $$side/browser.rc)" = 0 || failed="$$failed browser-tests"; \
+	rm -rf $$side; \
 	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
 
 ## make soak: hunt flaky tests: 5 full `make test` runs, then 10 runs of each timing-sensitive folder beside

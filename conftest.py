@@ -2,7 +2,8 @@
 
 Browser tests (``tests/browser``) run in a pytest process of their own with ``PORTAL_BROWSER_TESTS=1``:
 Playwright's synchronous API hangs under eventlet's monkey patching, and they need none of it, since
-they drive the whole system in separate processes. ``make test`` runs both processes.
+they drive the whole system in separate processes. ``make test`` runs them after the service tests,
+beside the system tests (Makefile).
 """
 
 import os
