@@ -51,8 +51,8 @@ test: $(STAMP) machine tools
 	$(TEST_LINT) || failed="$$failed lint"; \
 	side=$$(mktemp -d); \
 	trap 'trap - INT TERM; kill -TERM 0' INT TERM; \
-	{ $(TEST_SERVICES) > $$side/services.log 2>&1; echo $$? > $$side/services.rc; \
-	  $(TEST_BROWSER) > $$side/browser.log 2>&1; echo $$? > $$side/browser.rc; } & \
+	{ { $(TEST_SERVICES); } > $$side/services.log 2>&1; echo $$? > $$side/services.rc; \
+	  { $(TEST_BROWSER); } > $$side/browser.log 2>&1; echo $$? > $$side/browser.rc; } & \
 	$(TEST_SYSTEM) || failed="$$failed system-tests"; \
 	wait; \
 	echo "--- service tests (run beside the system tests)"; cat $$side/services.log; \

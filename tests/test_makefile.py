@@ -46,8 +46,13 @@ def test_a_failing_part_lets_the_others_run_and_fails_make_test(tmp_path, failin
 
 
 def test_when_every_test_part_fails_each_is_named_and_its_output_shown(tmp_path):
-    done = make_test(tmp_path, TEST_SYSTEM="echo system said && false", TEST_SERVICES="echo services said && false",
-                     TEST_BROWSER="echo browser said && false")  # fmt: skip
+    # The system side says its word late: a side's output that escaped its log would come first.
+    done = make_test(
+        tmp_path,
+        TEST_SYSTEM="sleep 0.5 && echo system said && false",
+        TEST_SERVICES="echo services said && false",
+        TEST_BROWSER="echo browser said && false",
+    )
     assert done.returncode != 0
     assert "make test failed: system-tests service-tests browser-tests" in done.stderr
     assert ["system said", "services said", "browser said"] == [
@@ -75,5 +80,5 @@ def test_the_parts_left_as_they_are_run_lint_pytest_and_the_browser_tests():
     recipe = done.stdout
     assert "make --no-print-directory lint ||" in recipe
     assert ".venv/bin/python -m pytest tests --ignore=tests/upgrade ||" in recipe
-    assert ".venv/bin/python -m pytest shared services tests/upgrade >" in recipe
-    assert "PORTAL_BROWSER_TESTS=1 .venv/bin/python -m pytest tests/browser >" in recipe
+    assert "{ .venv/bin/python -m pytest shared services tests/upgrade; } >" in recipe
+    assert "{ PORTAL_BROWSER_TESTS=1 .venv/bin/python -m pytest tests/browser; } >" in recipe
