@@ -41,8 +41,8 @@ machine: $(STAMP)
 # a pytest process of their own (Playwright cannot run under eventlet): two cores kept busy instead of
 # one. The side's output is printed when both sides are done; Ctrl-C stops both.
 TEST_LINT ?= $(MAKE) --no-print-directory lint
-TEST_SYSTEM ?= $(PY) -m pytest tests --ignore=tests/upgrade
-TEST_SERVICES ?= $(PY) -m pytest shared services tests/upgrade
+TEST_SYSTEM ?= $(PY) -m pytest tests
+TEST_SERVICES ?= $(PY) -m pytest shared services
 TEST_BROWSER ?= PORTAL_BROWSER_TESTS=1 $(PY) -m pytest tests/browser
 
 ## make test: ruff, mypy and every test against real servers; the browser tests in their own process

@@ -24,6 +24,14 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
+import signal  # noqa: E402
+
+# `make test` runs some tests in the background of a non-interactive shell, which starts them with SIGINT
+# ignored; every process a test starts would inherit that, and a test's Ctrl-C (SIGINT) to a system it
+# started (of this code or an older release's) would go unheard. A handler is reset to the default at exec.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 if not BROWSER_RUN:
     from shared.messaging import quick_consumer_stops  # noqa: E402
 

@@ -272,16 +272,21 @@ def say(text: str) -> None:
 
 @contextmanager
 def stop_signals() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt, so both stop the run the same way."""
+    """Turn SIGTERM and SIGINT into KeyboardInterrupt, so both stop the run the same way.
+
+    SIGINT explicitly: a process started in the background by a non-interactive shell (``make test``'s
+    side, a script's ``make run &``) inherits SIGINT ignored, and Python then leaves Ctrl-C ignored.
+    """
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def follow_logs(logs: Path) -> None:

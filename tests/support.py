@@ -59,8 +59,15 @@ class RunningSystem:
         return get_json(f"http://127.0.0.1:{self.port}{path}", headers)
 
     def interrupt(self) -> int:
+        """Ctrl-C, as at a terminal; if that does not stop it within a minute, SIGTERM and fail, so that no
+        system is left running (on a vhost its test deletes next, where it would retry for ever)."""
         self.process.send_signal(signal.SIGINT)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+            raise AssertionError(f"Ctrl-C did not stop the system within 60 s:\n{self.text()[-4000:]}") from None
 
 
 def processes_of(run_dir: Path) -> list[str]:

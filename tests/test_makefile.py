@@ -79,6 +79,6 @@ def test_the_parts_left_as_they_are_run_lint_pytest_and_the_browser_tests():
     assert done.returncode == 0, done.stderr + done.stdout
     recipe = done.stdout
     assert "make --no-print-directory lint ||" in recipe
-    assert ".venv/bin/python -m pytest tests --ignore=tests/upgrade ||" in recipe
-    assert "{ .venv/bin/python -m pytest shared services tests/upgrade; } >" in recipe
+    assert ".venv/bin/python -m pytest tests ||" in recipe
+    assert "{ .venv/bin/python -m pytest shared services; } >" in recipe
     assert "{ PORTAL_BROWSER_TESTS=1 .venv/bin/python -m pytest tests/browser; } >" in recipe

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from services.documents.tests import samples
 from services.gateway.tests.conftest import API, PASSWORD, Browser
 from services.identity.operations import current_totp
 
@@ -116,6 +117,25 @@ def test_too_many_logins_from_one_address_are_refused_with_429(portal):
         state.settings = configured
         state.limiter.hits.clear()
     assert statuses == [401, 401, 401, 429]
+
+
+def test_too_many_uploads_from_one_address_are_refused_with_429(portal, citizen, draft):
+    state = portal.gateway_state()
+    configured = state.settings
+    state.settings = dataclasses.replace(configured, upload_per_minute=2)
+    state.limiter.hits.clear()
+    try:
+        statuses = [
+            citizen.request(
+                "POST", f"{API}/cases/{draft}/documents", params={"nachweis": "arbeitsvertrag", "filename": "V.pdf"},
+                data=samples.pdf(), headers={"Content-Type": "application/octet-stream"},
+            ).status_code
+            for _ in range(3)
+        ]  # fmt: skip
+    finally:
+        state.settings = configured
+        state.limiter.hits.clear()
+    assert statuses == [201, 201, 429]
 
 
 def test_a_malformed_body_is_answered_without_the_parsers_words(citizen, draft):
