@@ -70,7 +70,12 @@ def context(chromium: Browser, portal: Portal) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
-    return context.new_page()
+    created = context.new_page()
+    # File choosers are intercepted from the start. Playwright turns the interception on when the first
+    # listener is added, without waiting for the browser to confirm it: a key pressed right after
+    # expect_file_chooser() could reach the field first and open no chooser to wait for (#23).
+    created.on("filechooser", lambda _chooser: None)
+    return created
 
 
 @pytest.fixture

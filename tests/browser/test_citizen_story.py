@@ -274,7 +274,8 @@ def choose_file_with_the_keyboard(page: Page, file: Any) -> None:
     One key, the chooser awaited with the page's own timeout (#23). The earlier version pressed Enter,
     gave it 5 s, then Space with 5 s more: Enter opens no chooser on this field (measured: none within
     20 s, in every run), so Space always did the work under a 5 s limit the other waits do not have, and
-    a loaded machine went past it.
+    a loaded machine went past it. The page fixture turns the interception of choosers on beforehand:
+    turned on here, it raced with the key (CI, once: no chooser within 20 s).
     """
     with page.expect_file_chooser() as chooser:
         page.keyboard.press("Space")
