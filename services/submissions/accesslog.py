@@ -87,10 +87,12 @@ class StaffAccessLog(DependencyProvider):
             query = query.where(staff_access.c.case_id == case_id)
         if institution_id:
             query = query.where(staff_access.c.institution_id == institution_id)
+        # In UTC, as the times are stored: SQLite keeps a time's digits without its offset, so a German
+        # midnight (+01:00) compared as given missed the first hour of the day.
         if since is not None:
-            query = query.where(staff_access.c.at >= since)
+            query = query.where(staff_access.c.at >= since.astimezone(UTC))
         if until is not None:
-            query = query.where(staff_access.c.at < until)
+            query = query.where(staff_access.c.at < until.astimezone(UTC))
         query = query.order_by(staff_access.c.at.desc(), staff_access.c.access_id)
         query = query.offset((max(1, page) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
         with Session(self.engine) as session:

@@ -588,8 +588,8 @@ def open_cases_of_owner(session: Session, owner_id: str, kind: str, statuses: Se
 def moves_reported_since(session: Session, since: datetime) -> list[str]:
     """The VÄM submitted since ``since`` that report a move (the categories table's ``umzug`` rows)."""
     query = select(case_categories.c.case_id).where(
-        case_categories.c.category == "umzug", case_categories.c.submitted_at >= since
-    )
+        case_categories.c.category == "umzug", case_categories.c.submitted_at >= since.astimezone(UTC)
+    )  # in UTC, as stored: SQLite compares a time's digits, not its offset
     return list(session.execute(query).scalars())
 
 
