@@ -574,11 +574,11 @@ def typed(field: dict[str, Any], raw: str) -> Any:
     if kind in {"number", "integer"}:
         # German first: a comma is the decimal mark and dots group thousands ("1.710,55", "1.710");
         # a lone dot before other than three digits is a decimal point ("1710.55", "12.5").
-        if not WRITTEN_NUMBER.fullmatch(raw.strip()):
+        text = raw.strip()
+        if not WRITTEN_NUMBER.fullmatch(text):
             return raw
-        raw = raw.strip()
-        in_german = "," in raw or GROUPED_THOUSANDS.fullmatch(raw.lstrip("-")) is not None
-        number = float(raw.replace(".", "").replace(",", ".") if in_german else raw)
+        in_german = "," in text or GROUPED_THOUSANDS.fullmatch(text.lstrip("-")) is not None
+        number = float(text.replace(".", "").replace(",", ".") if in_german else text)
         return int(number) if kind == "integer" and number.is_integer() else number
     return raw
 
