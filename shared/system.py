@@ -50,13 +50,19 @@ RELAYS = {
 READY_TIMEOUT_SECONDS = 120.0
 
 
+# Keys a run folder may lack from an older release; made when missing (none of them locks stored data).
+# GATEWAY_SECRET keys the CSRF tokens: kept, a form opened before a restart of `make run` can still be sent.
+LATER_KEYS = ("RECEIPT_SIGNING_KEY", "BACKOFFICE_SIGNING_KEY", "GATEWAY_SECRET")
+
+
 def dev_secrets(run_dir: Path) -> dict[str, str]:
     """Keys made once per run folder; the event store cannot be read without the same key later."""
     path = run_dir / "dev-secrets.json"
     if path.exists():
         secrets: dict[str, str] = json.loads(path.read_text())
-        # Run folders made before receipts (or the back-office SETs) were signed get their key now.
-        missing = [name for name in ("RECEIPT_SIGNING_KEY", "BACKOFFICE_SIGNING_KEY") if name not in secrets]
+        # Run folders made before receipts (or the back-office SETs) were signed, or before the CSRF key was
+        # kept, get their key now.
+        missing = [name for name in LATER_KEYS if name not in secrets]
         for name in missing:
             secrets[name] = base64.b64encode(os.urandom(32)).decode()
         if missing:
@@ -72,6 +78,7 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
         "CIPHER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "RECEIPT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "BACKOFFICE_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "GATEWAY_SECRET": base64.b64encode(os.urandom(32)).decode(),
     }
     path.write_text(json.dumps(secrets))
     path.chmod(0o600)

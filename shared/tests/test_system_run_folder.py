@@ -43,5 +43,16 @@ def test_missing_keys_beside_stored_data_are_not_replaced_by_new_ones(tmp_path):
 
 def test_a_new_folder_gets_its_keys_once(tmp_path):
     made = dev_secrets(tmp_path)
-    assert set(made) == {"CIPHER_KEY", "RECEIPT_SIGNING_KEY", "BACKOFFICE_SIGNING_KEY"}
+    assert set(made) == {"CIPHER_KEY", "RECEIPT_SIGNING_KEY", "BACKOFFICE_SIGNING_KEY", "GATEWAY_SECRET"}
     assert json.loads((tmp_path / "dev-secrets.json").read_text()) == made == dev_secrets(tmp_path)
+
+
+def test_a_folder_of_an_older_release_gets_the_keys_it_lacks_and_keeps_its_own(tmp_path):
+    """A run folder from before the CSRF key was kept: a restart of `make run` no longer voids open forms."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "submissions.sqlite").write_bytes(b"")
+    (tmp_path / "dev-secrets.json").write_text(json.dumps({"CIPHER_KEY": "old", "RECEIPT_SIGNING_KEY": "kept"}))
+    made = dev_secrets(tmp_path)
+    assert made["CIPHER_KEY"] == "old" and made["RECEIPT_SIGNING_KEY"] == "kept"
+    assert made["GATEWAY_SECRET"] and made["BACKOFFICE_SIGNING_KEY"]
+    assert dev_secrets(tmp_path) == made  # made once, then kept

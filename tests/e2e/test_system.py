@@ -5,6 +5,7 @@ import time
 
 import jwt
 import pytest
+import requests
 
 from services.submissions.tests.scenarios import submit_over_rpc
 from shared.migrate import services_with_migrations
@@ -84,6 +85,12 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         assert [line["message"] for line in posted] == ["postfach_message_posted"]
         assert posted[0]["correlation_id"] == CORRELATION_ID
         assert posted[0]["service"] == "notify"
+
+        # A login form left open in a browser across the restart below.
+        browser = requests.Session()
+        form = browser.get(f"http://127.0.0.1:{system.port}/anmelden", timeout=30)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert csrf, form.text
     finally:
         exit_code = system.interrupt()
     assert exit_code == 0
@@ -98,6 +105,13 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
             case = cluster.submissions.get_case(case_id)
         # Routing assigned the case of a Treptow-Köpenick resident to that Bezirk's Jobcenter.
         assert (case["status"], case["jobcenter_id"]) == ("assigned", "jc-0394")
+        # The open form can still be sent: the CSRF key is the run folder's, not the process's.
+        sent = browser.post(
+            f"http://127.0.0.1:{again.port}/anmelden",
+            data={"csrf_token": csrf[1], "email": DEMO_CITIZEN, "password": "nicht-das-passwort"},
+            timeout=30,
+        )
+        assert sent.status_code == 401, sent.text  # the password is what is wrong, not the form
     finally:
         assert again.interrupt() == 0
     wait_until(lambda: processes_of(run_dir) == [], 30, "every process of the run to end")
