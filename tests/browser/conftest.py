@@ -12,13 +12,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from shared.config import REPOSITORY_ROOT
 from tests.browser.portal import PHONE, Portal, Screenshots
 from tests.support import RunningSystem, processes_of
 
 CHROMIUM = "/usr/bin/chromium"
+# How long a step may take the loaded system: actions and locators (the context's default timeout) and the
+# assertions of ``expect``, which have a default of their own (5 s): an upload of two photos, scanned and made
+# one PDF, took longer once on a loaded machine, while the click before it would have waited 20 s.
+STEP_TIMEOUT_MS = 20_000
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 # The flags DESIGN.md gives: no sandbox as root, and nothing that reaches out to the closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,7 +68,7 @@ def chromium(playwright: Playwright) -> Iterator[Browser]:
 def context(chromium: Browser, portal: Portal) -> Iterator[BrowserContext]:
     """A phone-sized browser with German settings and no cookies (mobile first)."""
     created = chromium.new_context(base_url=portal.base_url, locale="de-DE", accept_downloads=True, **PHONE)
-    created.set_default_timeout(20_000)
+    created.set_default_timeout(STEP_TIMEOUT_MS)
     yield created
     created.close()
 
