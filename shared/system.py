@@ -60,8 +60,7 @@ def dev_secrets(run_dir: Path) -> dict[str, str]:
     path = run_dir / "dev-secrets.json"
     if path.exists():
         secrets: dict[str, str] = json.loads(path.read_text())
-        # Run folders made before receipts (or the back-office SETs) were signed, or before the CSRF key was
-        # kept, get their key now.
+        # Run folders of an older release get the keys they lack now (LATER_KEYS).
         missing = [name for name in LATER_KEYS if name not in secrets]
         for name in missing:
             secrets[name] = base64.b64encode(os.urandom(32)).decode()

@@ -49,7 +49,7 @@ CITIZENS = ("citizen_a", "citizen_b")
 CASEWORKERS = ("caseworker", "caseworker_other")
 SECTIONS = tuple(ARBEITSAUFNAHME)
 PROFILES = {  # examples x steps
-    # make test's budget: 20 examples took 140-360 s on a loaded machine (4,600 requests), past pytest's 300 s.
+    # make test's budget: 20 examples took 140-380 s on a loaded machine (4,600 requests), past pytest's 300 s.
     "short": settings(max_examples=10, stateful_step_count=25),
     "long": settings(max_examples=25, stateful_step_count=100),
 }
