@@ -7,6 +7,7 @@ import jwt
 import pytest
 import requests
 
+from services.gateway.security import CSRF_FIELD
 from services.submissions.tests.scenarios import submit_over_rpc
 from shared.migrate import services_with_migrations
 from shared.testing.fixtures import Mailbox
@@ -89,7 +90,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         # A login form left open in a browser across the restart below.
         browser = requests.Session()
         form = browser.get(f"http://127.0.0.1:{system.port}/anmelden", timeout=30)
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        csrf = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', form.text)
         assert csrf, form.text
     finally:
         exit_code = system.interrupt()
@@ -108,7 +109,7 @@ def test_the_system_starts_serves_and_stops_without_leaving_a_process(run_dir, a
         # The open form can still be sent: the CSRF key is the run folder's, not the process's.
         sent = browser.post(
             f"http://127.0.0.1:{again.port}/anmelden",
-            data={"csrf_token": csrf[1], "email": DEMO_CITIZEN, "password": "nicht-das-passwort"},
+            data={CSRF_FIELD: csrf[1], "email": DEMO_CITIZEN, "password": "nicht-das-passwort"},
             timeout=30,
         )
         assert sent.status_code == 401, sent.text  # the password is what is wrong, not the form
