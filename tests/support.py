@@ -86,6 +86,34 @@ def processes_of(run_dir: Path) -> list[str]:
     return found
 
 
+class LogMark:
+    """Where each log of a run folder ends now; ``problems_since`` is what was logged at WARNING or worse after.
+
+    A test that fails shows the system's own account of that moment in its report (the logs hold no
+    personal data): a page that said "Das hat leider nicht geklappt" names its cause there.
+    """
+
+    LEVELS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+
+    def __init__(self, run_dir: Path) -> None:
+        self.logs = run_dir / "logs"
+        self.sizes = {path: path.stat().st_size for path in self.logs.glob("*.log")}
+
+    def problems_since(self) -> str:
+        lines = []
+        for path in sorted(self.logs.glob("*.log")):
+            with path.open("rb") as log:
+                log.seek(self.sizes.get(path, 0))
+                for line in log.read().decode(errors="replace").splitlines():
+                    try:
+                        level = json.loads(line).get("level") if line.startswith("{") else None
+                    except ValueError:
+                        level = None
+                    if level in self.LEVELS or not line.startswith("{"):  # a traceback is no JSON
+                        lines.append(f"{path.stem}: {line}")
+        return "\n".join(lines)
+
+
 def json_lines(path: Path) -> list[dict]:
     lines = []
     for line in path.read_text(errors="replace").splitlines():

@@ -8,7 +8,7 @@ screenshot of every step under ``test-artifacts/screenshots/<test>/``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 
 from shared.config import REPOSITORY_ROOT
 from tests.browser.portal import PHONE, Portal, Screenshots
-from tests.support import RunningSystem, processes_of
+from tests.support import LogMark, RunningSystem, processes_of
 
 CHROMIUM = "/usr/bin/chromium"
 # How long a step may take the loaded system: actions and locators (the context's default timeout) and the
@@ -49,6 +49,21 @@ def portal(tmp_path_factory: pytest.TempPathFactory, amqp_uri: str) -> Iterator[
         system.interrupt()
         for command in processes_of(run_dir):
             print("left behind:", command)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report ends with what the system logged at WARNING or worse while it ran."""
+    report = yield
+    mark = getattr(item, "log_mark", None)
+    if report.failed and mark is not None:
+        report.sections.append(("system log, WARNING and worse, during the test", mark.problems_since() or "(nothing)"))
+    return report
+
+
+@pytest.fixture(autouse=True)
+def log_mark(request: pytest.FixtureRequest, portal: Portal) -> None:
+    request.node.log_mark = LogMark(portal.run_dir)
 
 
 @pytest.fixture(scope="session")
