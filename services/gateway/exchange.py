@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from services.gateway.security import (
 )
 from services.gateway.session import AccessTokenCache, access_token_for
 from shared.errors import Forbidden, InvalidInput, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 RPC_TIMEOUT_SECONDS = 5.0
 UPLOAD_CHUNK_BYTES = 64 * 1024
@@ -65,9 +68,15 @@ class RpcBackend:
         proxy = getattr(getattr(self.service, service), method)
         # A request nobody took up while the gateway waited expires in the queue: it must not run
         # later, after the citizen was told it failed (a submit, an upload, a message).
-        proxy.publisher.expiration = timeout or RPC_TIMEOUT_SECONDS
-        with eventlet.Timeout(timeout or RPC_TIMEOUT_SECONDS, TimeoutError):
-            return proxy.call_async(*args).result()
+        seconds = timeout or RPC_TIMEOUT_SECONDS
+        proxy.publisher.expiration = seconds
+        try:
+            with eventlet.Timeout(seconds, TimeoutError):
+                return proxy.call_async(*args).result()
+        except TimeoutError:
+            # Which call ran out of time: the page or answer that follows says only "später noch einmal".
+            log.warning("rpc_timeout", extra={"dependency": service, "method": method, "duration_ms": seconds * 1000})
+            raise
 
 
 class Exchange:

@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from services.gateway import citizen, i18n
-from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, Refused
+from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, Refused, dependency_down
 from services.gateway.exchange import Exchange
 from services.gateway.legal import PARTICULARS, storage_periods
 from services.gateway.multipart import open_upload_form
@@ -915,6 +915,8 @@ def dispatch(x: Exchange) -> Response:
     except PortalError as problem:
         return render(x, "error.html", status=HTTP_STATUS.get(type(problem), 500), message=problem.message)
     except Exception as problem:
+        # A service that did not answer in time, or an outage, is 503 as in the API: "später noch einmal" holds.
+        status = 503 if isinstance(problem, TimeoutError) or dependency_down(problem) else 500
         # Only the type: an exception's text may quote what the citizen typed.
-        log.error("page_failed", extra={"code": type(problem).__name__, "status": 500})
-        return render(x, "error.html", status=500, message=GENERIC_MESSAGE)
+        log.error("page_failed", extra={"code": type(problem).__name__, "status": status})
+        return render(x, "error.html", status=status, message=GENERIC_MESSAGE)

@@ -1,11 +1,18 @@
 """The one table from service errors to HTTP answers."""
 
 import json
+import logging
 
+import eventlet
 import pytest
 from nameko.exceptions import RemoteError
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
-from services.gateway.errors import HTTP_STATUS, response_for
+from services.gateway import pages
+from services.gateway.errors import GENERIC_MESSAGE, HTTP_STATUS, response_for
+from services.gateway.exchange import Exchange, GatewayState, RpcBackend
+from services.gateway.security import GatewaySettings
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PortalError, Unauthenticated, Unavailable
 
 
@@ -56,3 +63,41 @@ def test_the_gateways_own_broker_outage_is_service_unavailable():
 
     response = response_for(OperationalError("[Errno 111] ECONNREFUSED"), "corr-4")
     assert response.status_code == 503
+
+
+class Unanswered:
+    """A service whose every call gets no answer: a proxy as nameko's, with a reply that never comes."""
+
+    def __init__(self):
+        self.publisher = type("Publisher", (), {"expiration": None})()
+
+    def __getattr__(self, name):
+        return self
+
+    def call_async(self, *args):
+        return self
+
+    def result(self):
+        eventlet.sleep(60)
+
+
+def test_a_call_that_gets_no_answer_in_time_is_logged_by_its_name_and_expires_in_the_queue(caplog):
+    backend = RpcBackend(type("Service", (), {"documents": Unanswered()})())
+    with caplog.at_level(logging.WARNING, logger="services.gateway.exchange"), pytest.raises(TimeoutError):
+        backend.call("documents", "merge_photos", "token", timeout=0.05)
+    [record] = [record for record in caplog.records if record.getMessage() == "rpc_timeout"]
+    assert (record.dependency, record.method, record.duration_ms) == ("documents", "merge_photos", 50.0)
+    assert backend.service.documents.publisher.expiration == 0.05
+
+
+class TimesOut:
+    def call(self, service, method, *args, timeout=None):
+        raise TimeoutError
+
+
+def test_a_page_whose_service_does_not_answer_in_time_is_503_and_says_try_later():
+    request = Request(EnvironBuilder(path="/zustaendiges-jobcenter", query_string={"plz": "10115"}).get_environ())
+    settings = GatewaySettings.from_config({"GATEWAY_SECRET": "s3cret"})
+    page = pages.dispatch(Exchange(request, TimesOut(), GatewayState(settings), "corr-5"))  # type: ignore[arg-type]
+    assert page.status_code == 503
+    assert GENERIC_MESSAGE in page.get_data(as_text=True)
