@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 import pillow_heif
+from fpdf import FPDF
 from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
@@ -191,8 +192,6 @@ def hint_details(codes: Iterable[str]) -> list[dict[str, str]]:
 
 def photos_to_pdf(photos: list[bytes]) -> bytes:
     """One PDF with one A4 page per photo, in the order given; JPEG data is embedded as it is."""
-    from fpdf import FPDF
-
     pdf = FPDF(unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_creator("Jobcenter-Portal")

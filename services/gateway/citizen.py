@@ -29,6 +29,9 @@ DRAFT = "draft"
 PHOTO_TYPES = ("image/jpeg", "image/png")
 # Checking an upload means one pass over the object with clamd: allow more than a plain RPC.
 CHECK_TIMEOUT_SECONDS = 60.0
+# Merging reads every photo (up to 20) from the store and writes one PDF: a pass over all of them, too.
+# The plain 5 s left it little room on a loaded machine: 2-3 s at load average 14 (#23).
+MERGE_TIMEOUT_SECONDS = CHECK_TIMEOUT_SECONDS
 
 
 class Backend(Protocol):
@@ -274,7 +277,8 @@ def upload_files(
         raise InvalidInput("FILE_REQUIRED", "Bitte wählen Sie eine Datei aus.", {"field": "datei"})
     if len(stored) > 1 and all(document.get("content_type") in PHOTO_TYPES for document in stored):
         ids = [str(document["document_id"]) for document in stored]
-        stored = [dict(backend.call("documents", "merge_photos", token, case_id, nachweis, ids))]
+        merged = backend.call("documents", "merge_photos", token, case_id, nachweis, ids, timeout=MERGE_TIMEOUT_SECONDS)
+        stored = [dict(merged)]
     for document in stored:
         backend.call("submissions", "add_document", case_id, token, document["document_id"], nachweis)
     return stored
@@ -292,7 +296,9 @@ def merge_photos(backend: Backend, token: str, case_id: str, nachweis: Any, docu
     if not isinstance(document_ids, list) or not all(isinstance(item, str) for item in document_ids):
         raise InvalidInput("MERGE_INVALID", "Bitte nennen Sie die Fotos als Liste ihrer document_id.")
     case = backend.call("submissions", "view_case", case_id, token)
-    document = dict(backend.call("documents", "merge_photos", token, case_id, nachweis, document_ids))
+    document = dict(
+        backend.call("documents", "merge_photos", token, case_id, nachweis, document_ids, timeout=MERGE_TIMEOUT_SECONDS)
+    )
     if case["status"] == DRAFT:
         for photo_id in document_ids:
             try:
