@@ -28,7 +28,6 @@ from shared.errors import Forbidden, InvalidInput, Unauthenticated
 
 log = logging.getLogger(__name__)
 
-RPC_TIMEOUT_SECONDS = 5.0
 UPLOAD_CHUNK_BYTES = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,16 +58,17 @@ class GatewayState:
 
 
 class RpcBackend:
-    """The services behind the gateway, each call bounded by a timeout."""
+    """The services behind the gateway, each call bounded by a timeout (``GATEWAY_RPC_TIMEOUT_SECONDS``)."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: Any, default_timeout: float) -> None:
         self.service = service
+        self.default_timeout = default_timeout
 
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None) -> Any:
         proxy = getattr(getattr(self.service, service), method)
         # A request nobody took up while the gateway waited expires in the queue: it must not run
         # later, after the citizen was told it failed (a submit, an upload, a message).
-        seconds = timeout or RPC_TIMEOUT_SECONDS
+        seconds = timeout or self.default_timeout
         proxy.publisher.expiration = seconds
         try:
             with eventlet.Timeout(seconds, TimeoutError):

@@ -41,6 +41,8 @@ class GatewaySettings:
     login_per_minute: int
     upload_per_minute: int
     finder_per_minute: int = 60
+    # How long the gateway waits for a service's answer before it says 503 ("später noch einmal").
+    rpc_timeout_seconds: float = 5.0
     # GATEWAY_TRUSTED_PROXIES: only behind these may X-Forwarded-For name the client.
     trusted_proxies: tuple[IpNetwork, ...] = ()
     # OPERATOR_*: who runs the portal, for the legal pages (services/gateway/legal.py)
@@ -63,6 +65,7 @@ class GatewaySettings:
             login_per_minute=int(config.get("GATEWAY_LOGIN_RATE_PER_MINUTE", 10)),
             upload_per_minute=int(config.get("GATEWAY_UPLOAD_RATE_PER_MINUTE", 20)),
             finder_per_minute=int(config.get("GATEWAY_FINDER_RATE_PER_MINUTE", 60)),
+            rpc_timeout_seconds=float(config.get("GATEWAY_RPC_TIMEOUT_SECONDS", 5)),
             trusted_proxies=parse_networks(str(config.get("GATEWAY_TRUSTED_PROXIES") or "")),
             operator=Operator.from_config(config),
         )

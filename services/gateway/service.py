@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 BACKEND_SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice")
 HEALTH_TIMEOUT_SECONDS = 3.0
-RPC_TIMEOUT_SECONDS = 5.0
 JWKS_TIMEOUT_SECONDS = 5.0
 
 
@@ -128,12 +127,12 @@ class GatewayService(PortalService):
     @http("GET,POST,PUT,DELETE", "/backoffice/v1/<path:path>")
     def backoffice_http(self, request: Request, path: str) -> Response:
         """The back-office API for the Jobcenters' e-files: bearer tokens only, no cookies, no CSRF."""
-        return backoffice_api.dispatch(request, RpcBackend(self), self.state, self.correlation)
+        return backoffice_api.dispatch(request, self._backend(), self.state, self.correlation)
 
     @http("GET", "/.well-known/backoffice-keys.json")
     def backoffice_keys(self, request: Request) -> Response:
         """The keys that verify the back-office API's Security Event Tokens (JWKS), for anyone."""
-        return backoffice_api.keys(RpcBackend(self), self.correlation)
+        return backoffice_api.keys(self._backend(), self.correlation)
 
     @http("GET,POST", "/")
     def home(self, request: Request) -> Response:
@@ -146,12 +145,15 @@ class GatewayService(PortalService):
         return pages.dispatch(self._exchange(request))
 
     def _exchange(self, request: Request) -> Exchange:
-        return Exchange(request, RpcBackend(self), self.state, self.correlation)
+        return Exchange(request, self._backend(), self.state, self.correlation)
+
+    def _backend(self) -> RpcBackend:
+        return RpcBackend(self, self.state.settings.rpc_timeout_seconds)
 
     def _call(self, start: Any) -> Response:
         """One RPC with the gateway's timeout; its answer as JSON, or the error table's answer."""
         try:
-            with eventlet.Timeout(RPC_TIMEOUT_SECONDS, TimeoutError):
+            with eventlet.Timeout(self.state.settings.rpc_timeout_seconds, TimeoutError):
                 result = start().result()
         except Exception as problem:
             return response_for(problem, self.correlation)

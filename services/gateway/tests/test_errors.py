@@ -82,7 +82,7 @@ class Unanswered:
 
 
 def test_a_call_that_gets_no_answer_in_time_is_logged_by_its_name_and_expires_in_the_queue(caplog):
-    backend = RpcBackend(type("Service", (), {"documents": Unanswered()})())
+    backend = RpcBackend(type("Service", (), {"documents": Unanswered()})(), 5.0)
     with caplog.at_level(logging.WARNING, logger="services.gateway.exchange"), pytest.raises(TimeoutError):
         backend.call("documents", "merge_photos", "token", timeout=0.05)
     [record] = [record for record in caplog.records if record.getMessage() == "rpc_timeout"]
@@ -101,3 +101,11 @@ def test_a_page_whose_service_does_not_answer_in_time_is_503_and_says_try_later(
     page = pages.dispatch(Exchange(request, TimesOut(), GatewayState(settings), "corr-5"))  # type: ignore[arg-type]
     assert page.status_code == 503
     assert GENERIC_MESSAGE in page.get_data(as_text=True)
+
+
+def test_the_gateways_wait_for_a_service_is_five_seconds_unless_configured():
+    assert GatewaySettings.from_config({"GATEWAY_SECRET": "s"}).rpc_timeout_seconds == 5.0
+    assert (
+        GatewaySettings.from_config({"GATEWAY_SECRET": "s", "GATEWAY_RPC_TIMEOUT_SECONDS": "30"}).rpc_timeout_seconds
+        == 30.0
+    )
