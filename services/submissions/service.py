@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 import eventlet
+from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
@@ -40,7 +41,8 @@ from shared.service import PortalService
 log = logging.getLogger(__name__)
 
 INBOX_PAGE = 50
-# How long a submit waits for routing's answer: well below the gateway's wait for the submit (5 s).
+# How long a submit waits for routing's answer: well below the gateway's wait for the submit (5 s);
+# SUBMISSIONS_ROUTING_TIMEOUT_SECONDS when the gateway's is set otherwise.
 ROUTING_TIMEOUT_SECONDS = 2.0
 OVERDUE_CHECK_SECONDS = 900
 MOVES_CHECK_SECONDS = 900
@@ -115,6 +117,7 @@ class SubmissionsService(PortalService):
     identity: Any = RpcProxy("identity")
     documents: Any = RpcProxy("documents")
     routing: Any = RpcProxy("routing")
+    config: dict[str, Any] = Config()
 
     # -- the citizen ------------------------------------------------------------------------------
 
@@ -182,9 +185,10 @@ class SubmissionsService(PortalService):
         """routing's answer, well within the gateway's wait: a submit the citizen was told failed must not
         happen later. The question expires in the queue unless routing takes it up in time."""
         ask = self.routing.resolve_residence
-        ask.publisher.expiration = ROUTING_TIMEOUT_SECONDS
+        seconds = float(self.config.get("ROUTING_TIMEOUT_SECONDS") or ROUTING_TIMEOUT_SECONDS)
+        ask.publisher.expiration = seconds
         try:
-            with eventlet.Timeout(ROUTING_TIMEOUT_SECONDS, TimeoutError):
+            with eventlet.Timeout(seconds, TimeoutError):
                 return dict(ask(residence, on_date))
         except TimeoutError:
             log.warning("routing_unavailable_at_submit")

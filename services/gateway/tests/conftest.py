@@ -162,6 +162,7 @@ def portal_env(
         # waits for the CPU of all of them and of the test itself. Production's 5 s then came too soon on a
         # loaded machine (soak for #23: 503s in the model-based, fuzzing and outside tests at load average 11).
         "GATEWAY_RPC_TIMEOUT_SECONDS": "30",
+        "SUBMISSIONS_ROUTING_TIMEOUT_SECONDS": "12",  # below the gateway's, as 2 s is below 5 s
         "IDENTITY_ARGON2_TIME_COST": "1",
         "IDENTITY_ARGON2_MEMORY_KIB": "8192",
         "IDENTITY_ARGON2_PARALLELISM": "1",
