@@ -1,10 +1,16 @@
 """Waiting in tests: poll, bounded, for exactly what is about to be asserted (never sleep and hope)."""
 
+import os
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# A net under the CPU budget of ``wait_for_process``, for a child that hangs without using the CPU.
+PROCESS_WALL_LIMIT = 600.0
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
@@ -15,3 +21,50 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
     return answer
+
+
+def wait_for_process(
+    process: "subprocess.Popen[bytes]",
+    condition: Callable[[], T],
+    cpu_seconds: float,
+    what: str,
+    log_path: Path | None = None,
+    interval: float = 0.2,
+) -> T:
+    """The first truthy answer of ``condition`` while ``process`` works towards it.
+
+    The bound is the CPU time the process has used, not the wall clock: on a loaded machine a child that
+    needs 5 s of CPU to import and start may take a minute to get them. AssertionError, with the tail of
+    ``log_path``, if the process exits first, uses ``cpu_seconds`` without getting there, or hangs idle
+    for ``PROCESS_WALL_LIMIT`` seconds.
+    """
+    started = time.monotonic()
+    while not (answer := condition()):
+        returncode = process.poll()
+        if returncode is not None:
+            raise AssertionError(f"the process exited with code {returncode} before {what}{_tail(log_path)}")
+        used = cpu_time(process.pid)
+        if used > cpu_seconds or time.monotonic() - started > PROCESS_WALL_LIMIT:
+            raise AssertionError(
+                f"gave up waiting for {what} after {used:.1f} s of the process's CPU time and "
+                f"{time.monotonic() - started:.0f} s on the clock{_tail(log_path)}"
+            )
+        time.sleep(interval)
+    return answer
+
+
+def cpu_time(pid: int) -> float:
+    """User plus system CPU seconds of a live process (Linux ``/proc``); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command name: state is field 3, utime and stime are fields 14 and 15 (proc(5)).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tail(log_path: Path | None, lines: int = 30) -> str:
+    if log_path is None or not log_path.exists():
+        return ""
+    text = log_path.read_text(errors="replace").splitlines()[-lines:]
+    return f"; last lines of {log_path}:\n" + "\n".join(text)
