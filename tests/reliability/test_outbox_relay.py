@@ -15,7 +15,7 @@ from shared.envelope import IntegrationEvent
 from shared.messaging import integration_event_handler
 from shared.servers import principal_uri
 from shared.sql import Database, make_engine
-from shared.testing.waiting import wait_until
+from shared.testing.waiting import wait_for_process
 
 EVENTS = 1000
 
@@ -95,17 +95,19 @@ def test_a_relay_killed_while_publishing_delivers_every_event_once(
     case_ids = {str(cases.start_draft(f"owner-{n}", "veraenderungsmitteilung")) for n in range(EVENTS)}
     store = make_engine(database_url)
 
-    relay = start_relay(database_url, cipher_key, amqp_uri, tmp_path / "relay.log")
-    wait_until(lambda: relay_position(store) > 0, 60, "the relay's first batch", interval=0.005)
+    log_path = tmp_path / "relay.log"
+    relay = start_relay(database_url, cipher_key, amqp_uri, log_path)
+    # Bounded by the relay's own CPU time: starting costs it ~5 s of CPU, a minute and more on a loaded machine.
+    wait_for_process(relay, lambda: relay_position(store) > 0, 60, "the relay's first batch", log_path, interval=0.005)
     relay.send_signal(signal.SIGKILL)
     relay.wait()
     position_at_kill = relay_position(store)
     assert position_at_kill < EVENTS, "the relay finished before it was killed; the test proved nothing"
 
-    restarted = start_relay(database_url, cipher_key, amqp_uri, tmp_path / "relay.log")
+    restarted = start_relay(database_url, cipher_key, amqp_uri, log_path)
     try:
-        wait_until(lambda: applied_count(ledger) >= EVENTS, 120, "every event to be applied")
-        wait_until(lambda: relay_position(store) >= EVENTS, 30, "the relay to record its position")
+        wait_for_process(restarted, lambda: applied_count(ledger) >= EVENTS, 120, "every event to be applied", log_path)
+        wait_for_process(restarted, lambda: relay_position(store) >= EVENTS, 120, "the relay's position", log_path)
     finally:
         restarted.send_signal(signal.SIGTERM)
         restarted.wait(timeout=30)
