@@ -20,6 +20,7 @@ from shared import servers
 from shared.config import REPOSITORY_ROOT
 from shared.servers import free_port, principal_environ
 from shared.testing.http import get_json
+from shared.testing.waiting import wait_for_process
 
 DEMO_CITIZEN = "erika.mustermann@example.org"
 DEMO_PASSWORD = "Demo-Passwort-2026"
@@ -43,17 +44,15 @@ class RunningSystem:
              "--no-follow"],
             cwd=root, env=environ, stdout=self.output.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.wait_for_output("[run] ready", timeout=180)
+        # About a minute of CPU for all its processes on our machines; minutes on the clock when loaded.
+        self.wait_for_output("[run] ready", cpu_seconds=300)
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")
 
-    def wait_for_output(self, marker: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while marker not in self.text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the system did not say {marker!r}:\n{self.text()[-4000:]}")
-            time.sleep(0.2)
+    def wait_for_output(self, marker: str, cpu_seconds: float) -> None:
+        """Until the system prints ``marker``; bounded by the CPU time of the system and all its processes."""
+        wait_for_process(self.process, lambda: marker in self.text(), cpu_seconds, repr(marker), self.output)
 
     def get(self, path: str, headers: dict[str, str] | None = None):
         return get_json(f"http://127.0.0.1:{self.port}{path}", headers)

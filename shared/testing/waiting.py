@@ -33,10 +33,10 @@ def wait_for_process(
 ) -> T:
     """The first truthy answer of ``condition`` while ``process`` works towards it.
 
-    The bound is the CPU time the process has used, not the wall clock: on a loaded machine a child that
-    needs 5 s of CPU to import and start may take a minute to get them. AssertionError, with the tail of
-    ``log_path``, if the process exits first, uses ``cpu_seconds`` without getting there, or hangs idle
-    for ``PROCESS_WALL_LIMIT`` seconds.
+    The bound is the CPU time the process (with its children) has used, not the wall clock: on a loaded
+    machine a child that needs 5 s of CPU to import and start may take a minute to get them.
+    AssertionError, with the tail of ``log_path``, if the process exits first, uses ``cpu_seconds``
+    without getting there, or hangs idle for ``PROCESS_WALL_LIMIT`` seconds.
     """
     started = time.monotonic()
     while not (answer := condition()):
@@ -54,13 +54,34 @@ def wait_for_process(
 
 
 def cpu_time(pid: int) -> float:
-    """User plus system CPU seconds of a live process (Linux ``/proc``); 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    """CPU seconds (user and system) of a process and all its children, live or ended; 0 once it is gone.
+
+    A child that ended counts once its parent has waited for it (``cutime``); a live one by its own entry.
+    """
+    table = _process_table()
+    if pid not in table:
         return 0.0
-    # After the command name: state is field 3, utime and stime are fields 14 and 15 (proc(5)).
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    family, total = [pid], 0.0
+    while family:
+        member = family.pop()
+        total += table[member][1]
+        family.extend(child for child, (parent, _) in table.items() if parent == member)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, clock ticks of its own and its waited-for children's CPU time), from ``/proc``."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        # After the command name: ppid is field 4, utime, stime, cutime and cstime fields 14 to 17 (proc(5)).
+        table[int(entry.name)] = (int(fields[1]), sum(int(ticks) for ticks in fields[11:15]))
+    return table
 
 
 def _tail(log_path: Path | None, lines: int = 30) -> str:

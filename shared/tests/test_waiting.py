@@ -47,3 +47,23 @@ def test_a_child_that_spends_its_cpu_budget_without_getting_there_is_given_up(tm
 
 def test_a_gone_process_has_used_no_cpu():
     assert cpu_time(2**22 + 1) == 0.0
+
+
+def test_the_cpu_time_of_a_child_that_ended_still_counts():
+    busy_child = "import time; end = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; subprocess.run([sys.executable, '-c', {busy_child!r}]); "
+            "print('ended', flush=True); input()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert parent.stdout.readline() == b"ended\n"
+        assert cpu_time(parent.pid) > 0.5  # the parent alone used a tenth of that
+    finally:
+        parent.kill()
+        parent.wait()
