@@ -118,6 +118,7 @@ class TokenVerifier:
         self._clock = clock
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._fetched_at: float | None = None
+        self._fetch_failed = False
         self._lock = threading.Lock()
         self._verified: OrderedDict[str, tuple[str, AccessClaims]] = OrderedDict()
 
@@ -183,6 +184,9 @@ class TokenVerifier:
                 if key is None and self._may_refresh():
                     self._refresh()
                     key = self._keys.get(kid)
+        if key is None and self._fetch_failed:
+            # Not the token's fault: until identity answers again, "try later", never "log in again".
+            raise _keys_unavailable()
         if key is None:
             raise Unauthenticated("TOKEN_KEY_UNKNOWN", TOKEN_INVALID_MESSAGE)
         return key
@@ -201,9 +205,9 @@ class TokenVerifier:
             jwks = self._fetch_jwks()
         except Exception:
             log.exception("jwks_fetch_failed")
-            raise Unavailable(
-                "KEYS_UNAVAILABLE", "Die Anmeldung kann gerade nicht geprüft werden. Bitte später erneut."
-            ) from None
+            self._fetch_failed = True
+            raise _keys_unavailable() from None
+        self._fetch_failed = False
         keys: dict[str, Ed25519PublicKey] = {}
         for jwk in jwks.get("keys", []):
             try:
@@ -212,6 +216,10 @@ class TokenVerifier:
                 log.warning("jwks_entry_ignored")
         self._keys = keys
         log.info("jwks_refreshed", extra={"count": len(keys)})
+
+
+def _keys_unavailable() -> Unavailable:
+    return Unavailable("KEYS_UNAVAILABLE", "Die Anmeldung kann gerade nicht geprüft werden. Bitte später erneut.")
 
 
 class AccessTokens(DependencyProvider):

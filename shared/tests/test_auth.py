@@ -137,6 +137,29 @@ def test_keys_that_cannot_be_fetched_make_the_check_unavailable(issuer):
     assert unavailable.value.code == "KEYS_UNAVAILABLE"
 
 
+def test_a_valid_token_is_not_refused_while_the_keys_cannot_be_fetched(issuer):
+    """After a restart, a failed fetch must answer "try later" to every request of its interval, not send
+    citizens with a valid session back to the login (TOKEN_KEY_UNKNOWN)."""
+    identity_answers = False
+
+    def identity() -> dict:
+        if not identity_answers:
+            raise TimeoutError("identity did not answer within 5 s")
+        return issuer.jwks()
+
+    clock = [0.0]
+    verifier = TokenVerifier(identity, refresh_interval=5, clock=lambda: clock[0])
+    token = issuer.token()
+    for _ in range(2):  # the failed fetch, then a request within the same interval
+        with pytest.raises(Unavailable) as unavailable:
+            verifier.verify(token)
+        assert unavailable.value.code == "KEYS_UNAVAILABLE"
+    identity_answers, clock[0] = True, 5.0
+    assert verifier.verify(token).account_id == "account-1"
+    foreign = jwt.encode({"sub": "x"}, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": "stranger"})
+    assert refusal(verifier, foreign) == "TOKEN_KEY_UNKNOWN"  # once identity answered, an unknown key is refused
+
+
 def claims(role: str, institution_id: str | None) -> AccessClaims:
     return AccessClaims("account-1", role, institution_id, ("pwd",), "session-1", "token-1", 0)
 
