@@ -36,6 +36,10 @@ WBA_SECTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Starts the whole system (at load 15: 164 s on the clock for 95 s of CPU), so more than the default 300 s.
+pytestmark = pytest.mark.timeout(600)
+
+
 @pytest.fixture
 def citizen(tmp_path: Path, amqp_uri: str) -> Iterator[ApiCitizen]:
     run_dir = tmp_path / "run"

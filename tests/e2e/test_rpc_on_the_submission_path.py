@@ -33,6 +33,9 @@ WHOLE_CASE_METHODS = frozenset(
 BUDGET = {"start": 1, "section": 1, "upload": 4, "submit": 2, "assignment and Postfach": 0}
 SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 
+# Starts the whole system (at load 15: 164 s on the clock for 95 s of CPU), so more than the default 300 s.
+pytestmark = pytest.mark.timeout(600)
+
 
 class RpcTap:
     """A queue bound to ``nameko-rpc`` that copies every RPC request: (caller, "service.method", correlation)."""

@@ -24,6 +24,9 @@ from tests.support import (
 SERVICES = ("identity", "submissions", "documents", "routing", "notify", "backoffice", "gateway")
 CORRELATION_ID = "e2e-corr-5e7a11d0"
 
+# Starts the whole system twice (at load 15: 164 s on the clock for 95 s of CPU each), so more than the default 300 s.
+pytestmark = pytest.mark.timeout(900)
+
 
 @pytest.fixture
 def run_dir(tmp_path):
