@@ -672,13 +672,23 @@ def _spawn(
 def _wait_until_ready(
     server: RunningServer, ready: Callable[[], bool], what: str, timeout: float = STARTUP_TIMEOUT
 ) -> None:
-    """Return once ``ready()``; stop the server and raise RuntimeError if it exits or times out first."""
+    """Return once ``ready()``; stop the server and raise RuntimeError if it exits or times out first.
+
+    Stopped as well when the wait is interrupted (Ctrl-C, SIGTERM of ``make run``): nobody else knows it yet.
+    """
+    try:
+        _wait_for_server(server, ready, what, timeout)
+    except BaseException:
+        server.stop()
+        raise
+
+
+def _wait_for_server(server: RunningServer, ready: Callable[[], bool], what: str, timeout: float) -> None:
     assert server.process is not None
     deadline = time.monotonic() + timeout
     while True:
         returncode = server.process.poll()
         if returncode is not None:
-            server.stop()
             raise RuntimeError(
                 f"{server.name} exited with code {returncode} during startup; "
                 f"last lines of {server.log_path}:\n{server.log_tail()}"
@@ -686,7 +696,6 @@ def _wait_until_ready(
         if ready():
             return
         if time.monotonic() > deadline:
-            server.stop()
             raise RuntimeError(
                 f"{server.name} did not answer with {what} within {timeout:.0f} s; "
                 f"last lines of {server.log_path}:\n{server.log_tail()}"

@@ -44,8 +44,14 @@ class RunningSystem:
              "--no-follow"],
             cwd=root, env=environ, stdout=self.output.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
-        # About a minute of CPU for all its processes on our machines; minutes on the clock when loaded.
-        self.wait_for_output("[run] ready", cpu_seconds=300)
+        try:
+            # About a minute of CPU for all its processes on our machines; minutes on the clock when loaded.
+            self.wait_for_output("[run] ready", cpu_seconds=300)
+        except BaseException:
+            # No fixture tears down what failed to start: a system left running loads every test after it.
+            self.process.terminate()
+            self.process.wait(timeout=60)
+            raise
 
     def text(self) -> str:
         return self.output.read_text(errors="replace")

@@ -137,3 +137,25 @@ def test_seaweedfs_keeps_object_data_encrypted_on_disk(seaweedfs: servers.Runnin
     stored = [path for path in workdir.rglob("*") if path.is_file() and path.suffix in (".dat", ".idx", ".ecx")]
     assert any(path.suffix == ".dat" for path in stored)
     assert all(marker not in path.read_bytes() for path in stored)  # ... but not on the volume's disk
+
+
+def test_a_server_whose_start_is_interrupted_is_stopped_not_left_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM) of ``make run`` while a server starts: the caller never got the server to stop."""
+    started: list[servers.RunningServer] = []
+    spawn = servers._spawn
+
+    def remembered(*args, **kwargs) -> servers.RunningServer:
+        started.append(spawn(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(host: str, port: int) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(servers, "_spawn", remembered)
+    monkeypatch.setattr(servers, "_smtp_greets", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        servers.start_smtp_sink(tmp_path / "mail")
+    [server] = started
+    assert server.process is not None and server.process.poll() is not None
