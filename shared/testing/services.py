@@ -55,6 +55,15 @@ def service_env(
     }
 
 
+# In a test process every service runs on one eventlet hub and at most one core: a request waits for the CPU
+# of all of them and of the test itself. Production's 5 s (gateway) and 2 s (submissions to routing) then
+# came too soon on a loaded machine (#23: 503s at load 11-13 in the outside, fuzzing and finder tests).
+# Harnesses that run the gateway with real services behind it set these; timeout tests keep production's.
+IN_PROCESS_RPC_TIMEOUTS = {
+    "GATEWAY_RPC_TIMEOUT_SECONDS": "30",
+    "SUBMISSIONS_ROUTING_TIMEOUT_SECONDS": "12",  # below the gateway's, as 2 s is below 5 s
+}
+
 StartServices = Callable[..., dict[str, ServiceContainer]]
 
 

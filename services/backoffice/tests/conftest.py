@@ -24,6 +24,7 @@ from shared.envelope import IntegrationEvent
 from shared.messaging import EventPublisher
 from shared.outbox import OutboxRelay, RelayPositions
 from shared.sql import make_engine
+from shared.testing.services import IN_PROCESS_RPC_TIMEOUTS
 from shared.testing.tokens import TEST_ISSUER, FakeIdentity
 
 TREPTOW_KOEPENICK = "jc-0394"
@@ -134,6 +135,7 @@ SETTINGS = {
     "BACKOFFICE_ALLOW_HTTP_CALLBACKS": "true",
     "BACKOFFICE_CALLBACK_BACKOFF_SECONDS": "0.2",
     "BACKOFFICE_CALLBACK_MAX_ATTEMPTS": "3",
+    **IN_PROCESS_RPC_TIMEOUTS,
 }
 
 

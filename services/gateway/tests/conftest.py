@@ -29,6 +29,7 @@ from shared.outbox import OutboxRelay, RelayPositions
 from shared.servers import free_port
 from shared.service import SERVICES, service_class
 from shared.sql import make_engine
+from shared.testing.services import IN_PROCESS_RPC_TIMEOUTS
 
 PASSWORD = "korrekt-Pferd-Batterie-Heftklammer"
 API = "/api/v1"
@@ -158,11 +159,7 @@ def portal_env(
         # middle of the run); the rate-limit tests lower each limit for themselves.
         "GATEWAY_LOGIN_RATE_PER_MINUTE": "1000",
         "GATEWAY_UPLOAD_RATE_PER_MINUTE": "10000",
-        # Here every service runs in this one process, on one eventlet hub and at most one core: a request
-        # waits for the CPU of all of them and of the test itself. Production's 5 s then came too soon on a
-        # loaded machine (soak for #23: 503s in the model-based, fuzzing and outside tests at load average 11).
-        "GATEWAY_RPC_TIMEOUT_SECONDS": "30",
-        "SUBMISSIONS_ROUTING_TIMEOUT_SECONDS": "12",  # below the gateway's, as 2 s is below 5 s
+        **IN_PROCESS_RPC_TIMEOUTS,
         "IDENTITY_ARGON2_TIME_COST": "1",
         "IDENTITY_ARGON2_MEMORY_KIB": "8192",
         "IDENTITY_ARGON2_PARALLELISM": "1",

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 import pytest
 
 from shared.testing.http import get_json
+from shared.testing.services import IN_PROCESS_RPC_TIMEOUTS
 from shared.testing.tokens import FakeIdentity
 
 
@@ -14,7 +15,9 @@ def finder_url(gateway, query: str) -> str:
 
 @pytest.fixture
 def find(start_services):
-    gateway = start_services(FakeIdentity, "routing", "gateway", GATEWAY_FINDER_RATE_PER_MINUTE="1000")["gateway"]
+    gateway = start_services(
+        FakeIdentity, "routing", "gateway", GATEWAY_FINDER_RATE_PER_MINUTE="1000", **IN_PROCESS_RPC_TIMEOUTS
+    )["gateway"]
 
     def ask(**query):
         status, headers, body = get_json(finder_url(gateway, urlencode(query)))

@@ -5,12 +5,13 @@ import pytest
 from services.submissions.receipt import verify_receipt
 from services.submissions.tests.scenarios import submit_over_rpc
 from shared.testing.http import get_json
+from shared.testing.services import IN_PROCESS_RPC_TIMEOUTS
 from shared.testing.tokens import FakeIdentity
 
 
 @pytest.fixture
 def gateway(start_services):
-    services = start_services(FakeIdentity, "submissions", "routing", "gateway")
+    services = start_services(FakeIdentity, "submissions", "routing", "gateway", **IN_PROCESS_RPC_TIMEOUTS)
     return services["gateway"]
 
 
