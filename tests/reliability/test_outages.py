@@ -42,7 +42,7 @@ from shared.service import SERVICES
 from shared.system import RELAYS
 from shared.testing.fixtures import Mailbox
 from shared.testing.http import get_json
-from shared.testing.waiting import wait_until
+from shared.testing.waiting import wait_for_process, wait_until
 from tests.support import (
     ApiCitizen,
     PrivatePostgres,
@@ -224,11 +224,16 @@ def readiness(portal: Portal) -> tuple[int, dict[str, Any]]:
     return status, report
 
 
-def time_to_recover(portal: Portal, timeout: float = 90) -> dict[str, float]:
-    """Seconds from now until each service reports ok in the gateway's readiness, and the whole of it."""
+def time_to_recover(portal: Portal, restarted: subprocess.Popen[bytes] | None = None) -> dict[str, float]:
+    """Seconds from now until each service reports ok in the gateway's readiness, and the whole of it.
+
+    After a server was started again (weed, the SMTP sink), bounded by that server's CPU time, not the
+    clock: on a loaded machine its start alone took longer than the 90 s that bound the other outages.
+    """
     start = time.monotonic()
     recovered: dict[str, float] = {}
-    while True:
+
+    def ready() -> bool:
         status, report = readiness(portal)
         now = time.monotonic() - start
         if status:
@@ -238,10 +243,14 @@ def time_to_recover(portal: Portal, timeout: float = 90) -> dict[str, float]:
                 recovered.setdefault(name, now)
         if status == 200:
             recovered["readyz"] = now
-            return recovered
-        if now > timeout:
-            raise AssertionError(f"not ready {timeout:.0f} s after the outage: {report}")
-        time.sleep(0.25)
+        return status == 200
+
+    what = "the gateway's readiness after the outage"
+    if restarted is None:
+        wait_until(ready, 90, what, interval=0.25)
+    else:
+        wait_for_process(restarted, ready, 60, what, interval=0.25)
+    return recovered
 
 
 def run_outage(portal: Portal, fault: str, fail: Callable[[], None], restore: Callable[[], None]) -> Outcome:
@@ -253,10 +262,12 @@ def run_outage(portal: Portal, fault: str, fail: Callable[[], None], restore: Ca
         began = time.monotonic()
         fail()
         time.sleep(OUTAGE_SECONDS)
+        started_before = len(portal.restarted)
         restore()
         restored = time.monotonic()
         mails_at_restore = len(portal.mailbox.messages())
-        recovery_report[fault] = time_to_recover(portal)
+        started = portal.restarted[-1] if len(portal.restarted) > started_before else None
+        recovery_report[fault] = time_to_recover(portal, started)
         recovery_report[fault]["server back"] = restored - began
         after_restore = load.successes()
         wait_until(lambda: load.successes() >= after_restore + 3, 120, f"cases filed after the {fault} outage")
