@@ -88,7 +88,7 @@ class RunningServer:
 
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the server's log, or a note that there is none."""
-        return _tail(self.log_path, lines)
+        return log_tail(self.log_path, lines)
 
 
 def free_port() -> int:
@@ -718,7 +718,8 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
         pass
 
 
-def _tail(path: Path | None, lines: int) -> str:
+def log_tail(path: Path | None, lines: int) -> str:
+    """The last ``lines`` lines of a log file (read from its last 16 kB), or ``(no log)``."""
     if path is None or not path.exists():
         return "(no log)"
     with path.open("rb") as log:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from shared.servers import log_tail
+
 T = TypeVar("T")
 
 # A net under the CPU budget of ``wait_for_process``, for a child that hangs without using the CPU.
@@ -61,12 +63,15 @@ def cpu_time(pid: int) -> float:
     table = _process_table()
     if pid not in table:
         return 0.0
-    family, total = [pid], 0.0
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in table.items():
+        children.setdefault(parent, []).append(child)
+    family, ticks = [pid], 0
     while family:
         member = family.pop()
-        total += table[member][1]
-        family.extend(child for child, (parent, _) in table.items() if parent == member)
-    return total / os.sysconf("SC_CLK_TCK")
+        ticks += table[member][1]
+        family.extend(children.get(member, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _process_table() -> dict[int, tuple[int, int]]:
@@ -84,8 +89,5 @@ def _process_table() -> dict[int, tuple[int, int]]:
     return table
 
 
-def _tail(log_path: Path | None, lines: int = 30) -> str:
-    if log_path is None or not log_path.exists():
-        return ""
-    text = log_path.read_text(errors="replace").splitlines()[-lines:]
-    return f"; last lines of {log_path}:\n" + "\n".join(text)
+def _tail(log_path: Path | None) -> str:
+    return "" if log_path is None else f"; last lines of {log_path}:\n{log_tail(log_path, 30)}"
