@@ -15,19 +15,20 @@ T = TypeVar("T")
 PROCESS_WALL_LIMIT = 600.0
 
 
-def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
+def wait_until(condition: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1) -> T:
     """The first truthy answer of ``condition``; AssertionError naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not (answer := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+    assert answer is not None  # truthy, so never None: for the type checker
     return answer
 
 
 def wait_for_process(
     process: "subprocess.Popen[bytes]",
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     cpu_seconds: float,
     what: str,
     log_path: Path | None = None,
@@ -52,6 +53,7 @@ def wait_for_process(
                 f"{time.monotonic() - started:.0f} s on the clock{_tail(log_path)}"
             )
         time.sleep(interval)
+    assert answer is not None  # truthy, so never None: for the type checker
     return answer
 
 

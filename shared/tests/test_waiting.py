@@ -62,6 +62,7 @@ def test_the_cpu_time_of_a_child_that_ended_still_counts():
         stdout=subprocess.PIPE,
     )
     try:
+        assert parent.stdout is not None
         assert parent.stdout.readline() == b"ended\n"
         assert cpu_time(parent.pid) > 0.5  # the parent alone used a tenth of that
     finally:
